@@ -1,0 +1,213 @@
+/*
+ * Page tables and cursors: a C port of OSTD's PageTable<C> and its Cursor /
+ * CursorMut (ostd/src/mm/page_table), following the seed
+ * (shared/reference/ostd-vm_space.verus.rs.txt) where it differs from
+ * upstream: `map` over a mapped slot replaces it and hands the old item back.
+ *
+ * Errors, not panics: where the seed panics on caller misuse (unaligned
+ * length, a range past the locked barrier, a misaligned jump target), these
+ * functions return a negative enum pt_error and change nothing. Internal
+ * invariant violations (a corrupt table) abort with a message naming the
+ * invariant; they cannot be caused by the caller's arguments.
+ *
+ * Concurrency: any number of cursors may be live on one page table from
+ * different threads/CPUs. Cursors whose ranges overlap are serialised (the
+ * later one spins in pt_cursor_new until the earlier one is dropped);
+ * cursors on disjoint ranges proceed in parallel (OSTD's two-phase locking:
+ * lock-free descent to the sub-tree root, lock it, then lock the overlapping
+ * existing children depth-first; retry if a locked node turns out stray).
+ */
+#ifndef PAGETABLE_PAGE_TABLE_H
+#define PAGETABLE_PAGE_TABLE_H
+
+#include "pagetable/frame.h"
+#include "pagetable/prop.h"
+
+enum pt_error {
+    PT_OK                 = 0,
+    PT_ERR_NOMEM          = -1,  /* a page-table node could not be allocated */
+    PT_ERR_INVALID_RANGE  = -2,  /* start >= end, or outside the config's VA range */
+    PT_ERR_UNALIGNED      = -3,  /* address or length not aligned as required */
+    PT_ERR_INVALID_VADDR  = -4,  /* va outside the cursor's locked range */
+    PT_ERR_BEYOND_BARRIER = -5,  /* va + len past the end of the locked range */
+    PT_ERR_BAD_LEVEL      = -6,  /* leaf level above the config's max, or not fitting */
+    PT_ERR_UNTRACKED_SIZE = -7,  /* a tracked frame mapped at a level above 1 */
+};
+
+/* A short name for an error code, for messages ("PT_ERR_NOMEM"). */
+const char *pt_error_name(int err);
+
+/* OSTD's PageTableConfig. */
+struct pt_config {
+    unsigned top_index_lo, top_index_hi; /* PML4 indices this table manages: [lo, hi) */
+    bool top_can_unmap;                  /* may take_next remove a whole level-3 subtree? */
+    int max_leaf_level;                  /* 2 (2 MiB) or 3 (1 GiB leaves) */
+};
+/* User: PML4 0..256, VA 0 .. 0x8000_0000_0000, 2 MiB max leaves. */
+extern const struct pt_config pt_user_config;
+/* Kernel: PML4 256..512, top level never unmapped, 2 MiB max leaves. */
+extern const struct pt_config pt_kernel_config;
+
+/* The lowest and one-past-highest VA a config manages (canonical). */
+pt_vaddr_t pt_config_va_start(const struct pt_config *cfg);
+pt_vaddr_t pt_config_va_end(const struct pt_config *cfg);  /* 0 == 2^64 for the kernel half */
+
+struct pt_page_table {
+    struct pt_mem *mem;
+    const struct pt_config *cfg;
+    pt_paddr_t root;             /* level-4 node; this table holds one reference */
+};
+
+/*
+ * Create an empty page table (one zeroed root node).
+ * Fails with PT_ERR_NOMEM (nothing allocated) if the root cannot be allocated.
+ * For the kernel config, all 256 top-level entries are pre-allocated (as in
+ * OSTD) so that user tables can share them; this can also fail with NOMEM.
+ */
+int pt_create(struct pt_page_table *pt, struct pt_mem *mem, const struct pt_config *cfg);
+
+/*
+ * Drop a page table: frees every node within the config's top-level range
+ * and gives back every tracked frame reference its leaves hold.
+ * Requires: no live cursor on `pt`.
+ */
+void pt_destroy(struct pt_page_table *pt);
+
+/* The item a leaf maps. */
+struct pt_item {
+    pt_paddr_t pa;         /* aligned to pt_page_size(level) */
+    int level;             /* 1..max_leaf_level */
+    struct pt_prop prop;
+    bool tracked;          /* tracked frames hold a reference (level 1 only) */
+};
+
+/* What take_next removed (OSTD's PageTableFrag). The caller owns it. */
+struct pt_frag {
+    enum { PT_FRAG_MAPPED = 1, PT_FRAG_STRAY_TABLE = 2 } kind;
+    pt_vaddr_t va;         /* start of the removed range */
+    uint64_t len;          /* its length: pt_page_size(level) */
+    /* PT_FRAG_MAPPED: the leaf. A tracked item's frame reference is now the
+       caller's: drop it with pt_frame_put after the TLB flush. */
+    struct pt_item item;
+    /* PT_FRAG_STRAY_TABLE: the detached node (marked stray, unlocked); its
+       reference is the caller's. pt_frame_put frees the subtree once the TLB
+       is flushed and no lock-free walker can still be inside it. */
+    pt_paddr_t node;
+    int node_level;
+    uint64_t num_frames;   /* tracked leaves under it (sum over level-1 nodes) */
+};
+
+#define PT_CURSOR_MAX_LOCKED 64  /* internal bookkeeping bound, see cursor.c */
+
+struct pt_cursor {
+    struct pt_page_table *pt;
+    pt_vaddr_t va;                     /* current position */
+    pt_vaddr_t barrier_start, barrier_end; /* the locked range */
+    int level;                         /* level of path[level-1], the current node */
+    int guard_level;                   /* level of the sub-tree root */
+    pt_paddr_t path[PT_NR_LEVELS];     /* path[l-1] = node at level l, or 0 */
+};
+
+/*
+ * Lock [start, end) of `pt` and return a cursor at `start`.
+ * Requires nothing of the caller beyond a valid pt.
+ * Fails: PT_ERR_UNALIGNED unless both ends are 4 KiB-aligned;
+ *        PT_ERR_INVALID_RANGE unless start < end and the range lies within
+ *        the config's VA range; PT_ERR_NOMEM if an intermediate node needed
+ *        to find the sub-tree root cannot be allocated (nothing locked).
+ * Blocks (spins) while an overlapping cursor is live.
+ * Guarantees on success: c->va == start; the whole range is exclusively ours
+ *        until pt_cursor_drop.
+ */
+int pt_cursor_new(struct pt_cursor *c, struct pt_page_table *pt, pt_vaddr_t start, pt_vaddr_t end);
+
+/* Unlock everything the cursor holds (reverse order of locking). */
+void pt_cursor_drop(struct pt_cursor *c);
+
+static inline pt_vaddr_t pt_cursor_va(const struct pt_cursor *c) { return c->va; }
+
+/* Result of pt_cursor_query. */
+struct pt_query {
+    pt_vaddr_t start, end;  /* the entry's aligned range; may start below va */
+    bool mapped;            /* false: absent (item is unspecified) */
+    struct pt_item item;    /* no reference is taken */
+};
+
+/*
+ * Look up the entry covering the cursor's va. The cursor does not move.
+ * Fails: PT_ERR_INVALID_VADDR if va >= barrier_end.
+ * Guarantees: out->start..out->end is aligned to the entry's size (large when
+ *        an upper-level entry is absent); mapped iff a leaf covers va.
+ */
+int pt_cursor_query(struct pt_cursor *c, struct pt_query *out);
+
+/*
+ * Find the first mapped leaf whose range intersects [va, va+len).
+ * Returns 1 and sets *found to the current va at that leaf (which may be
+ * inside a huge mapping; the cursor stays there), or 0 when there is none
+ * (the cursor then moves to min(va+len, barrier_end)).
+ * Fails: PT_ERR_UNALIGNED if len is not 4 KiB-aligned;
+ *        PT_ERR_BEYOND_BARRIER if va + len > barrier_end.
+ */
+int pt_cursor_find_next(struct pt_cursor *c, uint64_t len, pt_vaddr_t *found);
+
+/*
+ * Move the cursor to `va`.
+ * Fails: PT_ERR_UNALIGNED if va is not 4 KiB-aligned; PT_ERR_INVALID_VADDR
+ *        unless barrier_start <= va < barrier_end.
+ * Works from any cursor state, including an exhausted cursor whose va ==
+ * barrier_end (upstream Asterinas #2709).
+ */
+int pt_cursor_jump(struct pt_cursor *c, pt_vaddr_t va);
+
+/*
+ * Map `item` at the cursor's va and move past it (va += page size).
+ * Requires: item->tracked => the caller owns one reference to item->pa, which
+ *        moves into the PTE on success.
+ * Replace semantics (the seed): if the slot was already mapped, or held a
+ * subtree (which is detached), the old content is removed and returned in
+ * *replaced; returns 1 in that case, 0 when the slot was empty.
+ * A huge leaf covering va at a higher level is split first.
+ * Fails (nothing changed except possibly already-split or already-allocated
+ * empty intermediate nodes, which keep the table consistent and mapping
+ * nothing new):
+ *        PT_ERR_INVALID_VADDR if va >= barrier_end;
+ *        PT_ERR_BAD_LEVEL if level < 1 or > cfg->max_leaf_level, or above the
+ *          cursor's guard level;
+ *        PT_ERR_UNALIGNED if va or pa is not aligned to the item's size;
+ *        PT_ERR_BEYOND_BARRIER if va + size > barrier_end;
+ *        PT_ERR_UNTRACKED_SIZE if tracked and level != 1;
+ *        PT_ERR_NOMEM if a node (or a split) cannot be allocated.
+ */
+int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_frag *replaced);
+
+/*
+ * Remove the next mapped leaf, or the next page-table subtree whose whole
+ * range lies in [va, va+len) (never a kernel config's top-level entry),
+ * splitting a huge leaf that only partly overlaps the range.
+ * Returns 1 with *out filled (the caller owns it, see struct pt_frag) and
+ * the cursor moved past the removed range, or 0 if nothing is mapped in the
+ * range (cursor at min(va+len, barrier_end)).
+ * Fails: PT_ERR_UNALIGNED, PT_ERR_BEYOND_BARRIER as find_next;
+ *        PT_ERR_NOMEM if a needed split cannot be allocated (nothing removed).
+ */
+int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out);
+
+/* A protect operation: returns the new property for a leaf's old one. */
+typedef struct pt_prop (*pt_protect_fn)(struct pt_prop old, void *arg);
+
+/*
+ * Apply `op` to the next mapped leaf in [va, va+len), splitting a huge leaf
+ * that only partly overlaps the range, and move past it. Writes the PTE only
+ * if the property changes. Does not flush any TLB (the caller does).
+ * Returns 1 and the leaf's range in *start/*end, or 0 if there is none.
+ * Fails: PT_ERR_UNALIGNED, PT_ERR_BEYOND_BARRIER as find_next;
+ *        PT_ERR_NOMEM if a needed split cannot be allocated (nothing changed).
+ */
+int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, void *arg,
+                           pt_vaddr_t *start, pt_vaddr_t *end);
+
+/* Release what a frag owns (frame reference or stray subtree). */
+void pt_frag_release(struct pt_mem *mem, const struct pt_frag *frag);
+
+#endif /* PAGETABLE_PAGE_TABLE_H */
