@@ -32,6 +32,10 @@ enum pt_error {
     PT_ERR_BEYOND_BARRIER = -5,  /* va + len past the end of the locked range */
     PT_ERR_BAD_LEVEL      = -6,  /* leaf level above the config's max, or not fitting */
     PT_ERR_UNTRACKED_SIZE = -7,  /* a tracked frame mapped at a level above 1 */
+    /* Added by the core (see docs/pagetable.md): */
+    PT_ERR_BAD_PROP       = -8,  /* a property pt_prop_is_valid rejects */
+    PT_ERR_BAD_FRAME      = -9,  /* a tracked item whose pa is not a live, shared,
+                                    mappable (UNTYPED or KERNEL) frame */
 };
 
 /* A short name for an error code, for messages ("PT_ERR_NOMEM"). */
@@ -47,6 +51,9 @@ struct pt_config {
 extern const struct pt_config pt_user_config;
 /* Kernel: PML4 256..512, top level never unmapped, 2 MiB max leaves. */
 extern const struct pt_config pt_kernel_config;
+/* The same with 1 GiB leaves allowed (max_leaf_level 3). */
+extern const struct pt_config pt_user_config_1g;
+extern const struct pt_config pt_kernel_config_1g;
 
 /* The lowest and one-past-highest VA a config manages (canonical). */
 pt_vaddr_t pt_config_va_start(const struct pt_config *cfg);
@@ -65,6 +72,18 @@ struct pt_page_table {
  * OSTD) so that user tables can share them; this can also fail with NOMEM.
  */
 int pt_create(struct pt_page_table *pt, struct pt_mem *mem, const struct pt_config *cfg);
+
+/*
+ * Create a user page table whose PML4 entries 256..511 point at the kernel
+ * table's level-3 nodes (OSTD's create_user_page_table). Each shared entry
+ * holds one reference to its node, so dropping the user table never frees a
+ * kernel node while the kernel table lives.
+ * Requires: kernel was created with pt_kernel_config or pt_kernel_config_1g;
+ *           user_cfg is a user config (top range 0..256).
+ * Fails with PT_ERR_NOMEM (nothing allocated) if the root cannot be allocated.
+ */
+int pt_create_user_sharing(struct pt_page_table *pt, const struct pt_page_table *kernel,
+                           const struct pt_config *user_cfg);
 
 /*
  * Drop a page table: frees every node within the config's top-level range
@@ -177,6 +196,9 @@ int pt_cursor_jump(struct pt_cursor *c, pt_vaddr_t va);
  *        PT_ERR_UNALIGNED if va or pa is not aligned to the item's size;
  *        PT_ERR_BEYOND_BARRIER if va + size > barrier_end;
  *        PT_ERR_UNTRACKED_SIZE if tracked and level != 1;
+ *        PT_ERR_BAD_PROP if !pt_prop_is_valid(item->prop);
+ *        PT_ERR_BAD_FRAME if tracked and item->pa is not a live shared frame
+ *          of usage UNTYPED or KERNEL inside the metadata array;
  *        PT_ERR_NOMEM if a node (or a split) cannot be allocated.
  */
 int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_frag *replaced);
@@ -200,9 +222,11 @@ typedef struct pt_prop (*pt_protect_fn)(struct pt_prop old, void *arg);
  * Apply `op` to the next mapped leaf in [va, va+len), splitting a huge leaf
  * that only partly overlaps the range, and move past it. Writes the PTE only
  * if the property changes. Does not flush any TLB (the caller does).
- * Returns 1 and the leaf's range in *start/*end, or 0 if there is none.
+ * Returns 1 and the leaf's range in *start and *end, or 0 if there is none.
  * Fails: PT_ERR_UNALIGNED, PT_ERR_BEYOND_BARRIER as find_next;
- *        PT_ERR_NOMEM if a needed split cannot be allocated (nothing changed).
+ *        PT_ERR_NOMEM if a needed split cannot be allocated (nothing changed);
+ *        PT_ERR_BAD_PROP if op returns an invalid property (that leaf is left
+ *          unchanged, the cursor stays at it).
  */
 int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, void *arg,
                            pt_vaddr_t *start, pt_vaddr_t *end);

@@ -46,6 +46,13 @@ static inline bool pt_prop_eq(struct pt_prop a, struct pt_prop b)
 }
 
 /*
+ * Whether `prop` is encodable: no flag or privileged bit outside the enums,
+ * cache <= PT_CACHE_UC. (Added by the core: map and protect_next return
+ * PT_ERR_BAD_PROP for a property that fails this.)
+ */
+bool pt_prop_is_valid(struct pt_prop prop);
+
+/*
  * Encode a leaf mapping `pa` at `level` (1..3) with `prop`.
  * Requires: pa aligned to pt_page_size(level); prop.cache <= PT_CACHE_UC;
  *           prop.flags has no bits outside enum pt_flag.

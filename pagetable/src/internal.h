@@ -1,0 +1,103 @@
+/*
+ * Internal helpers shared by the page-table core's source files: atomic PTE
+ * access (the single store path that feeds ops->pte_stored), node locks and
+ * node allocation. Not a public header.
+ */
+#ifndef PAGETABLE_INTERNAL_H
+#define PAGETABLE_INTERNAL_H
+
+#include "pagetable/page_table.h"
+#include "pagetable/panic.h"
+
+static inline struct pt_frame_meta *pt_meta_fast(const struct pt_mem *mem, pt_paddr_t pa)
+{
+    return &mem->meta[pa >> PT_BASE_PAGE_SHIFT];
+}
+
+/* The 512 PTEs of node `node`. */
+static inline pt_pte_t *pt_node_ptes(const struct pt_mem *mem, pt_paddr_t node)
+{
+    return (pt_pte_t *)mem->ops->phys_to_virt(mem->ctx, node);
+}
+
+/* Lock-free read (pairs with the release store that published a child). */
+static inline pt_pte_t pt_pte_load_acquire(const pt_pte_t *ptes, unsigned i)
+{
+    return __atomic_load_n(&ptes[i], __ATOMIC_ACQUIRE);
+}
+
+/* Read under the node's lock (only the hardware may race, on A/D bits). */
+static inline pt_pte_t pt_pte_load(const pt_pte_t *ptes, unsigned i)
+{
+    return __atomic_load_n(&ptes[i], __ATOMIC_RELAXED);
+}
+
+/*
+ * THE PTE store: every PTE the core writes goes through here (release, so a
+ * lock-free walker that sees a new child also sees the child's contents),
+ * then the platform's pte_stored hook runs with old and new values.
+ */
+static inline void pt_pte_store(const struct pt_mem *mem, pt_paddr_t node, pt_pte_t *ptes,
+                                unsigned i, int level, pt_pte_t old, pt_pte_t new_pte)
+{
+    __atomic_store_n(&ptes[i], new_pte, __ATOMIC_RELEASE);
+    if (mem->ops->pte_stored) {
+        struct pt_pte_store s = { node, i, level, old, new_pte };
+        mem->ops->pte_stored(mem->ctx, &s);
+    }
+}
+
+/* Spin lock in the node's metadata (OSTD: CAS 0->1 Acquire, store 0 Release). */
+static inline void pt_node_lock(const struct pt_mem *mem, pt_paddr_t node)
+{
+    uint8_t *l = &pt_meta_fast(mem, node)->lock;
+    for (;;) {
+        uint8_t expect = 0;
+        if (__atomic_compare_exchange_n(l, &expect, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return;
+        while (__atomic_load_n(l, __ATOMIC_RELAXED))
+            __asm__ volatile("pause" ::: "memory"); /* spin-wait hint */
+    }
+}
+
+static inline void pt_node_unlock(const struct pt_mem *mem, pt_paddr_t node)
+{
+    __atomic_store_n(&pt_meta_fast(mem, node)->lock, 0, __ATOMIC_RELEASE);
+}
+
+static inline bool pt_node_is_stray(const struct pt_mem *mem, pt_paddr_t node)
+{
+    return __atomic_load_n(&pt_meta_fast(mem, node)->stray, __ATOMIC_RELAXED) != 0;
+}
+
+/* Is a leaf PTE backed by a tracked frame (holding one reference)? */
+static inline bool pt_pte_leaf_tracked(pt_pte_t pte)
+{
+    return (pte & PTE_UNTRACKED) == 0;
+}
+
+/*
+ * Allocate a zeroed page-table node at `level` (ref 1, unlocked, not stray).
+ * Returns false (nothing allocated) when out of memory.
+ */
+bool pt_node_alloc(struct pt_mem *mem, int level, pt_paddr_t *pa);
+
+/* Decode the item of a leaf PTE at `level`. */
+static inline struct pt_item pt_item_from_pte(pt_pte_t pte, int level)
+{
+    struct pt_item it;
+    it.pa = pt_pte_leaf_paddr(pte, level);
+    it.level = level;
+    it.prop = pt_pte_prop(pte);
+    it.tracked = pt_pte_leaf_tracked(pte);
+    return it;
+}
+
+/* Lock / unlock protocol (lock.c). */
+int pt_lock_range(struct pt_cursor *c);
+void pt_unlock_range(struct pt_cursor *c);
+/* Mark every node of a detached subtree stray, unlock it (we held its locks),
+ * and count the tracked level-1 leaves under it. */
+uint64_t pt_mark_stray_and_unlock(const struct pt_mem *mem, pt_paddr_t node, int level);
+
+#endif /* PAGETABLE_INTERNAL_H */
