@@ -1,0 +1,358 @@
+/*
+ * Cursor operations (OSTD page_table/cursor/mod.rs, seed semantics).
+ *
+ * Cursor state: path[l-1] is the (locked) node at level l for
+ * level <= l <= guard_level. While va < barrier_end, the node at `level`
+ * covers va. An "exhausted" cursor (va == barrier_end) may have any level;
+ * jump handles it (#2709).
+ */
+#include "internal.h"
+
+#define PAGE_MASK (PT_BASE_PAGE_SIZE - 1)
+
+static inline pt_paddr_t cur_node(const struct pt_cursor *c)
+{
+    return c->path[c->level - 1];
+}
+
+static inline void push_level(struct pt_cursor *c, pt_paddr_t child)
+{
+    c->level--;
+    c->path[c->level - 1] = child;
+}
+
+/* Does the node at `level` (span pt_page_size(level + 1)) cover both a and b? */
+static inline bool same_node(int level, pt_vaddr_t a, pt_vaddr_t b)
+{
+    uint64_t span = pt_page_size(level + 1);
+    return (a & ~(span - 1)) == (b & ~(span - 1));
+}
+
+/* Go to the end of the current entry, popping out of finished nodes. Clamps
+ * at barrier_end (also when the next address would wrap past 2^64). */
+static void move_forward(struct pt_cursor *c)
+{
+    uint64_t size = pt_page_size(c->level);
+    pt_vaddr_t next = (c->va & ~(size - 1)) + size;
+    while (c->level < c->guard_level && pt_index(next, c->level) == 0)
+        c->level++;
+    if (next == 0 || next > c->barrier_end)
+        next = c->barrier_end;
+    c->va = next;
+}
+
+/* Set va to `target` (in the locked range or == barrier_end), popping until
+ * the node at `level` covers it. */
+static void set_va(struct pt_cursor *c, pt_vaddr_t target)
+{
+    if (c->va >= c->barrier_end)
+        c->level = c->guard_level;  /* exhausted: path below is stale */
+    else
+        while (c->level < c->guard_level && !same_node(c->level, c->va, target))
+            c->level++;
+    c->va = target;
+}
+
+int pt_cursor_new(struct pt_cursor *c, struct pt_page_table *pt, pt_vaddr_t start, pt_vaddr_t end)
+{
+    if ((start | end) & PAGE_MASK)
+        return PT_ERR_UNALIGNED;
+    pt_vaddr_t lo = pt_config_va_start(pt->cfg), hi = pt_config_va_end(pt->cfg);
+    if (!(start < end) || start < lo || (hi != 0 && end > hi))
+        return PT_ERR_INVALID_RANGE;
+    c->pt = pt;
+    c->va = start;
+    c->barrier_start = start;
+    c->barrier_end = end;
+    return pt_lock_range(c);
+}
+
+void pt_cursor_drop(struct pt_cursor *c)
+{
+    pt_unlock_range(c);
+    c->pt = 0;
+}
+
+int pt_cursor_query(struct pt_cursor *c, struct pt_query *out)
+{
+    if (c->va >= c->barrier_end)
+        return PT_ERR_INVALID_VADDR;
+    const struct pt_mem *mem = c->pt->mem;
+    for (;;) {
+        pt_pte_t pte = pt_pte_load(pt_node_ptes(mem, cur_node(c)), pt_index(c->va, c->level));
+        if (pt_pte_is_table(pte)) {
+            push_level(c, pt_pte_table_paddr(pte));
+            continue;
+        }
+        uint64_t size = pt_page_size(c->level);
+        out->start = c->va & ~(size - 1);
+        out->end = out->start + size;
+        out->mapped = pt_pte_is_leaf(pte);
+        if (out->mapped)
+            out->item = pt_item_from_pte(pte, c->level);
+        return PT_OK;
+    }
+}
+
+int pt_cursor_jump(struct pt_cursor *c, pt_vaddr_t va)
+{
+    if (va & PAGE_MASK)
+        return PT_ERR_UNALIGNED;
+    if (va < c->barrier_start || va >= c->barrier_end)
+        return PT_ERR_INVALID_VADDR;
+    set_va(c, va);
+    return PT_OK;
+}
+
+/*
+ * Replace a huge leaf `pte` at (node, i, level) by a locked child node of
+ * 512 leaves at level - 1 with the same property, each
+ * pt_page_size(level - 1) apart (the stride is the CHILD's page size at every
+ * level; #3920). Fails with PT_ERR_NOMEM, changing nothing.
+ */
+static int split_huge(struct pt_cursor *c, pt_paddr_t node, pt_pte_t *ptes, unsigned i, int level,
+                      pt_pte_t pte, pt_paddr_t *child_out)
+{
+    struct pt_mem *mem = c->pt->mem;
+    pt_paddr_t child;
+    if (!pt_node_alloc(mem, level - 1, &child))
+        return PT_ERR_NOMEM;
+    /* Locked before it is published: it intersects our range (invariant). */
+    pt_node_lock(mem, child);
+    pt_pte_t *cptes = pt_node_ptes(mem, child);
+    uint64_t stride = pt_page_size(level - 1);
+    pt_pte_t first = pt_pte_make_leaf(pt_pte_leaf_paddr(pte, level), level - 1, pt_pte_prop(pte)) |
+                     (pte & PTE_UNTRACKED);
+    for (unsigned j = 0; j < PT_NR_ENTRIES; j++)
+        pt_pte_store(mem, child, cptes, j, level - 1, 0, first + j * stride);
+    pt_meta_fast(mem, child)->nr_children = PT_NR_ENTRIES;
+    pt_pte_store(mem, node, ptes, i, level, pte, pt_pte_make_table(child));
+    *child_out = child;
+    return PT_OK;
+}
+
+/* Fill a STRAY_TABLE frag for the subtree `pte` pointed at, already unlinked
+ * from its parent (entry of size pt_page_size(level) starting at va). */
+static void stray_frag(struct pt_cursor *c, pt_pte_t pte, int level, pt_vaddr_t va,
+                       struct pt_frag *out)
+{
+    out->kind = PT_FRAG_STRAY_TABLE;
+    out->va = va;
+    out->len = pt_page_size(level);
+    out->node = pt_pte_table_paddr(pte);
+    out->node_level = level - 1;
+    out->num_frames = pt_mark_stray_and_unlock(c->pt->mem, out->node, level - 1);
+}
+
+static void mapped_frag(pt_pte_t pte, int level, pt_vaddr_t va, struct pt_frag *out)
+{
+    out->kind = PT_FRAG_MAPPED;
+    out->va = va;
+    out->len = pt_page_size(level);
+    out->item = pt_item_from_pte(pte, level);
+    out->node = 0;
+    out->node_level = 0;
+    out->num_frames = 0;
+}
+
+static bool tracked_frame_ok(const struct pt_mem *mem, pt_paddr_t pa)
+{
+    if ((pa >> PT_BASE_PAGE_SHIFT) >= mem->nr_frames)
+        return false;
+    const struct pt_frame_meta *m = pt_meta_fast(mem, pa);
+    uint64_t rc = __atomic_load_n(&m->ref_count, __ATOMIC_RELAXED);
+    return rc != 0 && rc <= PT_REF_MAX &&
+           (m->usage == PT_USAGE_UNTYPED || m->usage == PT_USAGE_KERNEL);
+}
+
+static int map_check(const struct pt_cursor *c, const struct pt_item *item)
+{
+    if (c->va >= c->barrier_end)
+        return PT_ERR_INVALID_VADDR;
+    if (item->level < 1 || item->level > c->pt->cfg->max_leaf_level)
+        return PT_ERR_BAD_LEVEL;
+    uint64_t size = pt_page_size(item->level);
+    if ((c->va | item->pa) & (size - 1))
+        return PT_ERR_UNALIGNED;
+    if (size > c->barrier_end - c->va)
+        return PT_ERR_BEYOND_BARRIER;
+    if (item->tracked && item->level != 1)
+        return PT_ERR_UNTRACKED_SIZE;
+    if (item->level > c->guard_level)
+        return PT_ERR_BAD_LEVEL;
+    if (!pt_prop_is_valid(item->prop))
+        return PT_ERR_BAD_PROP;
+    if (item->tracked && !tracked_frame_ok(c->pt->mem, item->pa))
+        return PT_ERR_BAD_FRAME;
+    return PT_OK;
+}
+
+int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_frag *replaced)
+{
+    PT_ASSERT(item && replaced, "pt_cursor_map: NULL item or replaced");
+    int err = map_check(c, item);
+    if (err)
+        return err;
+    struct pt_mem *mem = c->pt->mem;
+    while (c->level < item->level)
+        c->level++;  /* the node above covers va: va < barrier_end */
+    /* Go down to the item's level, creating or splitting as needed. */
+    while (c->level > item->level) {
+        pt_paddr_t node = cur_node(c);
+        pt_pte_t *ptes = pt_node_ptes(mem, node);
+        unsigned i = pt_index(c->va, c->level);
+        pt_pte_t pte = pt_pte_load(ptes, i);
+        pt_paddr_t child;
+        if (pt_pte_is_table(pte)) {
+            child = pt_pte_table_paddr(pte);
+        } else if (pt_pte_is_leaf(pte)) {
+            if ((err = split_huge(c, node, ptes, i, c->level, pte, &child)))
+                return err;
+        } else {
+            if (!pt_node_alloc(mem, c->level - 1, &child))
+                return PT_ERR_NOMEM;
+            pt_node_lock(mem, child);  /* before publishing: it is in our range */
+            pt_pte_store(mem, node, ptes, i, c->level, 0, pt_pte_make_table(child));
+            pt_meta_fast(mem, node)->nr_children++;
+        }
+        push_level(c, child);
+    }
+    pt_paddr_t node = cur_node(c);
+    pt_pte_t *ptes = pt_node_ptes(mem, node);
+    unsigned i = pt_index(c->va, c->level);
+    pt_pte_t old = pt_pte_load(ptes, i);
+    pt_pte_t new_pte = pt_pte_make_leaf(item->pa, item->level, item->prop) |
+                       (item->tracked ? 0 : PTE_UNTRACKED);
+    pt_pte_store(mem, node, ptes, i, c->level, old, new_pte);
+    int ret = 1;
+    if (pt_pte_is_absent(old)) {
+        pt_meta_fast(mem, node)->nr_children++;
+        ret = 0;
+    } else if (pt_pte_is_leaf(old)) {
+        mapped_frag(old, c->level, c->va, replaced);
+    } else {
+        stray_frag(c, old, c->level, c->va, replaced);
+    }
+    move_forward(c);
+    return ret;
+}
+
+enum find_mode { FIND, TAKE, PROTECT };
+
+struct find_args {
+    enum find_mode mode;
+    pt_vaddr_t *found;          /* FIND */
+    struct pt_frag *frag;       /* TAKE */
+    pt_protect_fn op;           /* PROTECT */
+    void *op_arg;
+    pt_vaddr_t *start, *end;    /* PROTECT */
+};
+
+/* Act on the leaf `pte` at (node, i, level), which lies wholly in the range. */
+static int act_on_leaf(struct pt_cursor *c, const struct find_args *a, pt_paddr_t node,
+                       pt_pte_t *ptes, unsigned i, pt_pte_t pte)
+{
+    struct pt_mem *mem = c->pt->mem;
+    int level = c->level;
+    if (a->mode == TAKE) {
+        pt_pte_store(mem, node, ptes, i, level, pte, 0);
+        pt_meta_fast(mem, node)->nr_children--;
+        mapped_frag(pte, level, c->va, a->frag);
+    } else {
+        struct pt_prop old = pt_pte_prop(pte);
+        struct pt_prop new_prop = a->op(old, a->op_arg);
+        if (!pt_prop_is_valid(new_prop))
+            return PT_ERR_BAD_PROP;
+        if (!pt_prop_eq(old, new_prop))
+            pt_pte_store(mem, node, ptes, i, level, pte, pt_pte_set_prop(pte, new_prop));
+        *a->start = c->va;
+        *a->end = c->va + pt_page_size(level);
+    }
+    move_forward(c);
+    return 1;
+}
+
+/*
+ * OSTD's find_next_impl: walk [va, va + len) to the first mapped leaf (FIND),
+ * or act on it (PROTECT), or remove it or a wholly covered subtree (TAKE).
+ * TAKE and PROTECT split a huge leaf that only partly overlaps the range.
+ */
+static int find_impl(struct pt_cursor *c, uint64_t len, const struct find_args *a)
+{
+    if (len & PAGE_MASK)
+        return PT_ERR_UNALIGNED;
+    if (len > c->barrier_end - c->va)
+        return PT_ERR_BEYOND_BARRIER;
+    struct pt_mem *mem = c->pt->mem;
+    const pt_vaddr_t last = c->va + len - 1;  /* unused when len == 0 */
+    const pt_vaddr_t end = c->va + len;
+    while (c->va < end) {
+        int level = c->level;
+        uint64_t size = pt_page_size(level);
+        pt_paddr_t node = cur_node(c);
+        pt_pte_t *ptes = pt_node_ptes(mem, node);
+        unsigned i = pt_index(c->va, level);
+        pt_pte_t pte = pt_pte_load(ptes, i);
+        pt_vaddr_t es = c->va & ~(size - 1);
+        bool fits = c->va == es && es + (size - 1) <= last;
+        if (pt_pte_is_absent(pte)) {
+            move_forward(c);
+        } else if (pt_pte_is_table(pte)) {
+            pt_paddr_t child = pt_pte_table_paddr(pte);
+            if (a->mode == TAKE && fits &&
+                (level != PT_NR_LEVELS || c->pt->cfg->top_can_unmap)) {
+                pt_pte_store(mem, node, ptes, i, level, pte, 0);
+                pt_meta_fast(mem, node)->nr_children--;
+                stray_frag(c, pte, level, es, a->frag);
+                move_forward(c);
+                return 1;
+            }
+            if (pt_meta_fast(mem, child)->nr_children == 0)
+                move_forward(c);
+            else
+                push_level(c, child);
+        } else if (a->mode == FIND) {
+            *a->found = c->va;
+            return 1;
+        } else if (!fits) {
+            pt_paddr_t child;
+            int err = split_huge(c, node, ptes, i, level, pte, &child);
+            if (err)
+                return err;
+            push_level(c, child);
+        } else {
+            return act_on_leaf(c, a, node, ptes, i, pte);
+        }
+    }
+    set_va(c, end);
+    return 0;
+}
+
+int pt_cursor_find_next(struct pt_cursor *c, uint64_t len, pt_vaddr_t *found)
+{
+    struct find_args a = { .mode = FIND, .found = found };
+    return find_impl(c, len, &a);
+}
+
+int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out)
+{
+    struct find_args a = { .mode = TAKE, .frag = out };
+    return find_impl(c, len, &a);
+}
+
+int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, void *arg,
+                           pt_vaddr_t *start, pt_vaddr_t *end)
+{
+    struct find_args a = { .mode = PROTECT, .op = op, .op_arg = arg, .start = start, .end = end };
+    return find_impl(c, len, &a);
+}
+
+void pt_frag_release(struct pt_mem *mem, const struct pt_frag *frag)
+{
+    if (frag->kind == PT_FRAG_STRAY_TABLE)
+        pt_frame_put(mem, frag->node);
+    else if (frag->kind == PT_FRAG_MAPPED && frag->item.tracked)
+        pt_frame_put(mem, frag->item.pa);
+    else
+        PT_ASSERT(frag->kind == PT_FRAG_MAPPED, "pt_frag_release: not a frag");
+}
