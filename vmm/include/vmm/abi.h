@@ -102,9 +102,14 @@ struct vmm_ap_mailbox {
 #define VMM_COM1_PORT 0x3f8u
 
 /* ------------------------------------------------------------------------ *
- * Hypercalls. The guest executes `outl %eax, $VMM_HYPERCALL_PORT` with
- *   eax = hypercall number, rdi, rsi, rdx, rcx, r8 = arguments
- * (the VMM reads them with KVM_GET_REGS). The VMM writes the result (0 or a
+ * Hypercalls. The guest executes `outl %eax, %dx` with
+ *   dx = VMM_HYPERCALL_PORT, eax = hypercall number,
+ *   rdi, rsi, rcx, r8, r9 = arguments 1..5
+ * (the VMM reads them with KVM_GET_REGS). rdx is not an argument register:
+ * the port does not fit OUT's 8-bit immediate, so dx must hold it.
+ * Any other access to the port (IN, another size, REP OUTS) is not a
+ * hypercall: it is reported and ignored (IN reads all ones).
+ * The VMM writes the result (0 or a
  * negative VMM_E* code) into rax before the vCPU resumes. Pointer arguments
  * are guest-PHYSICAL addresses; the VMM checks that [addr, addr+len) lies in
  * guest RAM and that len <= VMM_HC_MAX_LEN, and answers -VMM_EINVAL otherwise
@@ -119,12 +124,13 @@ enum vmm_hypercall {
     /* exit(rdi = status): 0 = passed, non-zero = guest-reported failure.
      * Stops every vCPU. */
     VMM_HC_EXIT        = 2,
-    /* assert_fail(rdi = paddr of file name, rsi = file len, rdx = line,
-     *             rcx = paddr of message, r8 = message len): the guest failed
+    /* assert_fail(rdi = paddr of file name, rsi = file len, rcx = line,
+     *             r8 = paddr of message, r9 = message len): the guest failed
      * an assertion; the VMM prints it and stops with VMM_EXIT_GUEST_FAILED. */
     VMM_HC_ASSERT_FAIL = 3,
-    /* test_result(rdi = paddr of test name, rsi = name len, rdx = passed (0/1)):
-     * one named check inside the guest; the VMM prints and counts them. */
+    /* test_result(rdi = paddr of test name, rsi = name len, rcx = passed (0/1)):
+     * one named check inside the guest; the VMM prints and counts them (an
+     * exit(0) after a failed test ends as VMM_EXIT_GUEST_FAILED). */
     VMM_HC_TEST_RESULT = 4,
     /* exception(rdi = paddr of struct vmm_exception_report, rsi = its size):
      * an unhandled CPU exception; the VMM prints it and stops with

@@ -1,0 +1,141 @@
+/*
+ * A minimal guest kernel for the VMM's own integration tests, independent
+ * of guest/: entered by the firmware in 64-bit mode (abi.h), it talks to
+ * the VMM only through COM1 and the hypercall port. One source, several
+ * behaviours selected at build time:
+ *   MINI_OK      print, report CPU 0 online, send hostile hypercalls and
+ *                check each is refused (-EINVAL / -ENOSYS), exit(0)
+ *   MINI_HANG    halt forever with interrupts off (watchdog test)
+ *   MINI_TRIPLE  empty IDT, then int3: a triple fault
+ *   MINI_FAIL    exit(3)
+ */
+#define HC_PORT 0x500
+#define HC_PRINT 1
+#define HC_EXIT 2
+#define HC_ASSERT_FAIL 3
+#define HC_TEST_RESULT 4
+#define HC_EXCEPTION 5
+#define HC_CPU_ONLINE 6
+#define EINVAL 22
+#define ENOSYS 38
+
+/* hypercall nr: eax = nr, arguments already in rdi, rsi, rcx, r8, r9 */
+.macro HC nr
+    movl $\nr, %eax
+    movw $HC_PORT, %dx
+    outl %eax, %dx
+.endm
+
+/* fails the run (assert_fail with this line) unless rax == -\err */
+.macro EXPECT err
+    cmpq $-\err, %rax
+    je 1f
+    movq $file, %rdi
+    movq $file_len, %rsi
+    movq $__LINE__, %rcx
+    movq $amsg, %r8
+    movq $amsg_len, %r9
+    movl $HC_ASSERT_FAIL, %eax
+    movw $HC_PORT, %dx
+    outl %eax, %dx
+    jmp halt
+1:
+.endm
+
+    .section .text.boot, "ax"
+    .code64
+    .globl _start
+_start:
+    movq $stack_top, %rsp
+    /* Greeting through the UART, byte by byte. */
+    movq $hello, %rsi
+    movq $hello_len, %rcx
+    movw $0x3f8, %dx
+2:  lodsb
+    outb %al, %dx
+    loop 2b
+
+#if defined(MINI_HANG)
+    cli
+halt_forever:
+    hlt
+    jmp halt_forever
+#elif defined(MINI_TRIPLE)
+    lidt null_idt
+    int3
+    jmp halt
+#elif defined(MINI_FAIL)
+    movq $3, %rdi
+    HC HC_EXIT
+    jmp halt
+#else
+    xorl %edi, %edi
+    xorl %esi, %esi
+    HC HC_CPU_ONLINE
+    EXPECT 0
+    /* print: pointer far outside RAM */
+    movq $-1, %rdi
+    movq $16, %rsi
+    HC HC_PRINT
+    EXPECT EINVAL
+    /* print: wraps around the address space */
+    movq $0xfffffffffffffff0, %rdi
+    movq $0x20, %rsi
+    HC HC_PRINT
+    EXPECT EINVAL
+    /* print: longer than VMM_HC_MAX_LEN */
+    movq $hello, %rdi
+    movq $4097, %rsi
+    HC HC_PRINT
+    EXPECT EINVAL
+    /* exception: wrong report size */
+    movq $hello, %rdi
+    movq $8, %rsi
+    HC HC_EXCEPTION
+    EXPECT EINVAL
+    /* cpu_online: a CPU that does not exist */
+    movq $7, %rdi
+    movq $7, %rsi
+    HC HC_CPU_ONLINE
+    EXPECT EINVAL
+    /* an unknown hypercall number */
+    HC 99
+    EXPECT ENOSYS
+    /* a good print and a passed test */
+    movq $msg, %rdi
+    movq $msg_len, %rsi
+    HC HC_PRINT
+    EXPECT 0
+    movq $tname, %rdi
+    movq $tname_len, %rsi
+    movq $1, %rcx
+    HC HC_TEST_RESULT
+    EXPECT 0
+    xorl %edi, %edi
+    HC HC_EXIT
+#endif
+halt:
+    cli
+    hlt
+    jmp halt
+
+    .section .rodata
+hello: .ascii "mini guest: hello from the UART\n"
+    .set hello_len, . - hello
+msg: .ascii "mini guest: hostile hypercalls refused\n"
+    .set msg_len, . - msg
+tname: .ascii "hostile-hypercalls"
+    .set tname_len, . - tname
+file: .ascii "mini_guest.S"
+    .set file_len, . - file
+amsg: .ascii "unexpected hypercall result"
+    .set amsg_len, . - amsg
+    .balign 8
+null_idt: .word 0
+    .quad 0
+
+    .section .bss
+    .balign 16
+    .skip 4096
+stack_top:
+    .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,55 @@
+/*
+ * The vmm command line (docs/vmm.md). Parsing only: nothing is opened or
+ * checked against the file system here, so every rule is unit-testable.
+ */
+#ifndef VMM_OPTIONS_H
+#define VMM_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vmm_options {
+    bool guest;            /* --guest given */
+    const char *image;     /* --guest IMAGE; NULL = the embedded guest */
+    bool cpus_set;
+    unsigned cpus;         /* --cpus N, 1..VMM_MAX_CPUS */
+    bool mem_set;
+    uint64_t mem;          /* --mem SIZE in bytes, checked by memmap */
+    const char *bootargs;  /* --bootargs STR; NULL = not given */
+    bool timeout_set;
+    unsigned timeout_s;    /* --timeout SECS, 1..VMM_MAX_TIMEOUT_S */
+    const char *config;    /* --config FILE */
+    const char *test;      /* --test NAME|all */
+    const char *log;       /* --log FILE */
+    bool bench;            /* --bench */
+    bool verbose, help, version;
+    bool sandbox;          /* --sandbox: force the emulated KVM host */
+    bool no_sandbox;       /* --no-sandbox: never use it */
+};
+
+#define VMM_MAX_BOOTARGS 1024u
+
+/*
+ * Parses argv[1..argc-1]. Options take their value as the next argument or
+ * after '=' (--cpus 4, --cpus=4). --guest takes IMAGE only if the next
+ * argument does not start with '-' (or as --guest=IMAGE).
+ *
+ * Requires: argv[0..argc-1] valid strings; opts, err non-NULL. The strings
+ *   stored in *opts point into argv.
+ * Guarantees: on 0, *opts is complete and consistent: either help/version
+ *   is set, or exactly one thing to run is named (--guest, --config with
+ *   --test, or --bench), with no conflicting options. On -1, err holds one
+ *   line naming the offending option and value.
+ * Fails when: an option is unknown, given twice, missing its value, has a
+ *   malformed or out-of-range value (numbers: trailing garbage, sign,
+ *   overflow), options conflict (--sandbox/--no-sandbox, --bench/--config,
+ *   --config without --test or the reverse), or nothing is to be run.
+ */
+int vmm_options_parse(int argc, char **argv, struct vmm_options *opts,
+                      char *err, size_t errlen);
+
+/* The --help text (static). */
+const char *vmm_options_usage(void);
+
+#endif /* VMM_OPTIONS_H */
