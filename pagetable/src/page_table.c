@@ -32,10 +32,11 @@ pt_vaddr_t pt_config_va_start(const struct pt_config *cfg)
 
 pt_vaddr_t pt_config_va_end(const struct pt_config *cfg)
 {
-    /* For hi == 512 this is 2^48, whose canonical form wraps to 0 (== 2^64). */
-    if (cfg->top_index_hi >= PT_NR_ENTRIES)
-        return 0;
-    return pt_canonical((pt_vaddr_t)cfg->top_index_hi * pt_page_size(PT_NR_LEVELS));
+    /* One past the last byte of entry hi-1: 2^47 for the user half (not
+     * canonicalised: it is an end, not an address), and 2^64 -> 0 for the
+     * kernel half. */
+    uint64_t span = pt_page_size(PT_NR_LEVELS);
+    return pt_canonical((pt_vaddr_t)(cfg->top_index_hi - 1) * span) + span;
 }
 
 /* Pre-allocate one level-3 node per kernel top-level entry (OSTD), so that

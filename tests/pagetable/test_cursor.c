@@ -1,0 +1,578 @@
+/*
+ * One test per cursor operation's contract (page_table.h), with every error
+ * code and the corners listed in docs/pagetable.md. Huge pages and splits
+ * are in test_huge.c, out-of-memory in test_nomem.c.
+ */
+#include <stdlib.h>
+
+#include "pt_test_util.h"
+
+static struct pt_page_table pt;
+static uint64_t live0;
+
+static void setup(void)
+{
+    util_platform_init(4096);
+    live0 = pt_host_live(&hp);
+    ck_assert_int_eq(pt_create(&pt, mem, &pt_user_config), PT_OK);
+}
+
+static void teardown(void)
+{
+    util_check(&pt);
+    pt_destroy(&pt);
+    ck_assert_uint_eq(pt_host_live(&hp), live0);  /* pt_destroy freed every node */
+    util_platform_fini();
+}
+
+static struct pt_item item4k(pt_paddr_t pa, uint8_t flags)
+{
+    struct pt_item it = { pa, 1, util_prop(flags), true };
+    return it;
+}
+
+/* ---- cursor creation ---- */
+
+START_TEST(new_rejects_bad_ranges)
+{
+    struct pt_cursor c;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x1001, 0x3000), PT_ERR_UNALIGNED);
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x1000, 0x3001), PT_ERR_UNALIGNED);
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x3000, 0x3000), PT_ERR_INVALID_RANGE);
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x4000, 0x3000), PT_ERR_INVALID_RANGE);
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x7fffffff0000, 0x800000001000), PT_ERR_INVALID_RANGE);
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0xffff800000000000, 0xffff800000001000),
+                     PT_ERR_INVALID_RANGE);
+    /* The whole user half is a valid range (its end is 2^47). */
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0, 0x800000000000), PT_OK);
+    ck_assert_int_eq(c.guard_level, 4);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0);
+    pt_cursor_drop(&c);
+    ck_assert_uint_eq(pt_frame_meta(mem, pt.root)->lock, 0);
+}
+END_TEST
+
+/* The sub-tree root is the deepest node where the range spans two entries. */
+START_TEST(new_picks_subtree_root)
+{
+    struct pt_cursor c;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x1000, 0x3000), PT_OK);
+    ck_assert_int_eq(c.guard_level, 1);
+    pt_cursor_drop(&c);
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x1ff000, 0x201000), PT_OK);
+    ck_assert_int_eq(c.guard_level, 2);
+    pt_cursor_drop(&c);
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x3ffff000, 0x40001000), PT_OK);
+    ck_assert_int_eq(c.guard_level, 3);
+    pt_cursor_drop(&c);
+    /* Exactly one 2 MiB entry: the level-2 node holding it (#3731/#3732). */
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x400000, 0x600000), PT_OK);
+    ck_assert_int_eq(c.guard_level, 2);
+    pt_cursor_drop(&c);
+}
+END_TEST
+
+/* ---- query ---- */
+
+START_TEST(query_absent_reports_entry_size)
+{
+    struct pt_cursor c;
+    struct pt_query q;
+    /* Whole first PML4 entry: the root is the sub-tree root, entry 0 absent. */
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0, 512 * GiB), PT_OK);
+    ck_assert_int_eq(pt_cursor_query(&c, &q), PT_OK);
+    ck_assert(!q.mapped);
+    ck_assert_uint_eq(q.start, 0);
+    ck_assert_uint_eq(q.end, 512 * GiB);
+    pt_cursor_drop(&c);
+    /* Two 1 GiB entries: level-3 node; an absent one reports 1 GiB, aligned
+     * below va. */
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0, 2 * GiB), PT_OK);
+    ck_assert_int_eq(pt_cursor_jump(&c, GiB + 0x5000), PT_OK);
+    ck_assert_int_eq(pt_cursor_query(&c, &q), PT_OK);
+    ck_assert(!q.mapped);
+    ck_assert_uint_eq(q.start, GiB);
+    ck_assert_uint_eq(q.end, 2 * GiB);
+    ck_assert_uint_eq(pt_cursor_va(&c), GiB + 0x5000);  /* query does not move */
+    pt_cursor_drop(&c);
+    /* A 4 KiB hole inside an existing level-1 node. */
+    util_map4k(&pt, 0x10000, PT_R);
+    q = util_query(&pt, 0x11000);
+    ck_assert(!q.mapped);
+    ck_assert_uint_eq(q.start, 0x11000);
+    ck_assert_uint_eq(q.end, 0x12000);
+}
+END_TEST
+
+START_TEST(query_mapped_and_past_barrier)
+{
+    pt_paddr_t pa = util_map4k(&pt, 0x7000, PT_RW);
+    struct pt_cursor c;
+    struct pt_query q;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x7000, 0x8000), PT_OK);
+    ck_assert_int_eq(pt_cursor_query(&c, &q), PT_OK);
+    ck_assert(q.mapped);
+    ck_assert_uint_eq(q.start, 0x7000);
+    ck_assert_uint_eq(q.end, 0x8000);
+    ck_assert_uint_eq(q.item.pa, pa);
+    ck_assert_int_eq(q.item.level, 1);
+    ck_assert(q.item.tracked);
+    ck_assert(pt_prop_eq(q.item.prop, util_prop(PT_RW)));
+    ck_assert_uint_eq(pt_frame_refcount(mem, pa), 1);  /* query takes no reference */
+    struct pt_frag f;
+    ck_assert_int_eq(pt_cursor_take_next(&c, 0x1000, &f), 1);
+    pt_frag_release(mem, &f);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x8000);
+    ck_assert_int_eq(pt_cursor_query(&c, &q), PT_ERR_INVALID_VADDR);
+    pt_cursor_drop(&c);
+}
+END_TEST
+
+/* ---- find_next ---- */
+
+START_TEST(find_next_contract)
+{
+    util_map4k(&pt, 0x5000, PT_R);
+    util_map4k(&pt, 0x203000, PT_R);
+    struct pt_cursor c;
+    pt_vaddr_t found = 0;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x1000, 0x400000), PT_OK);
+    ck_assert_int_eq(pt_cursor_find_next(&c, 0x1001, &found), PT_ERR_UNALIGNED);
+    ck_assert_int_eq(pt_cursor_find_next(&c, 0x400000, &found), PT_ERR_BEYOND_BARRIER);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x1000);
+    /* Not within len: none, and the cursor moves to va + len. */
+    ck_assert_int_eq(pt_cursor_find_next(&c, 0x4000, &found), 0);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x5000);
+    ck_assert_int_eq(pt_cursor_find_next(&c, 0x3fb000, &found), 1);
+    ck_assert_uint_eq(found, 0x5000);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x5000);  /* stays at the leaf */
+    ck_assert_int_eq(pt_cursor_jump(&c, 0x6000), PT_OK);
+    ck_assert_int_eq(pt_cursor_find_next(&c, 0x3fa000, &found), 1);
+    ck_assert_uint_eq(found, 0x203000);
+    ck_assert_int_eq(pt_cursor_jump(&c, 0x204000), PT_OK);
+    ck_assert_int_eq(pt_cursor_find_next(&c, 0x400000 - 0x204000, &found), 0);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x400000);  /* exhausted */
+    pt_cursor_drop(&c);
+}
+END_TEST
+
+/* ---- jump ---- */
+
+START_TEST(jump_errors)
+{
+    struct pt_cursor c;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x10000, 0x20000), PT_OK);
+    ck_assert_int_eq(pt_cursor_jump(&c, 0x10800), PT_ERR_UNALIGNED);
+    ck_assert_int_eq(pt_cursor_jump(&c, 0xf000), PT_ERR_INVALID_VADDR);
+    ck_assert_int_eq(pt_cursor_jump(&c, 0x20000), PT_ERR_INVALID_VADDR);
+    ck_assert_int_eq(pt_cursor_jump(&c, 0x1ffff000), PT_ERR_INVALID_VADDR);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x10000);
+    ck_assert_int_eq(pt_cursor_jump(&c, 0x1f000), PT_OK);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x1f000);
+    pt_cursor_drop(&c);
+}
+END_TEST
+
+/* #2709: a cursor exhausted by map (va == barrier_end) can still jump back,
+ * even when its range spans several nodes. */
+START_TEST(jump_from_barrier_end)
+{
+    struct pt_cursor c;
+    struct pt_frag f;
+    pt_vaddr_t s = 0x3ffff000, e = 0x40001000;  /* spans two level-3 entries */
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, s, e), PT_OK);
+    pt_paddr_t a = util_frame(), b = util_frame();
+    struct pt_item ia = item4k(a, PT_R), ib = item4k(b, PT_RW);
+    ck_assert_int_eq(pt_cursor_map(&c, &ia, &f), 0);
+    ck_assert_int_eq(pt_cursor_map(&c, &ib, &f), 0);
+    ck_assert_uint_eq(pt_cursor_va(&c), e);
+    ck_assert_int_eq(pt_cursor_map(&c, &ib, &f), PT_ERR_INVALID_VADDR);
+    ck_assert_int_eq(pt_cursor_jump(&c, s), PT_OK);
+    struct pt_query q;
+    ck_assert_int_eq(pt_cursor_query(&c, &q), PT_OK);
+    ck_assert(q.mapped);
+    ck_assert_uint_eq(q.item.pa, a);
+    ck_assert_int_eq(pt_cursor_jump(&c, s + 0x1000), PT_OK);
+    ck_assert_int_eq(pt_cursor_query(&c, &q), PT_OK);
+    ck_assert_uint_eq(q.item.pa, b);
+    /* Exhaust with find_next, then jump again. */
+    pt_vaddr_t found;
+    ck_assert_int_eq(pt_cursor_jump(&c, s + 0x1000), PT_OK);
+    ck_assert_int_eq(pt_cursor_find_next(&c, 0x1000, &found), 1);
+    ck_assert_int_eq(pt_cursor_jump(&c, e - 0x1000), PT_OK);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 0x1000, &f), 1);
+    pt_frag_release(mem, &f);
+    ck_assert_uint_eq(pt_cursor_va(&c), e);
+    ck_assert_int_eq(pt_cursor_jump(&c, s), PT_OK);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 0x1000, &f), 1);
+    ck_assert_uint_eq(f.item.pa, a);
+    pt_frag_release(mem, &f);
+    pt_cursor_drop(&c);
+}
+END_TEST
+
+/* ---- map ---- */
+
+START_TEST(map_empty_slot_moves_reference)
+{
+    struct pt_cursor c;
+    struct pt_frag f;
+    pt_paddr_t pa = util_frame();
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x1000, 0x3000), PT_OK);
+    struct pt_item it = item4k(pa, PT_RW);
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), 0);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x2000);
+    pt_cursor_drop(&c);
+    ck_assert_uint_eq(pt_frame_refcount(mem, pa), 1);  /* the PTE's, formerly ours */
+    struct pt_check_result r = util_check(&pt);
+    ck_assert_uint_eq(r.nr_tracked, 1);
+    ck_assert_uint_eq(r.nr_nodes, 4);
+}
+END_TEST
+
+/* Replace semantics: the old item comes back, its reference with it. */
+START_TEST(map_over_mapped_4k_replaces)
+{
+    pt_paddr_t old = util_map4k(&pt, 0x9000, PT_R);
+    pt_paddr_t new_pa = util_frame();
+    uint64_t live = pt_host_live(&hp);
+    struct pt_cursor c;
+    struct pt_frag f;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x9000, 0xa000), PT_OK);
+    struct pt_item it = item4k(new_pa, PT_RW);
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), 1);
+    pt_cursor_drop(&c);
+    ck_assert_int_eq(f.kind, PT_FRAG_MAPPED);
+    ck_assert_uint_eq(f.va, 0x9000);
+    ck_assert_uint_eq(f.len, 0x1000);
+    ck_assert_uint_eq(f.item.pa, old);
+    ck_assert(f.item.tracked);
+    ck_assert(pt_prop_eq(f.item.prop, util_prop(PT_R)));
+    ck_assert_uint_eq(pt_frame_refcount(mem, old), 1);     /* now the frag's */
+    ck_assert_uint_eq(pt_frame_refcount(mem, new_pa), 1);  /* now the PTE's */
+    ck_assert_uint_eq(util_check(&pt).nr_tracked, 1);
+    pt_frag_release(mem, &f);
+    ck_assert_uint_eq(pt_frame_refcount(mem, old), PT_REF_UNUSED);
+    ck_assert_uint_eq(pt_host_live(&hp), live - 1);
+    ck_assert_uint_eq(util_query(&pt, 0x9000).item.pa, new_pa);
+}
+END_TEST
+
+/* Every map error returns its code and changes nothing. */
+START_TEST(map_errors_change_nothing)
+{
+    pt_paddr_t pa = util_frame();
+    struct pt_cursor c;
+    struct pt_frag f;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x200000, 0x300000), PT_OK);  /* 1 MiB */
+    struct pt_item it = item4k(pa, PT_RW);
+    uint64_t stores = 0;
+    pt_host_set_pte_hook(&hp, util_count_stores, &stores);
+
+    it.level = 0;
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_BAD_LEVEL);
+    it.level = 3;  /* above the user config's max (2) */
+    it.tracked = false;
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_BAD_LEVEL);
+    it.level = 2;  /* 2 MiB does not fit the 1 MiB range */
+    it.pa = 0x40000000;
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_BEYOND_BARRIER);
+    it.pa = 0x40001000;
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_UNALIGNED);
+    it = item4k(pa, PT_RW);
+    it.pa = pa + 0x800;
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_UNALIGNED);
+    it = item4k(pa, PT_RW);
+    it.prop.flags = 0x20;
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_BAD_PROP);
+    it = item4k(pa, PT_RW);
+    it.prop.cache = 7;
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_BAD_PROP);
+    /* Tracked items must be live UNTYPED/KERNEL frames in the arena. */
+    it = item4k(100 * 4096, PT_RW);  /* never allocated: UNUSED */
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_BAD_FRAME);
+    it = item4k(1ull << 40, PT_RW);  /* beyond the metadata array */
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_BAD_FRAME);
+    it = item4k(pt.root, PT_RW);     /* a page-table node */
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_BAD_FRAME);
+    it = item4k(0, PT_RW);           /* the reserved frame */
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_BAD_FRAME);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x200000);
+    ck_assert_uint_eq(stores, 0);
+    pt_cursor_drop(&c);
+
+    /* A tracked huge item, and va == barrier_end. */
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x200000, 0x400000), PT_OK);
+    it = item4k(pa, PT_RW);
+    it.level = 2;
+    it.pa = 0x40000000;
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_UNTRACKED_SIZE);
+    ck_assert_int_eq(pt_cursor_jump(&c, 0x3ff000), PT_OK);
+    it = item4k(pa, PT_RW);
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), 0);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x400000);
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_INVALID_VADDR);
+    pt_cursor_drop(&c);
+    pt_host_set_pte_hook(&hp, NULL, NULL);
+    ck_assert_uint_eq(util_check(&pt).nr_leaves, 1);
+}
+END_TEST
+
+/* Mapping a 2 MiB leaf over a level-1 subtree detaches the subtree as a
+ * stray table; its frames come back only on release. */
+START_TEST(map_over_subtree_detaches_stray)
+{
+    pt_paddr_t a = util_map4k(&pt, 0x200000, PT_R);
+    pt_paddr_t b = util_map4k(&pt, 0x3ff000, PT_R);
+    uint64_t live = pt_host_live(&hp);
+    struct pt_cursor c;
+    struct pt_frag f;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x200000, 0x400000), PT_OK);
+    struct pt_item it = { 0x80000000, 2, util_prop(PT_RW), false };
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), 1);
+    pt_cursor_drop(&c);
+    ck_assert_int_eq(f.kind, PT_FRAG_STRAY_TABLE);
+    ck_assert_uint_eq(f.va, 0x200000);
+    ck_assert_uint_eq(f.len, 2 * MiB);
+    ck_assert_int_eq(f.node_level, 1);
+    ck_assert_uint_eq(f.num_frames, 2);
+    ck_assert_uint_eq(pt_frame_meta(mem, f.node)->stray, 1);
+    ck_assert_uint_eq(pt_frame_meta(mem, f.node)->lock, 0);
+    ck_assert_uint_eq(pt_host_live(&hp), live);  /* nothing freed before release */
+    struct pt_query q = util_query(&pt, 0x201000);
+    ck_assert(q.mapped);
+    ck_assert_int_eq(q.item.level, 2);
+    ck_assert_uint_eq(q.item.pa, 0x80000000);
+    util_check(&pt);
+    pt_frag_release(mem, &f);
+    ck_assert_uint_eq(pt_host_live(&hp), live - 3);  /* node + 2 frames */
+    ck_assert_uint_eq(pt_frame_refcount(mem, a), PT_REF_UNUSED);
+    ck_assert_uint_eq(pt_frame_refcount(mem, b), PT_REF_UNUSED);
+}
+END_TEST
+
+/* ---- take_next ---- */
+
+START_TEST(take_next_leaf_and_errors)
+{
+    pt_paddr_t a = util_map4k(&pt, 0x5000, PT_R);
+    struct pt_cursor c;
+    struct pt_frag f;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x1000, 0x9000), PT_OK);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 0x800, &f), PT_ERR_UNALIGNED);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 0x9000, &f), PT_ERR_BEYOND_BARRIER);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 0x4000, &f), 0);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x5000);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 0x4000, &f), 1);
+    ck_assert_int_eq(f.kind, PT_FRAG_MAPPED);
+    ck_assert_uint_eq(f.va, 0x5000);
+    ck_assert_uint_eq(f.len, 0x1000);
+    ck_assert_uint_eq(f.item.pa, a);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x6000);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 0x3000, &f), 0);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x9000);
+    pt_cursor_drop(&c);
+    ck_assert_uint_eq(pt_frame_refcount(mem, a), 1);
+    ck_assert_uint_eq(util_check(&pt).nr_leaves, 0);
+    struct pt_frag copy = f;
+    pt_frag_release(mem, &copy);
+    ck_assert_uint_eq(pt_frame_refcount(mem, a), PT_REF_UNUSED);
+}
+END_TEST
+
+/* A range that covers whole nodes removes them as one stray subtree; the
+ * nodes are freed only by pt_frag_release. */
+START_TEST(take_next_whole_subtree)
+{
+    for (int i = 0; i < 5; i++)
+        util_map4k(&pt, GiB + i * 0x101000ull, PT_RW);  /* three level-1 nodes */
+    uint64_t live = pt_host_live(&hp);
+    struct pt_check_result before = util_check(&pt);
+    struct pt_cursor c;
+    struct pt_frag f, f2;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0, 4 * GiB), PT_OK);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 4 * GiB, &f), 1);
+    ck_assert_int_eq(f.kind, PT_FRAG_STRAY_TABLE);
+    ck_assert_uint_eq(f.va, GiB);
+    ck_assert_uint_eq(f.len, GiB);
+    ck_assert_int_eq(f.node_level, 2);
+    ck_assert_uint_eq(f.num_frames, 5);
+    ck_assert_uint_eq(pt_cursor_va(&c), 2 * GiB);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 2 * GiB, &f2), 0);
+    pt_cursor_drop(&c);
+    struct pt_check_result after = util_check(&pt);
+    ck_assert_uint_eq(after.nr_nodes, before.nr_nodes - 4);  /* 1 level-2 + 3 level-1 */
+    ck_assert_uint_eq(after.nr_leaves, 0);
+    ck_assert_uint_eq(pt_host_live(&hp), live);
+    pt_frag_release(mem, &f);
+    ck_assert_uint_eq(pt_host_live(&hp), live - 4 - 5);
+}
+END_TEST
+
+/* The kernel config pre-allocates its 256 top-level entries and never
+ * removes them, even for a range covering a whole entry. */
+START_TEST(kernel_top_level_kept)
+{
+    struct pt_page_table k;
+    uint64_t live = pt_host_live(&hp);
+    ck_assert_int_eq(pt_create(&k, mem, &pt_kernel_config), PT_OK);
+    ck_assert_uint_eq(pt_host_live(&hp), live + 257);
+    ck_assert_uint_eq(util_check(&k).nr_nodes, 257);
+    ck_assert_uint_eq(pt_config_va_start(&pt_kernel_config), 0xffff800000000000ull);
+    ck_assert_uint_eq(pt_config_va_end(&pt_kernel_config), 0);
+    pt_vaddr_t base = 0xffff800000000000ull + 3 * 512 * GiB;
+    util_map4k(&k, base + 0x1000, PT_RW);
+    struct pt_cursor c;
+    struct pt_frag f;
+    ck_assert_int_eq(pt_cursor_new(&c, &k, base, base + 512 * GiB), PT_OK);
+    ck_assert_int_eq(c.guard_level, 4);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 512 * GiB, &f), 1);
+    ck_assert_int_eq(f.kind, PT_FRAG_STRAY_TABLE);  /* the level-2 subtree, not level 3 */
+    ck_assert_int_eq(f.node_level, 2);
+    ck_assert_uint_eq(f.num_frames, 1);
+    pt_frag_release(mem, &f);
+    ck_assert_int_eq(pt_cursor_take_next(&c, base + 512 * GiB - pt_cursor_va(&c), &f), 0);
+    pt_cursor_drop(&c);
+    ck_assert_uint_eq(util_check(&k).nr_nodes, 257);
+    /* A user table shares the kernel half and keeps it alive. */
+    struct pt_page_table u;
+    ck_assert_int_eq(pt_create_user_sharing(&u, &k, &pt_user_config), PT_OK);
+    util_check(&u);
+    pt_paddr_t l3 = pt_pte_table_paddr(((pt_pte_t *)pt_host_frame_ptr(&hp, k.root))[300]);
+    ck_assert_uint_eq(pt_frame_refcount(mem, l3), 2);
+    pt_destroy(&k);
+    ck_assert_uint_eq(pt_frame_refcount(mem, l3), 1);
+    pt_destroy(&u);
+    ck_assert_uint_eq(pt_host_live(&hp), live);
+}
+END_TEST
+
+/* ---- protect_next ---- */
+
+static struct pt_prop set_flags(struct pt_prop old, void *arg)
+{
+    old.flags = *(uint8_t *)arg;
+    return old;
+}
+
+static struct pt_prop bad_prop(struct pt_prop old, void *arg)
+{
+    (void)arg;
+    old.cache = 9;
+    return old;
+}
+
+START_TEST(protect_next_writes_only_changes)
+{
+    util_map4k(&pt, 0x3000, PT_RW);
+    util_map4k(&pt, 0x4000, PT_R);
+    uint64_t stores = 0;
+    pt_host_set_pte_hook(&hp, util_count_stores, &stores);
+    struct pt_cursor c;
+    pt_vaddr_t s, e;
+    uint8_t to = PT_R;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x1000, 0x8000), PT_OK);
+    ck_assert_int_eq(pt_cursor_protect_next(&c, 0x1800, set_flags, &to, &s, &e), PT_ERR_UNALIGNED);
+    ck_assert_int_eq(pt_cursor_protect_next(&c, 0x8000, set_flags, &to, &s, &e),
+                     PT_ERR_BEYOND_BARRIER);
+    ck_assert_int_eq(pt_cursor_protect_next(&c, 0x7000, bad_prop, NULL, &s, &e), PT_ERR_BAD_PROP);
+    ck_assert_uint_eq(stores, 0);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x3000);  /* stays at the leaf it refused */
+    ck_assert_int_eq(pt_cursor_protect_next(&c, 0x5000, set_flags, &to, &s, &e), 1);
+    ck_assert_uint_eq(s, 0x3000);
+    ck_assert_uint_eq(e, 0x4000);
+    ck_assert_uint_eq(stores, 1);  /* RW -> R */
+    ck_assert_int_eq(pt_cursor_protect_next(&c, 0x4000, set_flags, &to, &s, &e), 1);
+    ck_assert_uint_eq(s, 0x4000);
+    ck_assert_uint_eq(stores, 1);  /* R -> R: no store */
+    ck_assert_int_eq(pt_cursor_protect_next(&c, 0x3000, set_flags, &to, &s, &e), 0);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x8000);
+    /* PROT_NONE keeps the leaf mapped but not hardware-present. */
+    uint8_t none = 0;
+    ck_assert_int_eq(pt_cursor_jump(&c, 0x3000), PT_OK);
+    ck_assert_int_eq(pt_cursor_protect_next(&c, 0x1000, set_flags, &none, &s, &e), 1);
+    ck_assert_uint_eq(stores, 2);
+    pt_cursor_drop(&c);
+    pt_host_set_pte_hook(&hp, NULL, NULL);
+    struct pt_query q = util_query(&pt, 0x3000);
+    ck_assert(q.mapped);
+    ck_assert_uint_eq(q.item.prop.flags, 0);
+    ck_assert_uint_eq(util_query(&pt, 0x4000).item.prop.flags, PT_R);
+}
+END_TEST
+
+/* Every PTE store reports node, index, level, old and new value. */
+static struct pt_pte_store last_store;
+static void record_store(void *arg, const struct pt_pte_store *s)
+{
+    (void)arg;
+    last_store = *s;
+}
+
+START_TEST(pte_store_hook_sees_every_store)
+{
+    pt_host_set_pte_hook(&hp, record_store, NULL);
+    pt_paddr_t pa = util_map4k(&pt, 0x6000, PT_RW);
+    ck_assert_int_eq(last_store.level, 1);
+    ck_assert_uint_eq(last_store.index, 6);
+    ck_assert_uint_eq(last_store.old_pte, 0);
+    ck_assert_uint_eq(last_store.new_pte, pt_pte_make_leaf(pa, 1, util_prop(PT_RW)));
+    pt_pte_t *ptes = pt_host_frame_ptr(&hp, last_store.node);
+    ck_assert_uint_eq(ptes[6], last_store.new_pte);
+    util_unmap(&pt, 0x6000, 0x1000);
+    ck_assert_uint_eq(last_store.old_pte, pt_pte_make_leaf(pa, 1, util_prop(PT_RW)));
+    ck_assert_uint_eq(last_store.new_pte, 0);
+    pt_host_set_pte_hook(&hp, NULL, NULL);
+}
+END_TEST
+
+/* Unmapping everything leaves empty nodes (not reclaimed); pt_destroy frees
+ * them (checked by teardown). */
+START_TEST(empty_nodes_stay_until_destroy)
+{
+    util_map4k(&pt, 0x1000, PT_R);
+    uint64_t nodes = util_check(&pt).nr_nodes;
+    ck_assert_uint_eq(util_unmap(&pt, 0x1000, 0x1000), 1);
+    ck_assert_uint_eq(util_check(&pt).nr_nodes, nodes);
+    ck_assert_uint_eq(util_query(&pt, 0x1000).mapped, false);
+}
+END_TEST
+
+START_TEST(error_names)
+{
+    ck_assert_str_eq(pt_error_name(PT_ERR_NOMEM), "PT_ERR_NOMEM");
+    ck_assert_str_eq(pt_error_name(PT_ERR_BAD_FRAME), "PT_ERR_BAD_FRAME");
+    ck_assert_str_eq(pt_error_name(-100), "PT_ERR_UNKNOWN");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pagetable_cursor");
+    TCase *tc = tcase_create("cursor");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, new_rejects_bad_ranges);
+    tcase_add_test(tc, new_picks_subtree_root);
+    tcase_add_test(tc, query_absent_reports_entry_size);
+    tcase_add_test(tc, query_mapped_and_past_barrier);
+    tcase_add_test(tc, find_next_contract);
+    tcase_add_test(tc, jump_errors);
+    tcase_add_test(tc, jump_from_barrier_end);
+    tcase_add_test(tc, map_empty_slot_moves_reference);
+    tcase_add_test(tc, map_over_mapped_4k_replaces);
+    tcase_add_test(tc, map_errors_change_nothing);
+    tcase_add_test(tc, map_over_subtree_detaches_stray);
+    tcase_add_test(tc, take_next_leaf_and_errors);
+    tcase_add_test(tc, take_next_whole_subtree);
+    tcase_add_test(tc, kernel_top_level_kept);
+    tcase_add_test(tc, protect_next_writes_only_changes);
+    tcase_add_test(tc, pte_store_hook_sees_every_store);
+    tcase_add_test(tc, empty_nodes_stay_until_destroy);
+    tcase_add_test(tc, error_names);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
