@@ -27,6 +27,8 @@ static const char *const key_names[KEY_COUNT] = {
 struct cfg_ctx {
     FILE *f;
     int line;
+    int section_seq;         /* number of '[section]' lines read so far */
+    int entry_seq;           /* section_seq when the last entry was created */
     struct vmm_config *cfg;
     char *dir;               /* directory of the cfg file, for guest paths */
     int err_line;            /* 0 = no semantic error yet */
@@ -42,6 +44,10 @@ static char *reader(char *str, int num, void *stream)
         return NULL;
     c->line++;
     len = strlen(str);
+    /* Count section headers, so that "[a] ... [a]" is a repeated section
+     * even when inih hands both to the handler under the same name. */
+    if (str[strspn(str, " \t")] == '[')
+        c->section_seq++;
     if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(c->f)) {
         int ch;
         /* Too long for inih's fixed buffer: it would parse the rest as a
@@ -88,7 +94,7 @@ static struct vmm_test_entry *entry_for(struct cfg_ctx *c, const char *section)
     struct vmm_config *cfg = c->cfg;
     struct vmm_test_entry *e;
 
-    if (cfg->count && strcmp(cfg->entries[cfg->count - 1].name, section) == 0)
+    if (cfg->count && c->entry_seq == c->section_seq)
         return &cfg->entries[cfg->count - 1];
     if (!valid_name(section) || strcmp(section, "all") == 0) {
         snprintf(c->err, sizeof(c->err), "[%s]: invalid section name (use letters, "
@@ -114,6 +120,7 @@ static struct vmm_test_entry *entry_for(struct cfg_ctx *c, const char *section)
         return NULL;
     }
     cfg->count++;
+    c->entry_seq = c->section_seq;
     return e;
 }
 

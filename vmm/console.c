@@ -91,29 +91,34 @@ void vmm_console_destroy(struct vmm_console *c)
     c->lines = NULL;
 }
 
+/* Bytes needed to print guest byte b (1, or 4 for "\xNN"). */
+static size_t escaped_len(uint8_t b)
+{
+    return b >= 0x20 && b < 0x7f ? 1 : 4;
+}
+
 char *vmm_sanitize(const uint8_t *p, size_t n, char *out, size_t outlen)
 {
-    size_t o = 0;
+    size_t need = 0, o = 0, limit;
 
+    for (size_t i = 0; i < n; i++)
+        need += escaped_len(p[i]);
+    /* Everything fits: limit is the whole buffer. Otherwise keep room for
+     * "..." and the NUL. */
+    limit = need + 1 <= outlen ? outlen - 1 : outlen - 4;
     for (size_t i = 0; i < n; i++) {
-        char tmp[5];
-        size_t k;
-
-        if (p[i] >= 0x20 && p[i] < 0x7f) {
-            tmp[0] = (char)p[i];
-            k = 1;
-        } else {
-            k = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", p[i]);
-        }
-        /* The last byte only needs room for itself and the NUL; any other
-         * must leave room for "..." in case the next one does not fit. */
-        if (o + k + 1 > outlen || (i + 1 < n && o + k + 4 > outlen)) {
-            memcpy(out + o, "...", 3);
-            o += 3;
+        size_t k = escaped_len(p[i]);
+        if (o + k > limit)
             break;
-        }
-        memcpy(out + o, tmp, k);
+        if (k == 1)
+            out[o] = (char)p[i];
+        else
+            snprintf(out + o, 5, "\\x%02x", p[i]);
         o += k;
+    }
+    if (need + 1 > outlen) {
+        memcpy(out + o, "...", 3);
+        o += 3;
     }
     out[o] = '\0';
     return out;
