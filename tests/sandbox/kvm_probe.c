@@ -5,8 +5,8 @@
  * --no-sandbox) runs a real KVM guest: a few real-mode instructions that
  * write a byte to an I/O port and halt. Options (all optional):
  *   --status N     the guest writes N (0..255) and the probe exits with it
- *   --echo-args    print every argument except --sandbox/--no-sandbox as
- *                  "arg[i]=<...>" (checks argv quoting), no KVM
+ *   --echo-args    first print every argument except --sandbox/--no-sandbox
+ *                  as "arg[i]=<...>" (checks argv quoting)
  *   --read FILE    print FILE's contents (checks input copying)
  *   --log FILE     also write the stdout transcript to FILE (output copying)
  *   --hang         print nothing and sleep forever (silence watchdog)
@@ -168,11 +168,11 @@ int main(int argc, char **argv)
         return EXIT_VMM_ERROR;
     }
     int rc = status;
-    if (echo) {
+    if (echo)
         for (int i = 1, k = 0; i < argc; i++)
             if (strcmp(argv[i], "--sandbox") != 0 && strcmp(argv[i], "--no-sandbox") != 0)
                 out("arg[%d]=<%s>\n", k++, argv[i]);
-    } else if (hang) {
+    if (hang) {
         for (;;)
             pause();
     } else {

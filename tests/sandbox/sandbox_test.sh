@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Integration tests of the sandbox (docs/sandbox.md). One case per CTest test:
+#   sandbox_test.sh CASE PROGRAM ASSETS_DIR
+# PROGRAM is tests/sandbox's stand-in (sandbox_probe) or the real vmm;
+# ASSETS_DIR is the prepared sandbox directory (scripts/sandbox/prepare).
+# Each case asserts the exit status, the messages, and that no QEMU process
+# and no temporary file of the run is left behind.
+set -u
+case=$1 prog=$2 assets=$3
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/sandbox-test.XXXXXX")
+export TMPDIR=$work/tmp     # the sandbox's per-run files (and QEMU's argv) live here
+mkdir -p "$TMPDIR"
+export VMM_SANDBOX_DIR=$assets
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL ($case): $*"
+  echo "--- stdout:"; cat "$work/out" 2>/dev/null
+  echo "--- stderr:"; cat "$work/err" 2>/dev/null
+  exit 1
+}
+pass() { echo "PASS ($case): $*"; }
+
+run() {  # run CMD...: status in $rc, output in $work/out and $work/err
+  "$@" >"$work/out" 2>"$work/err"
+  rc=$?
+}
+expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
+expect_out() { grep -Eq -- "$1" "$work/out" || fail "stdout does not match /$1/"; }
+expect_err() { grep -Eq -- "$1" "$work/err" || fail "stderr does not match /$1/"; }
+
+# No process may still reference this run's temporary directory (QEMU's
+# command line names the per-run initramfs there), and the directory must
+# have been cleaned up.
+expect_no_leftovers() {
+  local p
+  for p in /proc/[0-9]*; do
+    if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$TMPDIR/"; then
+      fail "process ${p#/proc/} is left behind: $(tr '\0' ' ' <"$p/cmdline")"
+    fi
+  done
+  [ -z "$(ls -A "$TMPDIR")" ] || fail "temporary files left behind: $(ls -A "$TMPDIR")"
+}
+
+case $case in
+probe-roundtrip)
+  # One boot: exit status of a real KVM guest inside, argv quoting, stdout and
+  # stderr separated, an input file copied in, an output file copied back.
+  token="token-$RANDOM-$$-$(date +%s%N)"
+  echo "$token" >"$work/input.txt"
+  mkdir "$work/outdir"
+  args=(--echo-args "two words" "it's" '$HOME' '' 'x"y' 'a\b' '*' ';echo hi'
+        --read "$work/input.txt" --log "$work/outdir/t.log")
+  # What a direct run sees (the log it writes is removed again).
+  "$prog" --status 3 "${args[@]}" 2>/dev/null | grep '^arg\[' >"$work/direct"
+  rm -f "$work/outdir/t.log"
+  [ -s "$work/direct" ] || fail "the direct run printed no arguments"
+  run "$prog" --sandbox --status 3 "${args[@]}"
+  expect_rc 3
+  expect_out "^probe: guest wrote 3 to port 0x10$"
+  expect_err "^probe: this line goes to stderr$"
+  grep -q "this line goes to stderr" "$work/out" && fail "stderr output reached stdout"
+  expect_out "^$token$"
+  # The inner program saw exactly the arguments a direct run sees.
+  grep '^arg\[' "$work/out" >"$work/inner"
+  cmp -s "$work/direct" "$work/inner" || fail "argv differs inside the sandbox: $(diff "$work/direct" "$work/inner")"
+  [ -f "$work/outdir/t.log" ] || fail "--log file written inside did not appear on the host"
+  cmp -s "$work/out" "$work/outdir/t.log" || fail "the --log file differs from the transcript"
+  expect_no_leftovers
+  pass "status 3, argv, stdout/stderr, input and output files" ;;
+
+probe-silence)
+  VMM_SANDBOX_SILENCE_TIMEOUT=4 run "$prog" --sandbox --hang
+  expect_rc 6
+  expect_err "infrastructure failure: .*no output for 4 s.*silence watchdog"
+  expect_no_leftovers
+  pass "a silent inner program is stopped by the silence watchdog (status 6)" ;;
+
+probe-boot-timeout)
+  # A base initramfs whose /init never starts the sandbox's protocol.
+  mkdir -p "$work/hang"
+  printf '#!/sandbox/bin/sh\nexec /sandbox/bin/sleep 100000\n' >"$work/hang/init"
+  chmod +x "$work/hang/init"
+  (cd "$work/hang" && echo init | cpio -o -H newc -R 0:0 --quiet) >"$work/hang.cpio" ||
+    fail "cpio failed"
+  cat "$assets/initramfs.cpio" "$work/hang.cpio" >"$work/hanginit.cpio"
+  VMM_SANDBOX_INITRD=$work/hanginit.cpio VMM_SANDBOX_BOOT_TIMEOUT=5 run "$prog" --sandbox --status 0
+  expect_rc 6
+  expect_err "infrastructure failure: the sandbox did not reach its init within 5 s"
+  expect_no_leftovers
+  pass "an init that never starts is stopped by the boot watchdog (status 6)" ;;
+
+probe-broken-initrd)
+  head -c 65536 /dev/urandom >"$work/garbage.cpio"
+  VMM_SANDBOX_INITRD=$work/garbage.cpio run "$prog" --sandbox --status 0
+  expect_rc 6
+  expect_err "infrastructure failure: QEMU exited .*before the sandbox's init started"
+  expect_no_leftovers
+  pass "a kernel that cannot start the init is reported (status 6)" ;;
+
+probe-missing-assets)
+  VMM_SANDBOX_DIR=$work/no-such-dir run "$prog" --sandbox --status 0
+  expect_rc 6
+  expect_err "sandbox assets are missing .*no-such-dir/vmlinuz.*run scripts/setup"
+  VMM_SANDBOX_QEMU=$work/no-qemu run "$prog" --sandbox --status 0
+  expect_rc 6
+  expect_err "VMM_SANDBOX_QEMU=.*no-qemu is not executable"
+  VMM_SANDBOX_BOOT_TIMEOUT=soon run "$prog" --sandbox --status 0
+  expect_rc 6
+  expect_err "VMM_SANDBOX_BOOT_TIMEOUT=\"soon\" is not a number of seconds"
+  expect_no_leftovers
+  pass "missing assets, QEMU and bad settings give status 6 and a clear message" ;;
+
+probe-signal)
+  "$prog" --sandbox --echo-args --sleep 300 >"$work/out" 2>"$work/err" &
+  pid=$!
+  for _ in $(seq 1 600); do   # until the inner program runs (at most 60 s)
+    grep -q '^arg\[' "$work/out" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -q '^arg\[' "$work/out" || fail "the inner program did not start"
+  kill -TERM "$pid"
+  wait "$pid"
+  rc=$?
+  pid=
+  expect_rc 143   # died of SIGTERM, after stopping QEMU
+  expect_err "interrupted by signal 15; QEMU was stopped"
+  expect_no_leftovers
+  pass "SIGTERM to the outer program stops QEMU and cleans up" ;;
+
+vmm-guest)
+  run "$prog" --sandbox --guest --cpus 2
+  expect_rc 0
+  [ -s "$work/out" ] || fail "the guest printed nothing"
+  expect_err "running inside the sandbox"
+  expect_no_leftovers
+  pass "vmm --sandbox --guest --cpus 2 passes" ;;
+
+vmm-guest-fail)
+  run "$prog" --sandbox --guest --bootargs scenario=fail
+  expect_rc 1
+  expect_no_leftovers
+  pass "a guest-reported failure propagates through the sandbox (status 1)" ;;
+
+vmm-log)
+  mkdir "$work/logs"
+  run "$prog" --sandbox --guest --cpus 2 --log "$work/logs/guest.log"
+  expect_rc 0
+  [ -s "$work/logs/guest.log" ] || fail "--log file written inside did not appear on the host"
+  # Every line of the transcript on stdout is in the log file.
+  while IFS= read -r line; do
+    grep -qxF -- "$line" "$work/logs/guest.log" || fail "log lacks the line: $line"
+  done <"$work/out"
+  expect_no_leftovers
+  pass "--log FILE written inside appears on the host with the transcript" ;;
+
+*)
+  echo "unknown case $case"; exit 2 ;;
+esac
