@@ -135,9 +135,13 @@ int tlb_cursor_map(struct tlb_cursor *c, const struct pt_item *item)
     struct pt_frag old;
     int r = pt_cursor_map(&c->pc, item, &old);
     if (r == 1) {
-        /* The seed: the replaced mapping is flushed at once, its frame kept. */
+        /* The seed: the replaced mapping is flushed at once, its frame kept.
+           We also sync (the seed does not): otherwise map would return while
+           another CPU may still reach the old frame through this VA, i.e.
+           complete before its flush (class T20). */
         tlb_flusher_issue_with(&c->flusher, frag_op(vs, &old), &old);
         tlb_flusher_dispatch(&c->flusher);
+        tlb_flusher_sync(&c->flusher);
     }
     tlb_ev_range(dom, TLB_EV_OP_END, TLB_OP_MAP, vs->pt.root, va, va + size);
     tlb_ctx_leave(dom, prev);

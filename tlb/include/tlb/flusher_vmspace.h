@@ -4,7 +4,9 @@
  * semantics; shared/reference/ostd-port-notes.md §2, §3):
  *
  *   map      replace semantics of the seed: a replaced old mapping is issued
- *            with its frame kept, then dispatched at once (no sync)
+ *            with its frame kept, then dispatched at once, and (unlike the
+ *            seed) synced, so map completes only when no CPU can still use
+ *            the old frame through this VA
  *   unmap    take_next loop, issue_with per removed frag, dispatch; sync only
  *            if asked (OSTD's VmSpace::unmap never syncs; Vmar unmap does)
  *   protect  protect_next loop, issue per changed leaf, dispatch, sync
@@ -75,7 +77,7 @@ static inline struct tlb_flusher *tlb_cursor_flusher(struct tlb_cursor *c) { ret
 
 /*
  * Map `item` at the cursor's va (pt_cursor_map). If a mapping (or subtree)
- * was there, it is issued with its frame/node kept and dispatched at once.
+ * was there, it is issued with its frame/node kept, dispatched and synced.
  * Returns 0 (slot was empty) or 1 (replaced), or fails as pt_cursor_map.
  */
 int tlb_cursor_map(struct tlb_cursor *c, const struct pt_item *item);

@@ -1,0 +1,50 @@
+/*
+ * Encoding, decoding and checking of TLB event records (tlb/event.h) as
+ * little-endian bytes, independent of the host's byte order. Host library
+ * code (part of tlb_validator); writers of stream files use it too.
+ */
+#ifndef TLB_EVENT_CODEC_H
+#define TLB_EVENT_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlb/event.h"
+
+/*
+ * Write `ev` as TLB_EVENT_RECORD_SIZE little-endian bytes into `out`.
+ * Requires: out has room for TLB_EVENT_RECORD_SIZE bytes.
+ * Guarantees: tlb_event_decode(out) reproduces *ev exactly.
+ */
+void tlb_event_encode(const struct tlb_event *ev, uint8_t out[TLB_EVENT_RECORD_SIZE]);
+
+/* Read one record from TLB_EVENT_RECORD_SIZE bytes. Never fails (no checks). */
+void tlb_event_decode(const uint8_t in[TLB_EVENT_RECORD_SIZE], struct tlb_event *ev);
+
+/* Write / read the 16-byte stream header. */
+void tlb_stream_header_encode(const struct tlb_stream_header *h, uint8_t out[16]);
+void tlb_stream_header_decode(const uint8_t in[16], struct tlb_stream_header *h);
+
+/*
+ * Check a stream header: magic, version, record size, 1 <= cpu_count <= 64,
+ * reserved flags zero.
+ * Guarantees: returns true, or false with a message naming the bad field in
+ * err (always NUL-terminated when errlen > 0).
+ */
+bool tlb_stream_header_check(const struct tlb_stream_header *h, char *err, size_t errlen);
+
+/*
+ * Check one record's fields against the format (not against any model
+ * state): known type, cpu < cpu_count, levels 1..4, index < 512, page-aligned
+ * addresses, canonical flush addresses, known kinds and flags, ranges with
+ * start < end, reserved fields zero.
+ * Guarantees: returns true, or false with a message naming the record's
+ * sequence number and the bad field in err.
+ */
+bool tlb_event_check(const struct tlb_event *ev, uint32_t cpu_count, char *err, size_t errlen);
+
+/* A short name for a record type ("PTE_STORE"), "?" when unknown. */
+const char *tlb_event_type_name(unsigned type);
+
+#endif /* TLB_EVENT_CODEC_H */

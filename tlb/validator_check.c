@@ -1,0 +1,250 @@
+/*
+ * The checks at the points where stale state becomes a bug:
+ *  - FREE of a frame: no CPU may still cache a translation to it (T1, T2,
+ *    T3, T19) and no live tracked mapping may remain (T19).
+ *  - FREE of a page-table node: it must be unlinked, and no CPU may still
+ *    cache a paging-structure entry pointing at it or below it (T9).
+ *  - DISPATCH: the target set must include every CPU that may cache what
+ *    the initiator changed (T10).
+ *  - SYNC_DONE: every target must have flushed what it was sent (T11, T13,
+ *    T16).
+ *  - OP_END (the completion point): no CPU may cache anything stale in the
+ *    operation's range, whoever made it stale (T4, T13, T15, T16, T20).
+ *  - end of stream: every obligation must have been discharged (T11).
+ * Each obligation is reported at most once, at the first check it fails.
+ */
+#include "pagetable/x86_64.h"
+#include "validator_internal.h"
+
+#define KERNEL_HALF 0xffff800000000000ull
+
+static bool frame_overlap(const struct oblig *o, uint64_t pa, uint64_t len)
+{
+    return !(o->flags & OB_PSC) && o->frame < pa + len && pa < o->frame + o->frame_size;
+}
+
+static enum tlb_verdict free_frame(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    uint64_t pa = ev->u.free.pa, len = ev->u.free.npages * PAGE_4K;
+    for (uint64_t p = pa; p < pa + len && p < pa + 512 * PAGE_4K; p += PAGE_4K)
+        if (tree_node(v, p))
+            return v_bad_input(v, "event %llu: frame free of 0x%llx, which is a live page-table node "
+                               "(free it as a PT node)", (unsigned long long)ev->seq, (unsigned long long)p);
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        OB_FOREACH_OPEN(v, c, id, nx) {
+            const struct oblig *o = &v->ob[id];
+            if ((o->flags & OB_REPORTED) || !frame_overlap(o, pa, len))
+                continue;
+            unsigned cls = (o->flags & OB_VIA_PSC) ? TLB_T3
+                           : (o->flags & OB_MOVED) ? TLB_T2
+                           : (o->flags & OB_ALIAS) ? TLB_T19 : TLB_T1;
+            const char *why = cls == TLB_T3 ? "frame freed while this CPU may still cache a translation to it "
+                                              "(made stale by removing the table above it)"
+                              : cls == TLB_T2 ? "frame freed while this CPU may still cache its OLD address "
+                                                "(the frame was moved to another VA without flushing the old one)"
+                              : cls == TLB_T19 ? "frame freed while this CPU may still cache a translation of "
+                                                 "an alias of it"
+                                               : "frame freed while this CPU may still cache a translation to it";
+            report_oblig(v, id, cls, cls == TLB_T3 ? "R3" : "R1", ev->seq, v->cpus[c].last_partial_flush_seq,
+                         why);
+        }
+    uint32_t live = rmap_count_frame_range(v, pa, len);
+    if (live) {
+        struct report_args a = { TLB_REPORT_VIOLATION, TLB_T19, "R1", ev->cpu, ev->root, 0, 0, pa, 0, 0,
+                                 ev->seq };
+        report_add(v, &a, "frame 0x%llx freed while still mapped by %u live page-table entr%s (an alias "
+                   "that any CPU may cache)", (unsigned long long)pa, live, live == 1 ? "y" : "ies");
+    }
+    return TLB_VERDICT_OK;
+}
+
+static bool snap_has(const struct oblig *o, uint64_t pa)
+{
+    if (o->frame == pa)
+        return true;
+    for (uint32_t i = 0; i < o->snap_n; i++)
+        if (o->snap_nodes[i] == pa)
+            return true;
+    return false;
+}
+
+static bool root_loaded_somewhere(const struct tlb_validator *v, uint64_t pa, uint32_t *cpu)
+{
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        for (uint32_t s = 0; s < v->cpus[c].nslots; s++)
+            if (v->cpus[c].slots[s].root == pa && v->cpus[c].slots[s].root_node) {
+                *cpu = c;
+                return true;
+            }
+    return false;
+}
+
+static enum tlb_verdict free_node(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    uint64_t pa = ev->u.free.pa;
+    struct vnode *n = tree_node(v, pa);
+    if (!n)
+        return v_bad_input(v, "event %llu: free of unknown page-table node 0x%llx (never stored to or "
+                           "linked)", (unsigned long long)ev->seq, (unsigned long long)pa);
+    if (n->level != ev->arg)
+        return v_bad_input(v, "event %llu: free of page-table node 0x%llx as level %u, but it is a level-%u node",
+                           (unsigned long long)ev->seq, (unsigned long long)pa, ev->arg, n->level);
+    uint32_t cpu = ev->cpu;
+    bool linked = n->level < 4 ? tree_attached(n) : root_loaded_somewhere(v, pa, &cpu);
+    if (linked) {
+        struct report_args a = { TLB_REPORT_VIOLATION, TLB_T9, "R3", cpu, ev->root,
+                                 n->level < 4 ? n->base_va : 0, pt_page_size(n->level), pa, 0, 0, ev->seq };
+        report_add(v, &a, n->level < 4 ? "page-table node freed while still linked into a page table"
+                                       : "root page-table node freed while a CPU may still use it (loaded "
+                                         "in CR3 or bound to a PCID, not flushed since)");
+    }
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        OB_FOREACH_OPEN(v, c, id, nx) {
+            const struct oblig *o = &v->ob[id];
+            if ((o->flags & (OB_PSC | OB_REPORTED)) == OB_PSC && snap_has(o, pa))
+                report_oblig(v, id, TLB_T9, "R3", ev->seq, v->cpus[c].last_partial_flush_seq,
+                             "page-table node freed while this CPU may still cache a paging-structure "
+                             "entry leading to it");
+        }
+    tree_forget(v, n);
+    return TLB_VERDICT_OK;
+}
+
+enum tlb_verdict check_free(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    return ev->sub == TLB_FREE_FRAME ? free_frame(v, ev) : free_node(v, ev);
+}
+
+enum tlb_verdict check_dispatch(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    uint32_t a = ev->cpu;
+    uint64_t mask = ev->u.dispatch.targets;
+    uint64_t va = ev->u.dispatch.va, len = ev->u.dispatch.npages * PAGE_4K;
+    v->cpus[a].last_dispatch_seq = ev->seq;
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        OB_FOREACH_OPEN(v, c, id, nx) {
+            struct oblig *o = &v->ob[id];
+            if (o->creator != a || (o->flags & OB_DISPATCHED))
+                continue;
+            if (len != 0 && !ob_overlaps(o, va, len))
+                continue;
+            if (mask & (1ull << c)) {
+                o->flags |= OB_DISPATCHED;
+                o->dispatch_seq = ev->seq;
+            } else if (!(o->flags & OB_REPORTED)) {
+                report_oblig(v, id, TLB_T10, "R10", ev->seq, ev->seq,
+                             "dispatch target set misses this CPU, which may cache the stale entry");
+            }
+        }
+    return TLB_VERDICT_OK;
+}
+
+unsigned check_classify_open(const struct tlb_validator *v, const struct oblig *o, uint32_t initiator)
+{
+    const struct vcpu *c = &v->cpus[o->cpu];
+    uint64_t since = o->dispatch_seq > o->created_seq ? o->dispatch_seq : o->created_seq;
+    if (o->creator != initiator)
+        return TLB_T4;
+    if ((o->flags & OB_GLOBAL) && !(o->flags & OB_PSC) && c->last_full_flush_seq > o->created_seq)
+        return TLB_T13;
+    if (c->last_partial_flush_seq > since)
+        return TLB_T16;
+    if (!(o->flags & OB_DISPATCHED))
+        return TLB_T15;
+    if (v->cpus[initiator].last_sync_seq < o->dispatch_seq)
+        return TLB_T20;
+    return TLB_T11;
+}
+
+static const char *classify_why(unsigned cls)
+{
+    switch (cls) {
+    case TLB_T4: return "operation completes while another CPU's unflushed downgrade in its range may still be cached";
+    case TLB_T13: return "a global entry survived a non-global full flush (CR3 reload) and was never flushed";
+    case TLB_T16: return "this CPU flushed, but not this address/range: the stale entry remains";
+    case TLB_T15: return "the downgrade was never flushed on this CPU (no dispatch, no local flush)";
+    case TLB_T20: return "operation completes after dispatch but before sync: this CPU has not flushed yet";
+    default: return "obligation dropped: the target acknowledged without flushing";
+    }
+}
+
+static uint64_t missed_seq(const struct tlb_validator *v, const struct oblig *o, unsigned cls)
+{
+    const struct vcpu *c = &v->cpus[o->cpu];
+    if (cls == TLB_T13)
+        return c->last_full_flush_seq;
+    if (cls == TLB_T16)
+        return c->last_partial_flush_seq;
+    return o->dispatch_seq;
+}
+
+enum tlb_verdict check_sync(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    uint32_t a = ev->cpu;
+    uint64_t mask = ev->u.sync.targets;
+    v->cpus[a].last_sync_seq = ev->seq;
+    for (uint32_t c = 0; c < v->ncpus; c++) {
+        if (!(mask & (1ull << c)))
+            continue;
+        OB_FOREACH_OPEN(v, c, id, nx) {
+            const struct oblig *o = &v->ob[id];
+            if (o->creator != a || !(o->flags & OB_DISPATCHED) || (o->flags & OB_REPORTED))
+                continue;
+            unsigned cls = check_classify_open(v, o, a);
+            report_oblig(v, id, cls, class_rule(cls), ev->seq, missed_seq(v, o, cls),
+                         cls == TLB_T11 ? "sync completed, but this target never flushed the entry it was sent"
+                                        : classify_why(cls));
+        }
+    }
+    return TLB_VERDICT_OK;
+}
+
+enum tlb_verdict check_op_begin(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    struct vcpu *c = &v->cpus[ev->cpu];
+    if (c->in_op)
+        return v_bad_input(v, "event %llu: operation begins on CPU %u while its operation from event %llu "
+                           "has not ended", (unsigned long long)ev->seq, ev->cpu, (unsigned long long)c->op_seq);
+    c->in_op = true;
+    c->op_kind = ev->sub;
+    c->op_start = ev->u.range.start;
+    c->op_end = ev->u.range.end;
+    c->op_seq = ev->seq;
+    c->op_root = ev->root;
+    return TLB_VERDICT_OK;
+}
+
+enum tlb_verdict check_op_end(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    struct vcpu *me = &v->cpus[ev->cpu];
+    if (!me->in_op || me->op_kind != ev->sub || me->op_start != ev->u.range.start ||
+        me->op_end != ev->u.range.end)
+        return v_bad_input(v, "event %llu: operation end on CPU %u does not match an operation begun on "
+                           "that CPU (same kind and range)", (unsigned long long)ev->seq, ev->cpu);
+    me->in_op = false;
+    uint64_t start = ev->u.range.start, len = ev->u.range.end - start;   /* end 0 = 2^64 */
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        OB_FOREACH_OPEN(v, c, id, nx) {
+            const struct oblig *o = &v->ob[id];
+            if ((o->flags & OB_REPORTED) || !ob_overlaps(o, start, len))
+                continue;
+            if (o->root != ev->root && o->va < KERNEL_HALF)
+                continue;   /* another address space's user half */
+            unsigned cls = check_classify_open(v, o, ev->cpu);
+            report_oblig(v, id, cls, class_rule(cls), ev->seq, missed_seq(v, o, cls), classify_why(cls));
+        }
+    return TLB_VERDICT_OK;
+}
+
+void check_finish(struct tlb_validator *v)
+{
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        OB_FOREACH_OPEN(v, c, id, nx) {
+            const struct oblig *o = &v->ob[id];
+            if (o->flags & OB_REPORTED)
+                continue;
+            report_oblig(v, id, TLB_T11, "R3", v->last_seq, v->cpus[c].last_partial_flush_seq,
+                         "obligation never discharged: the stream ended with this CPU still able to cache "
+                         "the stale entry");
+        }
+}

@@ -1,0 +1,223 @@
+/*
+ * Per-CPU may-cache state and the discharge of obligations by the flushes
+ * that CPU executes (SDM Vol. 3A §4.10.4, rules R5-R8 of the catalogue):
+ *  - INVLPG va: the page's translation in the current PCID, the global
+ *    translation of that page in every PCID, and every paging-structure-cache
+ *    entry of the current PCID (R5). A non-canonical operand does nothing.
+ *  - RANGE: one INVLPG per 4 KiB page.
+ *  - ALL_NONGLOBAL (CR3 reload) and a CR3 load without the no-flush bit: the
+ *    non-global entries and PSC entries of the (new) PCID (R7). Never global
+ *    entries (T13).
+ *  - ALL_GLOBAL (CR4.PGE toggle): everything, every PCID (R8).
+ * A CPU may cache entries of every root bound to one of its PCIDs (the
+ * current one included) and global entries of every root loaded since its
+ * last global flush (R1).
+ */
+#include <stdlib.h>
+
+#include "pagetable/x86_64.h"
+#include "validator_internal.h"
+
+bool cpu_init(struct vcpu *c)
+{
+    *c = (struct vcpu){ .open_head = NONE32 };
+    c->slots = malloc(4 * sizeof *c->slots);
+    c->capslots = c->slots ? 4 : 0;
+    return c->slots != NULL;
+}
+
+void cpu_destroy(struct vcpu *c)
+{
+    free(c->slots);
+    c->slots = NULL;
+}
+
+static struct pcid_slot *slot_find(struct vcpu *c, uint16_t pcid)
+{
+    for (uint32_t i = 0; i < c->nslots; i++)
+        if (c->slots[i].pcid == pcid)
+            return &c->slots[i];
+    return NULL;
+}
+
+static struct pcid_slot *slot_get(struct vcpu *c, uint16_t pcid)
+{
+    struct pcid_slot *s = slot_find(c, pcid);
+    if (s)
+        return s;
+    if (c->nslots == c->capslots) {
+        uint32_t nc = c->capslots * 2;
+        struct pcid_slot *n = realloc(c->slots, nc * sizeof *n);
+        if (!n)
+            return NULL;
+        c->slots = n;
+        c->capslots = nc;
+    }
+    s = &c->slots[c->nslots++];
+    *s = (struct pcid_slot){ .pcid = pcid };
+    return s;
+}
+
+static void groots_add(struct vcpu *c, uint64_t root)
+{
+    for (uint32_t i = 0; i < c->ngroots; i++)
+        if (c->groots[i] == root)
+            return;
+    if (c->ngroots == GROOTS_MAX)
+        c->groots_all = true;   /* conservative: any root's globals may be cached */
+    else
+        c->groots[c->ngroots++] = root;
+}
+
+int cpu_reach_pcids(const struct tlb_validator *v, uint32_t ci, const struct vnode *top,
+                    uint16_t *pcids, int max)
+{
+    const struct vcpu *c = &v->cpus[ci];
+    int n = 0;
+    for (uint32_t i = 0; i < c->nslots && n < max; i++)
+        if (tree_root_has(c->slots[i].root_node, top))
+            pcids[n++] = c->slots[i].pcid;
+    return n;
+}
+
+bool cpu_reach_global(const struct tlb_validator *v, uint32_t ci, const struct vnode *top)
+{
+    const struct vcpu *c = &v->cpus[ci];
+    if (!top)
+        return false;
+    if (c->groots_all)
+        return true;
+    for (uint32_t i = 0; i < c->nslots; i++)
+        if (tree_root_has(c->slots[i].root_node, top))
+            return true;
+    for (uint32_t i = 0; i < c->ngroots; i++)
+        if (tree_root_has(tree_node(v, c->groots[i]), top))
+            return true;
+    return false;
+}
+
+/* PCID reuse check (T14) for a no-flush CR3 load that switches root or PCID. */
+static void check_noflush_reuse(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    struct vcpu *c = &v->cpus[ev->cpu];
+    struct pcid_slot *s = slot_find(c, ev->arg);
+    if (s && s->root != ev->root) {
+        struct report_args a = { TLB_REPORT_VIOLATION, TLB_T14, "R7", ev->cpu, ev->root, 0, 0,
+                                 s->root, 0, 0, ev->seq };
+        report_add(v, &a, "CR3 load with the no-flush bit binds PCID %u to root 0x%llx, but PCID %u "
+                   "may still hold translations of root 0x%llx (no flush since it was bound)",
+                   ev->arg, (unsigned long long)ev->root, ev->arg, (unsigned long long)s->root);
+    }
+    OB_FOREACH_OPEN(v, ev->cpu, id, nx) {
+        struct oblig *o = &v->ob[id];
+        if (o->pcid != ev->arg || ((o->flags & OB_GLOBAL) && !(o->flags & OB_PSC)) ||
+            (o->flags & OB_REPORTED))
+            continue;
+        report_oblig(v, id, TLB_T14, "R7", ev->seq, ev->seq,
+                     "CR3 load with the no-flush bit reuses a PCID that still holds this stale entry");
+    }
+}
+
+enum tlb_verdict cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    struct vcpu *c = &v->cpus[ev->cpu];
+    struct vnode *root = tree_node_get(v, ev->root, 4, ev->seq);
+    if (!root)
+        return TLB_VERDICT_BAD_INPUT;
+    bool noflush = ev->sub & TLB_CR3_NOFLUSH;
+    bool switching = !c->cr3_loaded || c->pcid != ev->arg || c->root != ev->root;
+    if (noflush && switching)
+        check_noflush_reuse(v, ev);
+    if (!noflush) {
+        OB_FOREACH_OPEN(v, ev->cpu, id, nx) {
+            struct oblig *o = &v->ob[id];
+            if (o->pcid == ev->arg && (!(o->flags & OB_GLOBAL) || (o->flags & OB_PSC)))
+                ob_close(v, id);
+        }
+        c->last_full_flush_seq = ev->seq;
+    }
+    struct pcid_slot *s = slot_get(c, ev->arg);
+    if (!s)
+        return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
+    s->root = ev->root;
+    s->root_node = root;
+    c->cr3_loaded = true;
+    c->pcid = ev->arg;
+    c->root = ev->root;
+    groots_add(c, ev->root);
+    return TLB_VERDICT_OK;
+}
+
+/* Close what an INVLPG over [va, va+len) discharges on CPU ci; returns how many. */
+static unsigned flush_pages(struct tlb_validator *v, uint32_t ci, uint64_t va, uint64_t len)
+{
+    struct vcpu *c = &v->cpus[ci];
+    unsigned closed = 0;
+    OB_FOREACH_OPEN(v, ci, id, nx) {
+        struct oblig *o = &v->ob[id];
+        bool hit;
+        if (o->flags & OB_PSC)
+            hit = o->pcid == c->pcid;
+        else
+            hit = (o->pcid == c->pcid || (o->flags & OB_GLOBAL)) && ob_overlaps(o, va, len);
+        if (hit) {
+            ob_close(v, id);
+            closed++;
+        }
+    }
+    return closed;
+}
+
+static void lint(struct tlb_validator *v, const struct tlb_event *ev, const char *why)
+{
+    if (!v->opt.report_lints)
+        return;
+    struct report_args a = { TLB_REPORT_HINT, 0, "R5", ev->cpu, v->cpus[ev->cpu].root,
+                             ev->u.flush.va, ev->u.flush.npages * PAGE_4K, 0, 0, 0, ev->seq };
+    report_add(v, &a, "%s", why);
+}
+
+enum tlb_verdict cpu_flush(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    struct vcpu *c = &v->cpus[ev->cpu];
+    uint64_t va = ev->u.flush.va;
+    switch (ev->sub) {
+    case TLB_FLUSH_SINGLE:
+    case TLB_FLUSH_RANGE:
+        c->last_partial_flush_seq = ev->seq;
+        if (!pt_is_canonical(va)) {
+            lint(v, ev, "INVLPG of a non-canonical address is a no-op");
+            break;
+        }
+        if (flush_pages(v, ev->cpu, va, ev->u.flush.npages * PAGE_4K) == 0)
+            lint(v, ev, "flush of a clean VA: no open obligation on this CPU was discharged");
+        break;
+    case TLB_FLUSH_ALL_NONGLOBAL:
+        OB_FOREACH_OPEN(v, ev->cpu, id, nx) {
+            struct oblig *o = &v->ob[id];
+            if (o->pcid == c->pcid && (!(o->flags & OB_GLOBAL) || (o->flags & OB_PSC)))
+                ob_close(v, id);
+        }
+        c->last_full_flush_seq = ev->seq;
+        break;
+    case TLB_FLUSH_ALL_GLOBAL:
+        while (c->open_head != NONE32)
+            ob_close(v, c->open_head);
+        /* Every PCID is empty now: only the current root stays bound. */
+        if (c->cr3_loaded) {
+            struct pcid_slot *cur = slot_find(c, c->pcid);
+            struct pcid_slot keep = cur ? *cur : (struct pcid_slot){ 0 };
+            c->nslots = 0;
+            if (cur) {
+                c->slots[0] = keep;
+                c->nslots = 1;
+            }
+            c->ngroots = 0;
+            c->groots_all = false;
+            groots_add(c, c->root);
+        }
+        c->last_full_flush_seq = ev->seq;
+        break;
+    }
+    return TLB_VERDICT_OK;
+}

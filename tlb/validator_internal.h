@@ -1,0 +1,251 @@
+/*
+ * Internal state of the TLB-ordering validator, shared by its source files:
+ *   validator.c        create / feed / finish, sequencing, event routing
+ *   validator_hash.c   open-addressing u64 -> u64 hash map
+ *   validator_tree.c   address-space trees rebuilt from PTE stores and roots
+ *   validator_cpu.c    per-CPU may-cache state: CR3/PCID, flush discharge
+ *   validator_oblig.c  the obligation pool and per-CPU open lists
+ *   validator_store.c  PTE-store classification (R2/R3) -> obligations, BBM
+ *   validator_check.c  checks at free, dispatch, sync, op end, finish
+ *   validator_report.c reports (with policies), text and JSON output
+ */
+#ifndef TLB_VALIDATOR_INTERNAL_H
+#define TLB_VALIDATOR_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tlb/event.h"
+#include "tlb/validator.h"
+
+#define NONE32 UINT32_MAX
+#define PAGE_4K 4096ull
+
+/* ---- hash map (validator_hash.c) -------------------------------------- */
+
+#define HMAP_EMPTY UINT64_MAX   /* key value that is never stored */
+
+struct hmap {
+    uint64_t *keys;
+    uint64_t *vals;
+    size_t cap;      /* power of two */
+    size_t count;
+};
+
+bool hmap_init(struct hmap *m, size_t cap);
+void hmap_free(struct hmap *m);
+/* Pointer to the value of `key`, or NULL. */
+uint64_t *hmap_get(const struct hmap *m, uint64_t key);
+/* Insert or overwrite; false only when memory runs out. */
+bool hmap_put(struct hmap *m, uint64_t key, uint64_t val);
+/* Remove `key` if present. */
+void hmap_del(struct hmap *m, uint64_t key);
+
+/* ---- page-table nodes (validator_tree.c) ------------------------------- */
+
+struct vnode {
+    uint64_t pa;
+    uint8_t level;           /* 1..4 */
+    uint16_t nparents;       /* table entries pointing at this node */
+    uint16_t parent_index;   /* index of this node in its parent(s) */
+    struct vnode *parent;    /* one parent (NULL when detached, or for a root) */
+    uint64_t base_va;        /* canonical VA of entry 0; valid when attached */
+    uint64_t pte[512];
+};
+
+/* Live tracked leaf mappings of a frame (the reverse map for aliases). */
+struct rmap_val { uint32_t count; };
+
+/* ---- obligations (validator_oblig.c) ----------------------------------- */
+
+enum oblig_flag {
+    OB_PSC      = 1u << 0,   /* paging-structure (non-leaf) obligation */
+    OB_GLOBAL   = 1u << 1,   /* the stale entry is a global leaf */
+    OB_MOVED    = 1u << 2,   /* the old frame was mapped at another VA while this was open */
+    OB_ALIAS    = 1u << 3,   /* the old frame was still mapped elsewhere when this was created */
+    OB_VIA_PSC  = 1u << 4,   /* a leaf made stale by the removal of a table above it */
+    OB_REPORTED = 1u << 5,   /* already reported once (one report per obligation) */
+    OB_DISPATCHED = 1u << 6, /* a dispatch by the creator targeted this CPU for it */
+    OB_SYNCED   = 1u << 7,   /* ... and the creator synced after that dispatch */
+};
+
+struct oblig {
+    uint32_t next, prev;     /* this CPU's open list, or the free list (next only) */
+    uint32_t flags;
+    uint8_t cpu, level, creator;
+    uint16_t pcid;
+    uint16_t index;
+    uint64_t va, size;       /* the stale span */
+    uint64_t root;           /* the address space of the store */
+    uint64_t node;           /* node holding the entry */
+    uint64_t old_pte, new_pte;
+    uint64_t frame;          /* leaf: old frame base; PSC: old child node pa */
+    uint64_t frame_size;     /* leaf: size of the old frame; PSC: 0 */
+    uint64_t created_seq, dispatch_seq;
+    uint64_t *snap_nodes;    /* PSC: the detached subtree's nodes (shared, refcounted) */
+    uint32_t *snap_refs;
+    uint32_t snap_n;
+};
+
+/* ---- per-CPU state (validator_cpu.c) ------------------------------------ */
+
+struct pcid_slot {
+    uint16_t pcid;
+    uint64_t root;           /* the root whose translations this PCID may hold */
+    struct vnode *root_node; /* cached lookup of root (NULL if unknown or freed) */
+};
+
+#define GROOTS_MAX 32
+
+struct vcpu {
+    bool cr3_loaded;
+    uint16_t pcid;           /* current PCID */
+    uint64_t root;           /* current root */
+    struct pcid_slot *slots; /* PCIDs that may hold translations (current included) */
+    uint32_t nslots, capslots;
+    uint64_t groots[GROOTS_MAX];   /* roots loaded since the last global flush */
+    uint32_t ngroots;
+    bool groots_all;         /* overflowed: assume any root */
+    uint32_t open_head;      /* open obligations (doubly linked) */
+    uint32_t nopen;
+    uint64_t last_partial_flush_seq;   /* last INVLPG / range flush */
+    uint64_t last_full_flush_seq;      /* last non-global full flush or flushing CR3 load */
+    /* the operation in progress on this CPU */
+    bool in_op;
+    uint8_t op_kind;
+    uint64_t op_start, op_end, op_seq, op_root;
+    uint64_t last_dispatch_seq, last_sync_seq;
+    uint64_t active_mask_roots[4];     /* informational: last roots entered (for reports) */
+};
+
+/* Per-store reach: which CPUs (and PCIDs) may cache entries below a node. */
+#define MAX_PCIDS 8
+struct reach {
+    int npcid[TLB_MAX_CPUS];
+    uint16_t pcids[TLB_MAX_CPUS][MAX_PCIDS];
+    bool global[TLB_MAX_CPUS];
+};
+
+/* ---- the validator ----------------------------------------------------- */
+
+struct policy_copy {
+    char name[48];
+    uint32_t classes;
+    uint64_t va_start, va_end;
+};
+
+struct tlb_validator {
+    struct tlb_validator_options opt;
+    struct policy_copy policies[16];
+    uint32_t ncpus;
+    struct vcpu cpus[TLB_MAX_CPUS];
+
+    struct hmap nodes;       /* node pa -> struct vnode * */
+    struct hmap rmap;        /* (frame base | level) -> live tracked leaf count */
+
+    struct reach reach;      /* scratch for validator_store.c */
+    struct oblig *ob;        /* the pool */
+    uint32_t ob_cap, ob_free;
+
+    struct tlb_report *reports;
+    size_t nreports, capreports;
+    uint64_t counts[3];
+    uint64_t class_counts[21];
+    uint64_t events;
+    uint64_t last_seq;
+    bool have_seq;
+    bool finished;
+    bool new_violation;      /* set by report_add during the current feed */
+    char error[256];
+    bool failed;
+};
+
+/* validator.c */
+enum tlb_verdict v_bad_input(struct tlb_validator *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* validator_tree.c */
+struct vnode *tree_node(const struct tlb_validator *v, uint64_t pa);
+/* Find or create the node at pa with `level`; NULL (and bad input set) on a level clash or OOM. */
+struct vnode *tree_node_get(struct tlb_validator *v, uint64_t pa, int level, uint64_t seq);
+bool tree_attached(const struct vnode *n);
+/* VA span of entry `idx` of node n (requires attached). */
+uint64_t tree_entry_va(const struct vnode *n, unsigned idx);
+/* Does root `root_pa` reach node n (through current table entries)? */
+bool tree_reaches(const struct tlb_validator *v, uint64_t root_pa, const struct vnode *n);
+/* The root (level 4) or level-3 ancestor through which n hangs, NULL if detached. */
+const struct vnode *tree_top(const struct vnode *n);
+/* Does `root` hold `top` (a tree_top result)? */
+bool tree_root_has(const struct vnode *root, const struct vnode *top);
+typedef void (*leaf_fn)(void *ctx, const struct vnode *n, unsigned idx);
+/* Call fn for every leaf entry (any P) in the subtree of n. */
+void tree_visit_leaves(const struct tlb_validator *v, const struct vnode *n, leaf_fn fn, void *ctx,
+                       int depth);
+/* Link child pointed to by table entry `pte` at (parent, idx); false on bad input. */
+bool tree_link(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte, uint64_t seq);
+void tree_unlink(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte);
+/* Collect the nodes of the subtree under table entry `pte` of a level-`level` node. */
+uint64_t *tree_subtree_nodes(const struct tlb_validator *v, uint64_t pte, uint32_t *n);
+/* Forget a node (PT-node free): detach its children, drop rmap counts, remove it. */
+void tree_forget(struct tlb_validator *v, struct vnode *n);
+void tree_destroy_all(struct tlb_validator *v);
+/* Reverse map of live tracked leaf mappings. */
+bool rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta);
+uint32_t rmap_count_frame_range(const struct tlb_validator *v, uint64_t pa, uint64_t len);
+bool pte_tracked_leaf(uint64_t pte, int level);
+
+/* validator_oblig.c */
+uint32_t ob_alloc(struct tlb_validator *v);   /* NONE32 on OOM */
+void ob_open(struct tlb_validator *v, uint32_t id);   /* link into its CPU's open list */
+void ob_close(struct tlb_validator *v, uint32_t id);  /* unlink and free */
+void ob_destroy_all(struct tlb_validator *v);
+#define OB_FOREACH_OPEN(v, c, id, nxt)                                              \
+    for (uint32_t id = (v)->cpus[c].open_head, nxt = (id) == NONE32 ? NONE32 : (v)->ob[id].next; \
+         (id) != NONE32; (id) = (nxt), (nxt) = (id) == NONE32 ? NONE32 : (v)->ob[id].next)
+bool ob_overlaps(const struct oblig *o, uint64_t va, uint64_t len);
+
+/* validator_cpu.c */
+bool cpu_init(struct vcpu *c);
+void cpu_destroy(struct vcpu *c);
+enum tlb_verdict cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *ev);
+enum tlb_verdict cpu_flush(struct tlb_validator *v, const struct tlb_event *ev);
+/*
+ * Which PCIDs of CPU c may hold (non-global) entries of the tree hanging from
+ * `top` (a tree_top result)? Writes up to max PCIDs to pcids, returns how many.
+ */
+int cpu_reach_pcids(const struct tlb_validator *v, uint32_t c, const struct vnode *top,
+                    uint16_t *pcids, int max);
+/* May CPU c hold a global entry of the tree hanging from `top`? */
+bool cpu_reach_global(const struct tlb_validator *v, uint32_t c, const struct vnode *top);
+
+/* validator_store.c */
+enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev);
+
+/* validator_check.c */
+enum tlb_verdict check_free(struct tlb_validator *v, const struct tlb_event *ev);
+enum tlb_verdict check_dispatch(struct tlb_validator *v, const struct tlb_event *ev);
+enum tlb_verdict check_sync(struct tlb_validator *v, const struct tlb_event *ev);
+enum tlb_verdict check_op_begin(struct tlb_validator *v, const struct tlb_event *ev);
+enum tlb_verdict check_op_end(struct tlb_validator *v, const struct tlb_event *ev);
+void check_finish(struct tlb_validator *v);
+/* Classify an open obligation at a completion point (T13/T16/T15/T20/T11/T4). */
+unsigned check_classify_open(const struct tlb_validator *v, const struct oblig *o, uint32_t initiator);
+
+/* validator_report.c */
+struct report_args {
+    enum tlb_report_kind kind;
+    unsigned cls;
+    const char *rule;
+    uint32_t cpu;
+    uint64_t root, va, size, frame, created_seq, missed_seq, detected_seq;
+};
+/* Record a report (policies applied); formats `what` with printf arguments. */
+void report_add(struct tlb_validator *v, const struct report_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Report an obligation (marks it reported). */
+void report_oblig(struct tlb_validator *v, uint32_t id, unsigned cls, const char *rule,
+                  uint64_t detected_seq, uint64_t missed_seq, const char *why);
+void reports_free(struct tlb_validator *v);
+const char *class_rule(unsigned cls);
+
+#endif /* TLB_VALIDATOR_INTERNAL_H */

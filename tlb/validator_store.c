@@ -1,0 +1,333 @@
+/*
+ * PTE stores: check them against the modelled tree, classify the change
+ * (SDM §4.10.4.2/3: rules R2, R3, R4) and create flush obligations on every
+ * CPU that may cache the old entry; then apply the store to the model.
+ *
+ * Downgrades (obligations): a hardware-present leaf that becomes absent,
+ * PROT_NONE or a table; a frame change; RW 1->0; U/S 1->0; NX 0->1; a
+ * cache-policy change (PWT, PCD, PAT); A 1->0; D 1->0; any G change. A
+ * present table entry that is removed, repointed, turned into a leaf or
+ * loses RW/U/S: a paging-structure obligation for its whole span, plus leaf
+ * obligations for every present leaf below it (they were reachable, so they
+ * may be cached, R1). Upgrades (P 0->1, RW 0->1, U/S 0->1, NX 1->0, A/D
+ * 0->1) create none (R2); they may be reported as spurious-fault hints.
+ */
+#include <stdlib.h>
+
+#include "pagetable/x86_64.h"
+#include "validator_internal.h"
+
+#define PTE_PAT_HUGE (1ull << 12)   /* PAT bit of a 2 MiB / 1 GiB leaf */
+
+static void reach_compute(const struct tlb_validator *v, const struct vnode *top, struct reach *r)
+{
+    for (uint32_t c = 0; c < v->ncpus; c++) {
+        r->npcid[c] = top ? cpu_reach_pcids(v, c, top, r->pcids[c], MAX_PCIDS) : 0;
+        r->global[c] = r->npcid[c] > 0 || cpu_reach_global(v, c, top);
+    }
+}
+
+static bool hw_present(uint64_t pte) { return pte & PTE_P; }
+static bool is_leaf(uint64_t pte) { return pte != 0 && (pte & PTE_PS); }
+static bool is_table(uint64_t pte) { return pte != 0 && !(pte & PTE_PS); }
+
+/* Why a present leaf `old` -> `new` needs a flush, or NULL if it does not. */
+static const char *leaf_downgrade(uint64_t old, uint64_t new, int level)
+{
+    if (new == 0)
+        return "present leaf removed";
+    if (!is_leaf(new))
+        return "present leaf replaced by a table pointer";
+    if (!hw_present(new))
+        return "present leaf made non-present (PROT_NONE)";
+    uint64_t mask = pt_leaf_addr_mask(level);
+    if ((old & mask) != (new & mask))
+        return "leaf frame changed";
+    if ((old & PTE_RW) && !(new & PTE_RW))
+        return "write permission removed (RW 1->0)";
+    if ((old & PTE_US) && !(new & PTE_US))
+        return "user access removed (U/S 1->0)";
+    if (!(old & PTE_NX) && (new & PTE_NX))
+        return "execute permission removed (NX 0->1)";
+    uint64_t cache = PTE_PWT | PTE_PCD | (level > 1 ? PTE_PAT_HUGE : 0);
+    if ((old ^ new) & cache)
+        return "cache policy changed";
+    if ((old & PTE_A) && !(new & PTE_A))
+        return "accessed bit cleared (A 1->0)";
+    if ((old & PTE_D) && !(new & PTE_D))
+        return "dirty bit cleared (D 1->0)";
+    if ((old ^ new) & PTE_G)
+        return "global bit changed";
+    return NULL;
+}
+
+static const char *table_downgrade(uint64_t old, uint64_t new)
+{
+    if (new == 0)
+        return "table entry removed";
+    if (is_leaf(new))
+        return "table entry replaced by a leaf";
+    if ((old & PTE_TABLE_ADDR_MASK) != (new & PTE_TABLE_ADDR_MASK))
+        return "table entry repointed to another node";
+    if (!hw_present(new) || ((old & PTE_RW) && !(new & PTE_RW)) || ((old & PTE_US) && !(new & PTE_US)) ||
+        (!(old & PTE_NX) && (new & PTE_NX)))
+        return "table entry permissions reduced";
+    return NULL;
+}
+
+/* Is there already an identical open leaf obligation (same CPU, PCID, span, frame)? */
+static bool leaf_dup(const struct tlb_validator *v, uint32_t c, uint16_t pcid, uint64_t va, int level,
+                     uint64_t frame)
+{
+    OB_FOREACH_OPEN(v, c, id, nx) {
+        const struct oblig *o = &v->ob[id];
+        if (!(o->flags & OB_PSC) && o->pcid == pcid && o->va == va && o->level == level &&
+            o->frame == frame)
+            return true;
+    }
+    return false;
+}
+
+struct leaf_ctx {
+    struct tlb_validator *v;
+    const struct tlb_event *ev;
+    const struct reach *r;
+    uint32_t extra_flags;
+    bool oom;
+};
+
+/* Create the obligations for one stale leaf entry on every CPU that may cache it. */
+static void leaf_obligations(struct leaf_ctx *x, const struct vnode *n, unsigned idx, uint64_t old,
+                             uint64_t new)
+{
+    struct tlb_validator *v = x->v;
+    uint64_t va = tree_entry_va(n, idx), size = pt_page_size(n->level);
+    uint64_t frame = old & pt_leaf_addr_mask(n->level);
+    bool global = old & PTE_G;
+    /* Still mapped somewhere else once this mapping goes (an alias)? */
+    uint32_t others = rmap_count_frame_range(v, frame, size);
+    if (pte_tracked_leaf(old, n->level) && others > 0)
+        others--;
+    for (uint32_t c = 0; c < v->ncpus; c++) {
+        int np = global ? (x->r->global[c] ? 1 : 0) : x->r->npcid[c];
+        for (int k = 0; k < np; k++) {
+            uint16_t pcid = global ? v->cpus[c].pcid : x->r->pcids[c][k];
+            if (leaf_dup(v, c, pcid, va, n->level, frame))
+                continue;
+            uint32_t id = ob_alloc(v);
+            if (id == NONE32) {
+                x->oom = true;
+                return;
+            }
+            struct oblig *o = &v->ob[id];
+            o->cpu = (uint8_t)c;
+            o->level = n->level;
+            o->creator = (uint8_t)x->ev->cpu;
+            o->pcid = pcid;
+            o->index = (uint16_t)idx;
+            o->va = va;
+            o->size = size;
+            o->root = x->ev->root;
+            o->node = n->pa;
+            o->old_pte = old;
+            o->new_pte = new;
+            o->frame = frame;
+            o->frame_size = size;
+            o->created_seq = x->ev->seq;
+            o->flags = x->extra_flags | (global ? OB_GLOBAL : 0) | (others ? OB_ALIAS : 0);
+            ob_open(v, id);
+        }
+    }
+}
+
+static void subtree_leaf(void *ctx, const struct vnode *n, unsigned idx)
+{
+    struct leaf_ctx *x = ctx;
+    uint64_t e = n->pte[idx];
+    if (hw_present(e) && !x->oom)
+        leaf_obligations(x, n, idx, e, 0);
+}
+
+/* Paging-structure obligations for a removed/changed table entry, and its leaves. */
+static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev, const struct vnode *n,
+                            const struct reach *r)
+{
+    unsigned idx = ev->arg;
+    uint64_t old = ev->u.pte.old_pte;
+    uint32_t nn = 0;
+    uint64_t *nodes = tree_subtree_nodes(v, old, &nn);
+    uint32_t *refs = nodes ? malloc(sizeof *refs) : NULL;
+    if (nodes && !refs) {
+        free(nodes);
+        return false;
+    }
+    if (refs)
+        *refs = 0;
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        for (int k = 0; k < r->npcid[c]; k++) {
+            uint32_t id = ob_alloc(v);
+            if (id == NONE32)
+                return false;
+            struct oblig *o = &v->ob[id];
+            o->cpu = (uint8_t)c;
+            o->level = n->level;
+            o->creator = (uint8_t)ev->cpu;
+            o->pcid = r->pcids[c][k];
+            o->index = (uint16_t)idx;
+            o->va = tree_entry_va(n, idx);
+            o->size = pt_page_size(n->level);
+            o->root = ev->root;
+            o->node = n->pa;
+            o->old_pte = old;
+            o->new_pte = ev->u.pte.new_pte;
+            o->frame = old & PTE_TABLE_ADDR_MASK;
+            o->created_seq = ev->seq;
+            o->flags = OB_PSC;
+            if (refs) {
+                o->snap_nodes = nodes;
+                o->snap_refs = refs;
+                o->snap_n = nn;
+                (*refs)++;
+            }
+            ob_open(v, id);
+        }
+    if (refs && *refs == 0) {
+        free(nodes);
+        free(refs);
+    }
+    struct leaf_ctx x = { v, ev, r, OB_VIA_PSC, false };
+    tree_visit_leaves(v, tree_node(v, old & PTE_TABLE_ADDR_MASK), subtree_leaf, &x, 0);
+    return !x.oom;
+}
+
+/* Break-before-make (R4, T12) for a store that makes the entry present. */
+static void check_bbm(struct tlb_validator *v, const struct tlb_event *ev, const struct vnode *n)
+{
+    uint64_t old = ev->u.pte.old_pte, new = ev->u.pte.new_pte;
+    unsigned idx = ev->arg;
+    uint64_t va = tree_entry_va(n, idx), size = pt_page_size(n->level);
+    if (!hw_present(new))
+        return;
+    if (hw_present(old) && is_leaf(old) != is_leaf(new)) {
+        struct report_args a = { TLB_REPORT_VIOLATION, TLB_T12, "R4", ev->cpu, ev->root, va, size,
+                                 is_leaf(old) ? old & pt_leaf_addr_mask(n->level) : old & PTE_TABLE_ADDR_MASK,
+                                 ev->seq, 0, ev->seq };
+        report_add(v, &a, "page-size change without break-before-make: a present %s at level %u is "
+                   "replaced directly by a present %s (old 0x%llx, new 0x%llx)",
+                   is_leaf(old) ? "leaf" : "table entry", n->level, is_leaf(new) ? "leaf" : "table entry",
+                   (unsigned long long)old, (unsigned long long)new);
+        /* The obligations this store created are part of the same bug: report once. */
+        for (uint32_t c = 0; c < v->ncpus; c++)
+            OB_FOREACH_OPEN(v, c, id, nx)
+                if (v->ob[id].created_seq == ev->seq)
+                    v->ob[id].flags |= OB_REPORTED;
+        return;
+    }
+    if (hw_present(old))
+        return;
+    /* Made present: an unflushed entry of another page size over this span breaks BBM. */
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        OB_FOREACH_OPEN(v, c, id, nx) {
+            const struct oblig *o = &v->ob[id];
+            if ((o->flags & (OB_PSC | OB_REPORTED)) || !ob_overlaps(o, va, size))
+                continue;
+            bool conflict = is_leaf(new) ? o->level != n->level : o->level >= n->level;
+            if (conflict)
+                report_oblig(v, id, TLB_T12, "R4", ev->seq, 0,
+                             "page-size change without break-before-make: a new entry of another size "
+                             "is made present while this CPU may still cache the old one");
+        }
+}
+
+static void mark_moved(struct tlb_validator *v, uint64_t new, int level)
+{
+    uint64_t frame = new & pt_leaf_addr_mask(level), size = pt_page_size(level);
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        OB_FOREACH_OPEN(v, c, id, nx) {
+            struct oblig *o = &v->ob[id];
+            if (!(o->flags & OB_PSC) && o->frame < frame + size && frame < o->frame + o->frame_size)
+                o->flags |= OB_MOVED;
+        }
+}
+
+static void upgrade_hint(struct tlb_validator *v, const struct tlb_event *ev, const struct vnode *n)
+{
+    uint64_t old = ev->u.pte.old_pte, new = ev->u.pte.new_pte;
+    if (!v->opt.report_upgrades || !is_leaf(old) || !is_leaf(new) || !hw_present(old) || !hw_present(new))
+        return;
+    bool up = (!(old & PTE_RW) && (new & PTE_RW)) || (!(old & PTE_US) && (new & PTE_US)) ||
+              ((old & PTE_NX) && !(new & PTE_NX));
+    if (!up)
+        return;
+    struct report_args a = { TLB_REPORT_HINT, 0, "R2", ev->cpu, ev->root, tree_entry_va(n, ev->arg),
+                             pt_page_size(n->level), new & pt_leaf_addr_mask(n->level), ev->seq, 0, ev->seq };
+    report_add(v, &a, "permission upgrade without a flush: CPUs may take one spurious page fault");
+}
+
+static enum tlb_verdict check_shape(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    uint64_t e = ev->u.pte.new_pte;
+    if (ev->sub == 4 && is_leaf(e))
+        return v_bad_input(v, "event %llu: PTE store of a leaf (bit 7 set) into level-4 node 0x%llx index %u",
+                           (unsigned long long)ev->seq, (unsigned long long)ev->u.pte.node, ev->arg);
+    if (ev->sub == 1 && is_table(e))
+        return v_bad_input(v, "event %llu: PTE store of a table pointer (bit 7 clear) into level-1 node "
+                           "0x%llx index %u", (unsigned long long)ev->seq,
+                           (unsigned long long)ev->u.pte.node, ev->arg);
+    if (is_table(e) && (e & PTE_TABLE_ADDR_MASK) == ev->u.pte.node)
+        return v_bad_input(v, "event %llu: node 0x%llx points to itself", (unsigned long long)ev->seq,
+                           (unsigned long long)ev->u.pte.node);
+    return TLB_VERDICT_OK;
+}
+
+enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    if (check_shape(v, ev) != TLB_VERDICT_OK)
+        return TLB_VERDICT_BAD_INPUT;
+    int level = ev->sub;
+    unsigned idx = ev->arg;
+    uint64_t old = ev->u.pte.old_pte, new = ev->u.pte.new_pte;
+    struct vnode *n = tree_node_get(v, ev->u.pte.node, level, ev->seq);
+    if (!n)
+        return TLB_VERDICT_BAD_INPUT;
+    if (n->pte[idx] != old)
+        return v_bad_input(v, "event %llu: PTE store to node 0x%llx index %u says the old value was 0x%llx, "
+                           "but the modelled value is 0x%llx (lost or reordered events?)",
+                           (unsigned long long)ev->seq, (unsigned long long)n->pa, idx,
+                           (unsigned long long)old, (unsigned long long)n->pte[idx]);
+    if (old == new)
+        return TLB_VERDICT_OK;
+    if (tree_attached(n)) {
+        struct reach *r = &v->reach;
+        bool need = hw_present(old) &&
+                    (is_leaf(old) ? leaf_downgrade(old, new, level) : table_downgrade(old, new)) != NULL;
+        if (need) {
+            reach_compute(v, tree_top(n), r);
+            if (is_leaf(old)) {
+                struct leaf_ctx x = { v, ev, r, 0, false };
+                leaf_obligations(&x, n, idx, old, new);
+                if (x.oom)
+                    return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
+            } else if (!psc_obligations(v, ev, n, r)) {
+                return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
+            }
+        }
+        check_bbm(v, ev, n);
+        upgrade_hint(v, ev, n);
+    }
+    /* Apply to the model. */
+    n->pte[idx] = new;
+    if (is_table(old))
+        tree_unlink(v, n, idx, old);
+    if (is_leaf(old))
+        rmap_add(v, old, level, -1);
+    if (is_table(new) && !tree_link(v, n, idx, new, ev->seq))
+        return TLB_VERDICT_BAD_INPUT;
+    if (is_leaf(new)) {
+        mark_moved(v, new, level);
+        if (!rmap_add(v, new, level, +1))
+            return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
+    }
+    return TLB_VERDICT_OK;
+}
+

@@ -1,0 +1,271 @@
+/*
+ * The address-space trees, rebuilt from PTE stores and root loads: a table
+ * of page-table nodes keyed by physical address, each holding its 512
+ * modelled entries, its level, its position (parent and index) and the VA
+ * of its first entry. Also the reverse map from frames to the number of
+ * live tracked leaf mappings (for aliases).
+ *
+ * Shape rules (OSTD encoding, x86_64.h): all-zero = absent; bit 7 set = a
+ * leaf (at levels 1..3); anything else non-zero = a table pointer (levels
+ * 2..4). A node has at most one parent, except a level-3 node, which may be
+ * shared by several roots at the same PML4 index (the kernel half).
+ */
+#include <stdlib.h>
+
+#include "pagetable/x86_64.h"
+#include "validator_internal.h"
+
+struct vnode *tree_node(const struct tlb_validator *v, uint64_t pa)
+{
+    uint64_t *p = hmap_get(&v->nodes, pa);
+    return p ? (struct vnode *)(uintptr_t)*p : NULL;
+}
+
+struct vnode *tree_node_get(struct tlb_validator *v, uint64_t pa, int level, uint64_t seq)
+{
+    struct vnode *n = tree_node(v, pa);
+    if (n) {
+        if (n->level != level) {
+            v_bad_input(v, "event %llu: page-table node 0x%llx is used at level %d but is a level-%u node",
+                        (unsigned long long)seq, (unsigned long long)pa, level, n->level);
+            return NULL;
+        }
+        return n;
+    }
+    n = calloc(1, sizeof *n);
+    if (!n || !hmap_put(&v->nodes, pa, (uint64_t)(uintptr_t)n)) {
+        free(n);
+        v_bad_input(v, "event %llu: out of memory for page-table node 0x%llx", (unsigned long long)seq,
+                    (unsigned long long)pa);
+        return NULL;
+    }
+    n->pa = pa;
+    n->level = (uint8_t)level;
+    return n;
+}
+
+bool tree_attached(const struct vnode *n)
+{
+    while (n && n->level < 4) {
+        if (n->nparents == 0)
+            return false;
+        if (n->level == 3)
+            return true;        /* every parent of a level-3 node is a root */
+        n = n->parent;
+    }
+    return n != NULL;
+}
+
+uint64_t tree_entry_va(const struct vnode *n, unsigned idx)
+{
+    return pt_canonical(n->base_va + (uint64_t)idx * pt_page_size(n->level));
+}
+
+const struct vnode *tree_top(const struct vnode *n)
+{
+    while (n && n->level < 3) {
+        if (n->nparents == 0)
+            return NULL;
+        n = n->parent;
+    }
+    if (n && n->level == 3 && n->nparents == 0)
+        return NULL;
+    return n;
+}
+
+bool tree_root_has(const struct vnode *root, const struct vnode *top)
+{
+    if (!root || !top)
+        return false;
+    if (top->level == 4)
+        return root == top;
+    uint64_t e = root->pte[top->parent_index];
+    return e != 0 && !(e & PTE_PS) && (e & PTE_TABLE_ADDR_MASK) == top->pa;
+}
+
+bool tree_reaches(const struct tlb_validator *v, uint64_t root_pa, const struct vnode *n)
+{
+    return tree_root_has(tree_node(v, root_pa), tree_top(n));
+}
+
+/* Set the VA of a subtree whose root moved to `va`. */
+static void set_base(const struct tlb_validator *v, struct vnode *n, uint64_t va, int depth)
+{
+    n->base_va = va;
+    if (n->level == 1 || depth > 4)
+        return;
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t e = n->pte[i];
+        if (e == 0 || (e & PTE_PS))
+            continue;
+        struct vnode *c = tree_node(v, e & PTE_TABLE_ADDR_MASK);
+        if (c && c->parent == n)
+            set_base(v, c, tree_entry_va(n, i), depth + 1);
+    }
+}
+
+bool tree_link(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte, uint64_t seq)
+{
+    uint64_t pa = pte & PTE_TABLE_ADDR_MASK;
+    struct vnode *c = tree_node_get(v, pa, parent->level - 1, seq);
+    if (!c)
+        return false;
+    if (c->nparents > 0) {
+        if (!(c->level == 3 && c->parent_index == idx)) {
+            v_bad_input(v, "event %llu: page-table node 0x%llx (level %u) is linked a second time "
+                        "(from node 0x%llx index %u); only level-3 nodes may be shared, at the same index",
+                        (unsigned long long)seq, (unsigned long long)pa, c->level,
+                        (unsigned long long)parent->pa, idx);
+            return false;
+        }
+        c->nparents++;
+        if (!c->parent)
+            c->parent = parent;
+        return true;
+    }
+    c->nparents = 1;
+    c->parent = parent;
+    c->parent_index = (uint16_t)idx;
+    set_base(v, c, tree_entry_va(parent, idx), 0);
+    return true;
+}
+
+void tree_unlink(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte)
+{
+    struct vnode *c = tree_node(v, pte & PTE_TABLE_ADDR_MASK);
+    (void)idx;
+    if (!c || c->nparents == 0)
+        return;
+    c->nparents--;
+    if (c->parent == parent)
+        c->parent = NULL;
+}
+
+/* Depth-first walk of the subtree under table entry `pte`, calling `leaf` for hardware-present
+ * leaves and recording node addresses. */
+static bool collect(const struct tlb_validator *v, uint64_t pte, uint64_t **arr, uint32_t *n,
+                    uint32_t *cap, int depth)
+{
+    struct vnode *c = tree_node(v, pte & PTE_TABLE_ADDR_MASK);
+    if (!c || depth > 4)
+        return true;
+    if (*n == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 8;
+        uint64_t *na = realloc(*arr, nc * sizeof *na);
+        if (!na)
+            return false;
+        *arr = na;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = c->pa;
+    if (c->level == 1)
+        return true;
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t e = c->pte[i];
+        if (e != 0 && !(e & PTE_PS) && !collect(v, e, arr, n, cap, depth + 1))
+            return false;
+    }
+    return true;
+}
+
+uint64_t *tree_subtree_nodes(const struct tlb_validator *v, uint64_t pte, uint32_t *n)
+{
+    uint64_t *arr = NULL;
+    uint32_t cap = 0;
+    *n = 0;
+    if (!collect(v, pte, &arr, n, &cap, 0)) {
+        free(arr);
+        *n = 0;
+        return NULL;
+    }
+    return arr;
+}
+
+void tree_visit_leaves(const struct tlb_validator *v, const struct vnode *n, leaf_fn fn, void *ctx,
+                       int depth)
+{
+    if (!n || depth > 4)
+        return;
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t e = n->pte[i];
+        if (e == 0)
+            continue;
+        if (e & PTE_PS)
+            fn(ctx, n, i);
+        else if (n->level > 1)
+            tree_visit_leaves(v, tree_node(v, e & PTE_TABLE_ADDR_MASK), fn, ctx, depth + 1);
+    }
+}
+
+void tree_forget(struct tlb_validator *v, struct vnode *n)
+{
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t e = n->pte[i];
+        if (e == 0)
+            continue;
+        if (e & PTE_PS)
+            rmap_add(v, e, n->level, -1);
+        else
+            tree_unlink(v, n, i, e);
+    }
+    /* CPUs' cached pointers to this node as a loaded root. */
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        for (uint32_t s = 0; s < v->cpus[c].nslots; s++)
+            if (v->cpus[c].slots[s].root_node == n)
+                v->cpus[c].slots[s].root_node = NULL;
+    hmap_del(&v->nodes, n->pa);
+    free(n);
+}
+
+void tree_destroy_all(struct tlb_validator *v)
+{
+    if (!v->nodes.keys)
+        return;
+    for (size_t i = 0; i < v->nodes.cap; i++)
+        if (v->nodes.keys[i] != HMAP_EMPTY)
+            free((void *)(uintptr_t)v->nodes.vals[i]);
+    hmap_free(&v->nodes);
+}
+
+/* ---- reverse map ---- */
+
+bool pte_tracked_leaf(uint64_t pte, int level)
+{
+    return level <= 3 && (pte & PTE_PS) && !(pte & PTE_UNTRACKED);
+}
+
+static uint64_t rmap_key(uint64_t base, int level) { return base | (uint64_t)level; }
+
+bool rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta)
+{
+    if (!pte_tracked_leaf(pte, level))
+        return true;
+    uint64_t key = rmap_key(pte & pt_leaf_addr_mask(level), level);
+    uint64_t *p = hmap_get(&v->rmap, key);
+    if (delta > 0)
+        return hmap_put(&v->rmap, key, (p ? *p : 0) + 1);
+    if (p) {
+        if (*p <= 1)
+            hmap_del(&v->rmap, key);
+        else
+            (*p)--;
+    }
+    return true;
+}
+
+uint32_t rmap_count_frame_range(const struct tlb_validator *v, uint64_t pa, uint64_t len)
+{
+    uint64_t total = 0;
+    for (int level = 1; level <= 3; level++) {
+        uint64_t sz = pt_page_size(level);
+        uint64_t first = pa & ~(sz - 1), end = pa + len;
+        /* Bound the walk: a huge free is checked per 4 KiB only for its first 1 GiB. */
+        uint64_t steps = 0;
+        for (uint64_t b = first; b < end && steps < (1u << 18); b += sz, steps++) {
+            uint64_t *p = hmap_get(&v->rmap, rmap_key(b, level));
+            if (p)
+                total += *p;
+        }
+    }
+    return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+}
