@@ -36,11 +36,13 @@ static uint32_t cell(int off, const char *name)
 static void reg64(int off, uint64_t *base, uint64_t *size)
 {
     int len;
-    const fdt64_t *p = fdt_getprop(buf, off, "reg", &len);
+    const void *p = fdt_getprop(buf, off, "reg", &len);
+    fdt64_t v[2];
 
     ck_assert_msg(p && len == 16, "reg missing or not <2+2 cells>");
-    *base = fdt64_to_cpu(p[0]);
-    *size = fdt64_to_cpu(p[1]);
+    memcpy(v, p, sizeof(v));     /* properties are only 4-byte aligned */
+    *base = fdt64_to_cpu(v[0]);
+    *size = fdt64_to_cpu(v[1]);
 }
 
 static void build(const struct vmm_fdt_params *p)
