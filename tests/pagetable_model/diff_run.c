@@ -1,0 +1,362 @@
+/*
+ * The differential test's driver: phases (one page-table configuration
+ * each), random cursor sessions inside a small VA window biased toward a few
+ * hot 2 MiB regions, periodic full checks, and the teardown leak check.
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff.h"
+
+#define K4 PT_BASE_PAGE_SIZE
+#define M2 0x200000ull
+#define G1 0x40000000ull
+
+/* Enough frames for every node of a fully split 4 GiB window and more. */
+#define ARENA_FRAMES 16384
+
+struct phase {
+    const char *name;
+    const struct pt_config *cfg;
+    pt_vaddr_t win_lo;          /* a 4 GiB window straddling a 512 GiB boundary */
+    unsigned share_pct;         /* of the total ops */
+    bool unmap_before_destroy;  /* else destroy with mappings still present */
+};
+
+static const struct phase phases[] = {
+    { "user, 1 GiB leaves", &pt_user_config_1g, 510 * G1, 40, true },
+    { "user, 2 MiB leaves", &pt_user_config, 510 * G1, 35, false },
+    { "kernel, 1 GiB leaves", &pt_kernel_config_1g, 0xffff800000000000ull + 510 * G1, 25, true },
+};
+
+/* ------------------------------------------------------------- choices */
+
+static pt_vaddr_t align_down(pt_vaddr_t x, uint64_t a) { return x & ~(a - 1); }
+
+static pt_vaddr_t pick_hot(struct diff *d) { return d->hot[diff_below(d, d->nhot)]; }
+
+/* A 4 KiB-aligned length in [0, max], biased toward small and toward max. */
+static uint64_t pick_len(struct diff *d, uint64_t max)
+{
+    uint64_t pages = max / K4;
+    if (pages == 0)
+        return 0;
+    switch (diff_below(d, 4)) {
+    case 0: return max;
+    case 1: return K4 * (1 + diff_below(d, pages < 8 ? pages : 8));
+    default: return K4 * (1 + diff_below(d, pages));
+    }
+}
+
+/* A random cursor range of the kinds that stress splits and guard levels. */
+static void pick_range(struct diff *d, pt_vaddr_t *s, pt_vaddr_t *e)
+{
+    unsigned k = (unsigned)diff_below(d, 100);
+    pt_vaddr_t h = pick_hot(d);
+    if (k < 25) {               /* inside one hot 2 MiB region */
+        uint64_t a = diff_below(d, 512), b = a + 1 + diff_below(d, 512 - a);
+        *s = h + a * K4, *e = h + b * K4;
+    } else if (k < 45) {        /* across 2 MiB boundaries near a hot region */
+        *s = h - M2 + diff_below(d, 1024) * K4;
+        *e = *s + K4 * (1 + diff_below(d, 2048));
+    } else if (k < 55) {        /* exactly one 2 MiB entry */
+        *s = h, *e = h + M2;
+    } else if (k < 62) {        /* exactly one 1 GiB entry */
+        *s = align_down(h, G1), *e = *s + G1;
+    } else if (k < 70) {        /* across a 1 GiB boundary */
+        pt_vaddr_t b = d->win_lo + G1 * (1 + diff_below(d, 3));
+        *s = b - K4 * (1 + diff_below(d, 1024)), *e = b + K4 * (1 + diff_below(d, 1024));
+    } else if (k < 75) {        /* the whole window */
+        *s = d->win_lo, *e = d->win_hi;
+    } else {                    /* anywhere in the window, log-uniform size */
+        uint64_t size = K4 << diff_below(d, 20);
+        *s = d->win_lo + align_down(diff_below(d, d->win_hi - d->win_lo - size + 1), K4);
+        *e = *s + size;
+    }
+    if (*s < d->win_lo)
+        *s = d->win_lo;
+    if (*e > d->win_hi)
+        *e = d->win_hi;
+}
+
+/* An invalid cursor range (one error at a time). */
+static void pick_bad_range(struct diff *d, pt_vaddr_t *s, pt_vaddr_t *e)
+{
+    pt_vaddr_t h = pick_hot(d);
+    switch (diff_below(d, 4)) {
+    case 0: *s = h + 0x10, *e = h + M2; break;                 /* unaligned */
+    case 1: *s = h + M2, *e = h; break;                        /* start > end */
+    case 2: *s = h, *e = h; break;                             /* empty */
+    default:                                                   /* outside the config */
+        *s = pt_config_va_start(d->cfg) - M2, *e = pt_config_va_start(d->cfg) + M2;
+        if (d->cfg->top_index_lo == 0) {
+            *s = pt_config_va_end(d->cfg) - M2;
+            *e = pt_config_va_end(d->cfg) + M2;
+        }
+    }
+}
+
+static struct pt_prop pick_prop(struct diff *d)
+{
+    static const uint8_t flags[] = { PT_RW, PT_R, PT_RX, PT_RWX, PT_W, 0,
+                                     PT_RW | PT_ACCESSED | PT_DIRTY, PT_R | PT_AVAIL1 };
+    struct pt_prop p = { .flags = flags[diff_below(d, sizeof(flags))], .priv = PT_PRIV_USER };
+    if (diff_chance(d, 10))
+        p.priv = (uint8_t)diff_below(d, 4);
+    if (diff_chance(d, 15))
+        p.cache = (uint8_t)diff_below(d, 4);
+    return p;
+}
+
+/* A random aligned slot for a level-`level` item inside the barrier, or 0. */
+static pt_vaddr_t pick_slot(struct diff *d, int level)
+{
+    uint64_t size = pt_page_size(level);
+    pt_vaddr_t first = align_down(d->bar_lo + size - 1, size);
+    if (first < d->bar_lo || first >= d->bar_hi || d->bar_hi - first < size)
+        return 0;
+    uint64_t n = (d->bar_hi - first) / size;
+    /* Bias toward hot regions: half the time, the slot nearest to one. */
+    pt_vaddr_t h = align_down(pick_hot(d), size);
+    if (diff_chance(d, 50) && h >= first && h + size <= d->bar_hi)
+        return h;
+    return first + size * diff_below(d, n);
+}
+
+/* ------------------------------------------------------------- ops */
+
+static void random_map(struct diff *d)
+{
+    unsigned k = (unsigned)diff_below(d, 100);
+    int level = 1;
+    bool tracked = true;
+    if (k < 55) {
+        level = 1;
+    } else if (k < 65) {
+        level = 1, tracked = false;
+    } else if (k < 90) {
+        level = 2, tracked = false;
+    } else {
+        level = d->cfg->max_leaf_level >= 3 ? 3 : 2, tracked = false;
+    }
+    bool errcase = diff_chance(d, 2);
+    if (!errcase) {
+        pt_vaddr_t slot = pick_slot(d, level);
+        if (slot == 0) {
+            level = 1, tracked = true;
+            slot = pick_slot(d, 1);
+        }
+        if (slot != d->va)
+            diff_op_jump(d, slot);
+    }
+    struct pt_prop prop = pick_prop(d);
+    unsigned sel = (unsigned)diff_below(d, 1u << 20);
+    if (errcase) {
+        switch (diff_below(d, 4)) {
+        case 0: prop.flags |= 0x20; break;              /* BAD_PROP */
+        case 1: level = 2, tracked = true; break;       /* UNTRACKED_SIZE (or others) */
+        case 2: level = 4, tracked = false; break;      /* BAD_LEVEL */
+        default: tracked = true, level = 1, sel = DIFF_POOL_FRAMES * 1000u; /* BAD_FRAME */
+        }
+    }
+    diff_op_map(d, level, tracked, sel, prop, diff_chance(d, 3));
+}
+
+static uint64_t random_len(struct diff *d)
+{
+    uint64_t room = d->bar_hi - d->va;
+    if (diff_chance(d, 2))
+        return room + K4;                         /* BEYOND_BARRIER */
+    if (diff_chance(d, 2) && room >= K4)
+        return K4 / 2;                            /* UNALIGNED */
+    return pick_len(d, room);
+}
+
+static void random_op(struct diff *d)
+{
+    unsigned k = (unsigned)diff_below(d, 100);
+    if (k < 12) {
+        diff_op_query(d);
+    } else if (k < 22) {
+        diff_op_find_next(d, random_len(d));
+    } else if (k < 32) {
+        pt_vaddr_t t = d->bar_lo + K4 * diff_below(d, (d->bar_hi - d->bar_lo) / K4);
+        if (diff_chance(d, 3))
+            t = diff_chance(d, 50) ? d->bar_hi : t + 0x10;
+        diff_op_jump(d, t);
+    } else if (k < 60) {
+        random_map(d);
+    } else if (k < 80) {
+        diff_op_take_next(d, random_len(d), diff_chance(d, 3));
+    } else {
+        diff_op_protect_next(d, random_len(d), diff_chance(d, 3), diff_chance(d, 1));
+    }
+}
+
+/* One cursor: create it, run a burst of operations, drop it. */
+static void session(struct diff *d, uint64_t budget)
+{
+    pt_vaddr_t s, e;
+    bool bad = diff_chance(d, 2);
+    if (bad)
+        pick_bad_range(d, &s, &e);
+    else
+        pick_range(d, &s, &e);
+    if (diff_op_cursor_new(d, s, e, !bad && diff_chance(d, 3)) != PT_OK)
+        return;
+    uint64_t n = 1 + diff_below(d, budget < 48 ? budget : 48);
+    unsigned mode = (unsigned)diff_below(d, 100);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t room = d->bar_hi - d->va;
+        if (mode < 12) {            /* unmap loop: take_next until nothing is left */
+            if (diff_op_take_next(d, room, diff_chance(d, 2)) == 0)
+                break;
+        } else if (mode < 22) {     /* protect loop */
+            if (diff_op_protect_next(d, room, diff_chance(d, 2), false) == 0)
+                break;
+        } else if (mode < 32) {     /* sequential 4 KiB tracked maps */
+            if (room < K4)
+                break;
+            diff_op_map(d, 1, true, (unsigned)diff_below(d, DIFF_POOL_FRAMES), pick_prop(d),
+                        diff_chance(d, 2));
+        } else {
+            random_op(d);
+        }
+    }
+    diff_op_cursor_drop(d);
+}
+
+/* ------------------------------------------------------------- phases */
+
+static void phase_setup(struct diff *d, const struct phase *ph)
+{
+    d->cfg = ph->cfg;
+    d->cfg_name = ph->name;
+    d->win_lo = ph->win_lo;
+    d->win_hi = ph->win_lo + 4 * G1;
+    static const uint64_t hot_off[DIFF_MAX_HOT] = { 0, M2, G1 - M2, G1, 2 * G1 - M2, 2 * G1,
+                                                   2 * G1 + M2, 3 * G1 + 50 * M2 };
+    d->nhot = DIFF_MAX_HOT;
+    for (unsigned i = 0; i < DIFF_MAX_HOT; i++)
+        d->hot[i] = d->win_lo + hot_off[i];
+
+    DIFF_EXPECT(d, pt_host_platform_init(&d->hp, ARENA_FRAMES), "host platform init failed");
+    d->pool_index = malloc(ARENA_FRAMES * sizeof(*d->pool_index));
+    DIFF_EXPECT(d, d->pool_index != NULL, "out of host memory");
+    for (unsigned i = 0; i < ARENA_FRAMES; i++)
+        d->pool_index[i] = -1;
+    uint64_t live0 = pt_host_live(&d->hp);
+    for (unsigned i = 0; i < DIFF_POOL_FRAMES; i++) {
+        DIFF_EXPECT(d, pt_frame_alloc(&d->hp.mem, PT_USAGE_UNTYPED, &d->pool[i]),
+                    "pool frame allocation failed");
+        d->pool_index[d->pool[i] >> PT_BASE_PAGE_SHIFT] = (int16_t)i;
+        d->handles[i] = 1;
+        d->in_ptes[i] = d->in_pending[i] = 0;
+    }
+    d->baseline_live = pt_host_live(&d->hp);
+    DIFF_EXPECT(d, d->baseline_live == live0 + DIFF_POOL_FRAMES, "pool allocation not counted");
+    DIFF_EXPECT(d, pt_create(&d->pt, &d->hp.mem, d->cfg) == PT_OK, "pt_create failed");
+    model_init(&d->model);
+    diff_hook_install(d);
+    snprintf(d->op_desc, sizeof(d->op_desc), "phase setup");
+    diff_check_full(d);
+}
+
+/* Unmap the whole window through one cursor, as take_next loops do. */
+static void unmap_all(struct diff *d)
+{
+    if (diff_op_cursor_new(d, d->win_lo, d->win_hi, false) != PT_OK)
+        diff_fail(d, "cannot open a cursor over the window for the final unmap");
+    while (diff_op_take_next(d, d->bar_hi - d->va, false) == 1)
+        ;
+    diff_op_cursor_drop(d);
+    DIFF_EXPECT(d, d->model.n == 0, "model still has %zu mappings after unmapping all", d->model.n);
+}
+
+static void phase_teardown(struct diff *d, const struct phase *ph)
+{
+    snprintf(d->op_desc, sizeof(d->op_desc), "phase teardown");
+    if (ph->unmap_before_destroy)
+        unmap_all(d);
+    diff_release_pending(d, 0);
+    diff_check_full(d);
+    pt_host_set_pte_hook(&d->hp, NULL, NULL);
+    snprintf(d->op_desc, sizeof(d->op_desc), "pt_destroy (%zu mappings left)", d->model.n);
+    pt_destroy(&d->pt);
+    for (size_t i = 0; i < d->model.n; i++)
+        diff_model_removed(d, &d->model.v[i], false);
+    d->model.n = 0;
+    diff_check_refcounts(d);
+    uint64_t live = pt_host_live(&d->hp);
+    DIFF_EXPECT(d, live == d->baseline_live, "after pt_destroy %" PRIu64 " frames live, baseline %"
+                PRIu64 " (%s)", live, d->baseline_live, live > d->baseline_live ? "leak" : "over-free");
+    for (unsigned i = 0; i < DIFF_POOL_FRAMES; i++) {
+        DIFF_EXPECT(d, d->handles[i] == 1 && pt_frame_refcount(&d->hp.mem, d->pool[i]) == 1,
+                    "pool frame %u: %" PRIu64 " handles, refcount %" PRIu64, i, d->handles[i],
+                    pt_frame_refcount(&d->hp.mem, d->pool[i]));
+        pt_frame_put(&d->hp.mem, d->pool[i]);
+    }
+    DIFF_EXPECT(d, pt_host_live(&d->hp) == d->baseline_live - DIFF_POOL_FRAMES,
+                "frames live after releasing the pool: %" PRIu64, pt_host_live(&d->hp));
+    model_free(&d->model);
+    model_list_free(&d->scratch);
+    free(d->pending);
+    d->pending = NULL;
+    d->npending = d->cap_pending = 0;
+    free(d->pool_index);
+    pt_host_platform_destroy(&d->hp);
+}
+
+static void print_stats(const struct diff *d, const char *phase, bool quiet)
+{
+    if (quiet)
+        return;
+    const struct diff_stats *s = &d->st;
+    printf("{\"phase\": \"%s\", \"ops\": %" PRIu64 ", \"cursors\": %" PRIu64 ", \"full_checks\": %"
+           PRIu64 ", \"maps\": %" PRIu64 ", \"replaced_leaf\": %" PRIu64 ", \"replaced_table\": %"
+           PRIu64 ", \"take_next\": %" PRIu64 ", \"strays\": %" PRIu64 ", \"protects\": %" PRIu64
+           ", \"splits\": %" PRIu64 ", \"queries\": %" PRIu64 ", \"find_next\": %" PRIu64
+           ", \"jumps\": %" PRIu64 ", \"nomem\": %" PRIu64 ", \"expected_errors\": %" PRIu64
+           ", \"max_mappings\": %" PRIu64 ", \"max_live_frames\": %" PRIu64 "}\n",
+           phase, s->ops, s->cursors, s->full_checks, s->maps, s->replaced_leaf, s->replaced_table,
+           s->takes, s->strays, s->protects, s->splits, s->queries, s->finds, s->jumps, s->nomem,
+           s->errors_expected, s->max_mappings, s->max_live);
+    fflush(stdout);
+}
+
+void diff_run(const struct diff_params *p)
+{
+    static struct diff d;   /* large; static keeps it off the stack */
+    memset(&d, 0, sizeof(d));
+    d.seed = d.rng = p->seed;
+    if (!p->quiet) {
+        printf("pagetable_diff: seed %" PRIu64 ", %" PRIu64 " ops, full check every %" PRIu64
+               " ops\n", p->seed, p->ops, p->full_every);
+        fflush(stdout);
+    }
+    for (size_t ph = 0; ph < sizeof(phases) / sizeof(phases[0]); ph++) {
+        uint64_t target = d.op_index + p->ops * phases[ph].share_pct / 100;
+        if (ph == sizeof(phases) / sizeof(phases[0]) - 1)
+            target = p->ops;
+        d.st = (struct diff_stats){ 0 };
+        phase_setup(&d, &phases[ph]);
+        uint64_t next_full = d.op_index + p->full_every;
+        while (d.op_index < target) {
+            session(&d, target - d.op_index);
+            if (d.model.n > d.st.max_mappings)
+                d.st.max_mappings = d.model.n;
+            if (d.npending > 64 || diff_chance(&d, 50))
+                diff_release_pending(&d, diff_below(&d, 4));
+            if (d.op_index >= next_full) {
+                snprintf(d.op_desc, sizeof(d.op_desc), "periodic full check");
+                diff_check_full(&d);
+                next_full = d.op_index + p->full_every;
+            }
+        }
+        phase_teardown(&d, &phases[ph]);
+        print_stats(&d, phases[ph].name, p->quiet);
+    }
+}
