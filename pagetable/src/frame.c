@@ -120,12 +120,14 @@ static void node_drop_children(struct pt_mem *mem, pt_paddr_t node, int level)
 void pt_frame_put(struct pt_mem *mem, pt_paddr_t pa)
 {
     struct pt_frame_meta *m = pt_frame_meta(mem, pa);
-    uint64_t old = __atomic_fetch_sub(&m->ref_count, 1, __ATOMIC_RELEASE);
+    /* Release our writes; the last holder also acquires everyone else's
+     * before tearing the frame down (acq_rel instead of a separate fence,
+     * which ThreadSanitizer cannot model). */
+    uint64_t old = __atomic_fetch_sub(&m->ref_count, 1, __ATOMIC_ACQ_REL);
     if (old == 0 || old > PT_REF_MAX)
         pt_panic("pt_frame_put: frame holds no reference (unused, unique or busy)");
     if (old != 1)
         return;
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);  /* see every other holder's writes */
     PT_ASSERT(m->usage != PT_USAGE_RESERVED, "pt_frame_put: last reference of a reserved frame");
     if (m->usage == PT_USAGE_PT_NODE)
         node_drop_children(mem, pa, m->level);
