@@ -105,15 +105,22 @@ probe-broken-initrd)
   pass "a kernel that cannot start the init is reported (status 6)" ;;
 
 probe-missing-assets)
+  # Needs no real assets: stand-in files pass the presence check.
   VMM_SANDBOX_DIR=$work/no-such-dir run "$prog" --sandbox --status 0
   expect_rc 6
   expect_err "sandbox assets are missing .*no-such-dir/vmlinuz.*run scripts/setup"
-  VMM_SANDBOX_QEMU=$work/no-qemu run "$prog" --sandbox --status 0
+  mkdir "$work/fake" && : >"$work/fake/vmlinuz" && : >"$work/fake/initramfs.cpio"
+  VMM_SANDBOX_DIR=$work/fake VMM_SANDBOX_QEMU=$work/no-qemu run "$prog" --sandbox --status 0
   expect_rc 6
   expect_err "VMM_SANDBOX_QEMU=.*no-qemu is not executable"
-  VMM_SANDBOX_BOOT_TIMEOUT=soon run "$prog" --sandbox --status 0
+  VMM_SANDBOX_DIR=$work/fake VMM_SANDBOX_QEMU=/bin/true VMM_SANDBOX_BOOT_TIMEOUT=soon \
+    run "$prog" --sandbox --status 0
   expect_rc 6
   expect_err "VMM_SANDBOX_BOOT_TIMEOUT=\"soon\" is not a number of seconds"
+  VMM_SANDBOX_DIR=$work/fake VMM_SANDBOX_QEMU=/bin/true VMM_SANDBOX_MEM=lots \
+    run "$prog" --sandbox --status 0
+  expect_rc 6
+  expect_err "VMM_SANDBOX_MEM=\"lots\" is not a size"
   expect_no_leftovers
   pass "missing assets, QEMU and bad settings give status 6 and a clear message" ;;
 
