@@ -1,0 +1,211 @@
+/*
+ * Boot information from the flattened device tree, read with libfdt (see
+ * include/guest/bootinfo.h and the FDT section of vmm/include/vmm/abi.h).
+ * Every problem is reported as one console line naming the node or
+ * property; the caller then refuses to run.
+ */
+#include "guest/bootinfo.h"
+
+#include <libfdt.h>
+
+#include "guest/printf.h"
+#include "guest/string.h"
+#include "vmm/abi.h"
+
+struct bootinfo bootinfo;
+
+#define FAIL(...)                        \
+    do {                                 \
+        kprintf("guest: FDT: " __VA_ARGS__); \
+        return false;                    \
+    } while (0)
+
+/* A big-endian number of `cells` 32-bit cells (1 or 2). */
+static uint64_t read_cells(const fdt32_t *p, int cells)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < cells; i++)
+        v = (v << 32) | fdt32_to_cpu(p[i]);
+    return v;
+}
+
+/* A one-cell property; false if missing or not 4 bytes. */
+static bool prop_u32(const void *fdt, int node, const char *name, uint32_t *out)
+{
+    int len;
+    const fdt32_t *p = fdt_getprop(fdt, node, name, &len);
+    if (!p || len != 4)
+        return false;
+    *out = fdt32_to_cpu(*p);
+    return true;
+}
+
+/* Adds every (address, size) pair of node's "reg" to `set`. */
+static bool add_reg(const void *fdt, int node, int parent, struct memmap *set, const char *what)
+{
+    int ac = fdt_address_cells(fdt, parent), sc = fdt_size_cells(fdt, parent), len;
+    if (ac < 1 || ac > 2 || sc < 1 || sc > 2)
+        FAIL("%s: unsupported #address-cells %d / #size-cells %d\n", what, ac, sc);
+    const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+    int entry = (ac + sc) * 4;
+    if (!reg || len <= 0 || len % entry)
+        FAIL("%s: missing or malformed reg property\n", what);
+    for (int off = 0; off < len; off += entry) {
+        const fdt32_t *e = reg + off / 4;
+        uint64_t base = read_cells(e, ac), size = read_cells(e + ac, sc);
+        if (base + size < base)
+            FAIL("%s: range %#llx+%#llx wraps around\n", what, (unsigned long long)base,
+                 (unsigned long long)size);
+        if (!memmap_add(set, base, base + size))
+            FAIL("%s: too many ranges (max %d)\n", what, MEMMAP_MAX);
+    }
+    return true;
+}
+
+static bool parse_vmm_node(const void *fdt)
+{
+    int node = fdt_path_offset(fdt, "/vmm");
+    uint32_t v;
+    if (node < 0)
+        FAIL("no /vmm node: this is not a vmm virtual machine; refusing to run\n");
+    if (fdt_node_check_compatible(fdt, node, VMM_FDT_HYPERCALL_COMPAT) != 0)
+        FAIL("/vmm is not compatible with \"%s\"; refusing to run\n", VMM_FDT_HYPERCALL_COMPAT);
+    if (!prop_u32(fdt, node, "abi-version", &v))
+        FAIL("/vmm has no abi-version; refusing to run\n");
+    if (v != VMM_ABI_VERSION)
+        FAIL("/vmm abi-version is %u but this kernel implements version %u; refusing to run\n",
+             v, VMM_ABI_VERSION);
+    if (!prop_u32(fdt, node, "hypercall-port", &v))
+        FAIL("/vmm has no hypercall-port; refusing to run\n");
+    if (v != VMM_HYPERCALL_PORT)
+        FAIL("/vmm hypercall-port is %#x but this kernel uses %#x; refusing to run\n", v,
+             VMM_HYPERCALL_PORT);
+    return true;
+}
+
+static bool parse_memory(const void *fdt)
+{
+    memmap_init(&bootinfo.ram);
+    int node = fdt_node_offset_by_prop_value(fdt, -1, "device_type", "memory", 7);
+    if (node < 0)
+        FAIL("no memory node (device_type = \"memory\")\n");
+    for (; node >= 0;
+         node = fdt_node_offset_by_prop_value(fdt, node, "device_type", "memory", 7))
+        if (!add_reg(fdt, node, fdt_parent_offset(fdt, node), &bootinfo.ram, "memory"))
+            return false;
+    if (bootinfo.ram.count == 0)
+        FAIL("memory nodes describe no RAM\n");
+    bootinfo.ram_end = bootinfo.ram.r[bootinfo.ram.count - 1].end;
+    return true;
+}
+
+static bool parse_reserved(const void *fdt)
+{
+    memmap_init(&bootinfo.reserved);
+    int n = fdt_num_mem_rsv(fdt);
+    for (int i = 0; i < n; i++) {
+        uint64_t base, size;
+        if (fdt_get_mem_rsv(fdt, i, &base, &size) < 0 || base + size < base)
+            FAIL("memreserve entry %d is malformed\n", i);
+        if (!memmap_add(&bootinfo.reserved, base, base + size))
+            FAIL("too many reserved ranges\n");
+    }
+    int parent = fdt_path_offset(fdt, "/reserved-memory");
+    if (parent < 0)
+        return true;                          /* optional */
+    int child;
+    fdt_for_each_subnode(child, fdt, parent) {
+        if (!add_reg(fdt, child, parent, &bootinfo.reserved, "/reserved-memory"))
+            return false;
+    }
+    return true;
+}
+
+static bool parse_cpus(const void *fdt)
+{
+    int cpus = fdt_path_offset(fdt, "/cpus"), node;
+    uint64_t seen = 0;
+    if (cpus < 0)
+        FAIL("no /cpus node\n");
+    if (fdt_address_cells(fdt, cpus) != 1)
+        FAIL("/cpus #address-cells must be 1 (reg = APIC ID)\n");
+    bootinfo.ncpus = 0;
+    fdt_for_each_subnode(node, fdt, cpus) {
+        const char *dt = fdt_getprop(fdt, node, "device_type", NULL);
+        const char *name = fdt_get_name(fdt, node, NULL);
+        if (!dt || strcmp(dt, "cpu") != 0)
+            continue;
+        const char *at = name ? strchr(name, '@') : NULL;
+        char *end;
+        unsigned long index = at ? strtoul(at + 1, &end, 16) : ~0ul;
+        uint32_t apic;
+        if (!at || *end || index >= MAX_CPUS)
+            FAIL("/cpus/%s: expected cpu@N with N < %d\n", name ? name : "?", MAX_CPUS);
+        if (seen >> index & 1)
+            FAIL("/cpus: cpu@%lx appears twice\n", index);
+        if (!prop_u32(fdt, node, "reg", &apic))
+            FAIL("/cpus/%s: no reg (APIC ID)\n", name);
+        seen |= 1ull << index;
+        bootinfo.cpus[index] = (struct cpu_desc){ (uint32_t)index, apic };
+        bootinfo.ncpus++;
+    }
+    if (bootinfo.ncpus == 0)
+        FAIL("/cpus lists no cpu\n");
+    if (bootinfo.ncpus < 64 && seen != (1ull << bootinfo.ncpus) - 1)
+        FAIL("/cpus: indices must be 0..%u without gaps\n", bootinfo.ncpus - 1);
+    return true;
+}
+
+static bool parse_chosen(const void *fdt)
+{
+    bootinfo.bootargs[0] = '\0';
+    int node = fdt_path_offset(fdt, "/chosen"), len;
+    if (node < 0)
+        return true;
+    const char *args = fdt_getprop(fdt, node, "bootargs", &len);
+    if (!args)
+        return true;
+    if (len < 1 || args[len - 1] != '\0')
+        FAIL("/chosen bootargs is not a string\n");
+    if ((unsigned)len > sizeof(bootinfo.bootargs))
+        FAIL("/chosen bootargs longer than %d bytes\n", BOOTARGS_MAX - 1);
+    memcpy(bootinfo.bootargs, args, (size_t)len);
+    return true;
+}
+
+bool bootinfo_parse(uint64_t fdt_pa)
+{
+    bootinfo.fdt_pa = fdt_pa;
+    if (fdt_pa >= LINEAR_MAP_SIZE)
+        FAIL("address %#llx is outside the linear map\n", (unsigned long long)fdt_pa);
+    const void *fdt = phys_to_virt(fdt_pa);
+    int err = fdt_check_header(fdt);
+    if (err)
+        FAIL("bad header at %#llx: %s\n", (unsigned long long)fdt_pa, fdt_strerror(err));
+    if (fdt_totalsize(fdt) > VMM_FDT_MAX_SIZE)
+        FAIL("total size %u exceeds %u\n", fdt_totalsize(fdt), (unsigned)VMM_FDT_MAX_SIZE);
+    return parse_vmm_node(fdt) && parse_memory(fdt) && parse_reserved(fdt) &&
+           parse_cpus(fdt) && parse_chosen(fdt);
+}
+
+int bootarg_get(const char *args, const char *key, char *out, unsigned outlen)
+{
+    size_t klen = strlen(key);
+    const char *p = args;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *tok = p;
+        while (*p && *p != ' ')
+            p++;
+        if ((size_t)(p - tok) > klen && strncmp(tok, key, klen) == 0 && tok[klen] == '=') {
+            size_t vlen = (size_t)(p - tok) - klen - 1;
+            if (vlen + 1 > outlen)
+                return -1;
+            memcpy(out, tok + klen + 1, vlen);
+            out[vlen] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}

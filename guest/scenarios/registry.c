@@ -1,0 +1,41 @@
+/*
+ * The scenario table. To add a scenario: implement `int scenario_x(void)`
+ * (return the exit status), declare it in include/guest/scenario.h, and add
+ * a line here. The names are the contract with configs/ (the VMM's
+ * integration tests select them with bootargs "scenario=NAME").
+ */
+#include "guest/scenario.h"
+
+#include "guest/printf.h"
+#include "guest/string.h"
+
+static const struct scenario scenarios[] = {
+    { "smp", scenario_smp, true,
+      "boot every CPU, exchange an IPI between every ordered pair, check the matrix" },
+    { "boot-state", scenario_boot_state, false,
+      "check the firmware's documented entry state" },
+    { "triple-fault", scenario_triple_fault, false,
+      "load an empty IDT and raise an exception: shutdown" },
+    { "page-fault", scenario_page_fault, false,
+      "touch unmapped 0xdead0000: #PF reported with VMM_HC_EXCEPTION" },
+    { "hang", scenario_hang, false, "spin forever with interrupts off" },
+    { "bad-hypercall", scenario_bad_hypercall, false,
+      "hostile hypercall arguments must be refused with -EINVAL / -ENOSYS" },
+    { "fail", scenario_fail, false, "exit with status 1" },
+    { "assert", scenario_assert, false, "a failing ASSERT" },
+};
+
+const struct scenario *scenario_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+        if (strcmp(scenarios[i].name, name) == 0)
+            return &scenarios[i];
+    return NULL;
+}
+
+void scenario_list(void)
+{
+    kprintf("guest: known scenarios:\n");
+    for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+        kprintf("  %-14s %s\n", scenarios[i].name, scenarios[i].summary);
+}
