@@ -103,6 +103,8 @@ static int64_t hc_test_result(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *
     __atomic_add_fetch(c->arg[2] ? &ctx->tests_passed : &ctx->tests_failed, 1,
                        __ATOMIC_RELAXED);
     vmm_console_flush(ctx->console);
+    if (ctx->console->quiet)      /* benchmarks: stdout is JSON only */
+        return 0;
     vmm_outf("vmm: cpu %u: guest test %s: %s\n", c->cpu,
              vmm_sanitize(ctx->ram + c->arg[0], c->arg[1], name, sizeof(name)),
              c->arg[2] ? "passed" : "FAILED");
