@@ -117,6 +117,20 @@ static void node_drop_children(struct pt_mem *mem, pt_paddr_t node, int level)
     }
 }
 
+/* Tear down a frame whose count we just took to 0 (busy). */
+static void drop_last(struct pt_mem *mem, pt_paddr_t pa, struct pt_frame_meta *m)
+{
+    PT_ASSERT(m->usage != PT_USAGE_RESERVED, "last reference of a reserved frame dropped");
+    if (m->usage == PT_USAGE_PT_NODE)
+        node_drop_children(mem, pa, m->level);
+    m->usage = PT_USAGE_FREE;
+    m->level = 0;
+    __atomic_store_n(&m->stray, 0, __ATOMIC_RELAXED);
+    m->nr_children = 0;
+    __atomic_store_n(&m->ref_count, PT_REF_UNUSED, __ATOMIC_RELEASE);
+    mem->ops->release_frame(mem->ctx, pa);
+}
+
 void pt_frame_put(struct pt_mem *mem, pt_paddr_t pa)
 {
     struct pt_frame_meta *m = pt_frame_meta(mem, pa);
@@ -126,17 +140,44 @@ void pt_frame_put(struct pt_mem *mem, pt_paddr_t pa)
     uint64_t old = __atomic_fetch_sub(&m->ref_count, 1, __ATOMIC_ACQ_REL);
     if (old == 0 || old > PT_REF_MAX)
         pt_panic("pt_frame_put: frame holds no reference (unused, unique or busy)");
-    if (old != 1)
-        return;
-    PT_ASSERT(m->usage != PT_USAGE_RESERVED, "pt_frame_put: last reference of a reserved frame");
-    if (m->usage == PT_USAGE_PT_NODE)
-        node_drop_children(mem, pa, m->level);
-    m->usage = PT_USAGE_FREE;
-    m->level = 0;
-    __atomic_store_n(&m->stray, 0, __ATOMIC_RELAXED);
-    m->nr_children = 0;
-    __atomic_store_n(&m->ref_count, PT_REF_UNUSED, __ATOMIC_RELEASE);
-    mem->ops->release_frame(mem->ctx, pa);
+    if (old == 1)
+        drop_last(mem, pa, m);
+}
+
+bool pt_frame_alloc_unique(struct pt_mem *mem, enum pt_frame_usage usage, pt_paddr_t *pa)
+{
+    if (!pt_frame_alloc(mem, usage, pa))
+        return false;
+    __atomic_store_n(&pt_meta_fast(mem, *pa)->ref_count, PT_REF_UNIQUE, __ATOMIC_RELEASE);
+    return true;
+}
+
+static void cas_or_panic(struct pt_frame_meta *m, uint64_t from, uint64_t to, const char *msg)
+{
+    if (!__atomic_compare_exchange_n(&m->ref_count, &from, to, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED))
+        pt_panic(msg);
+}
+
+void pt_frame_unique_to_shared(struct pt_mem *mem, pt_paddr_t pa)
+{
+    cas_or_panic(pt_frame_meta(mem, pa), PT_REF_UNIQUE, 1,
+                 "pt_frame_unique_to_shared: frame is not unique");
+}
+
+bool pt_frame_shared_to_unique(struct pt_mem *mem, pt_paddr_t pa)
+{
+    uint64_t one = 1;
+    return __atomic_compare_exchange_n(&pt_frame_meta(mem, pa)->ref_count, &one, PT_REF_UNIQUE,
+                                       false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+void pt_frame_unique_free(struct pt_mem *mem, pt_paddr_t pa)
+{
+    struct pt_frame_meta *m = pt_frame_meta(mem, pa);
+    PT_ASSERT(m->usage != PT_USAGE_PT_NODE, "pt_frame_unique_free: a page-table node");
+    cas_or_panic(m, PT_REF_UNIQUE, 0, "pt_frame_unique_free: frame is not unique");
+    drop_last(mem, pa, m);
 }
 
 uint64_t pt_frame_refcount(const struct pt_mem *mem, pt_paddr_t pa)

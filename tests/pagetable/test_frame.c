@@ -92,6 +92,36 @@ START_TEST(oom_from_platform)
 }
 END_TEST
 
+/* OSTD's unique state: only one owner; converts to and from shared. */
+START_TEST(unique_frames)
+{
+    pt_paddr_t pa;
+    ck_assert(pt_frame_alloc_unique(mem, PT_USAGE_UNTYPED, &pa));
+    ck_assert_uint_eq(pt_frame_refcount(mem, pa), PT_REF_UNIQUE);
+    pt_frame_unique_to_shared(mem, pa);
+    ck_assert_uint_eq(pt_frame_refcount(mem, pa), 1);
+    pt_frame_get(mem, pa);
+    ck_assert(!pt_frame_shared_to_unique(mem, pa));  /* two references */
+    ck_assert_uint_eq(pt_frame_refcount(mem, pa), 2);
+    pt_frame_put(mem, pa);
+    ck_assert(pt_frame_shared_to_unique(mem, pa));
+    ck_assert_uint_eq(pt_frame_refcount(mem, pa), PT_REF_UNIQUE);
+    /* A unique frame cannot be mapped (it cannot hold the PTE's reference). */
+    struct pt_page_table pt;
+    struct pt_cursor c;
+    struct pt_frag f;
+    ck_assert_int_eq(pt_create(&pt, mem, &pt_user_config), PT_OK);
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x1000, 0x2000), PT_OK);
+    struct pt_item it = { pa, 1, util_prop(PT_RW), true };
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), PT_ERR_BAD_FRAME);
+    pt_cursor_drop(&c);
+    pt_destroy(&pt);
+    pt_frame_unique_free(mem, pa);
+    ck_assert_uint_eq(pt_frame_refcount(mem, pa), PT_REF_UNUSED);
+    ck_assert_uint_eq(pt_host_live(&hp), 0);
+}
+END_TEST
+
 /* The last put of a page-table node drops its children and its tracked
  * level-1 frames' references; untracked leaves are left alone. */
 START_TEST(node_drop_is_recursive)
@@ -123,6 +153,7 @@ int main(void)
     tcase_add_test(tc, alloc_get_put_lifecycle);
     tcase_add_test(tc, reserve_marks_frames);
     tcase_add_test(tc, oom_from_platform);
+    tcase_add_test(tc, unique_frames);
     tcase_add_test(tc, node_drop_is_recursive);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

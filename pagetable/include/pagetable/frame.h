@@ -38,7 +38,8 @@ struct pt_frame_meta {
     uint8_t  stray;          /* atomic; 1 once detached from its page table */
     uint16_t nr_children;    /* non-absent PTEs; changed only under `lock` */
     uint8_t  _pad[2];
-    uint64_t owner;          /* free for the owner's use (e.g. the root it belongs to) */
+    uint64_t owner;          /* free for the owner's use (e.g. the root it belongs to);
+                                for page-table nodes pt_check uses it as a visit stamp */
     uint8_t  storage[40];    /* free for the owner's use */
 };
 
@@ -86,6 +87,24 @@ void pt_frame_get(struct pt_mem *mem, pt_paddr_t pa);
  * Requires: the caller owns a reference.
  */
 void pt_frame_put(struct pt_mem *mem, pt_paddr_t pa);
+
+/*
+ * OSTD's UniqueFrame (added by the core). A unique frame has exactly one
+ * owner and ref_count PT_REF_UNIQUE: pt_frame_get/put on it abort, and map
+ * refuses it (PT_ERR_BAD_FRAME).
+ * pt_frame_alloc_unique: as pt_frame_alloc, but the handle is unique.
+ * pt_frame_unique_to_shared: UNIQUE -> 1 (a shared handle, same owner).
+ *   Requires: the caller owns the unique frame; aborts if it is not unique.
+ * pt_frame_shared_to_unique: 1 -> UNIQUE if the caller's handle is the only
+ *   reference (OSTD try_from_shared); returns false, changing nothing, if
+ *   other references exist.
+ * pt_frame_unique_free: give a unique frame back to the platform.
+ *   Requires: the caller owns it; it is not a page-table node.
+ */
+bool pt_frame_alloc_unique(struct pt_mem *mem, enum pt_frame_usage usage, pt_paddr_t *pa);
+void pt_frame_unique_to_shared(struct pt_mem *mem, pt_paddr_t pa);
+bool pt_frame_shared_to_unique(struct pt_mem *mem, pt_paddr_t pa);
+void pt_frame_unique_free(struct pt_mem *mem, pt_paddr_t pa);
 
 /* Current reference count (a racy snapshot; for tests and assertions). */
 uint64_t pt_frame_refcount(const struct pt_mem *mem, pt_paddr_t pa);

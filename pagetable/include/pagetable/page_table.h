@@ -208,8 +208,11 @@ int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_fra
  * range lies in [va, va+len) (never a kernel config's top-level entry),
  * splitting a huge leaf that only partly overlaps the range.
  * Returns 1 with *out filled (the caller owns it, see struct pt_frag) and
- * the cursor moved past the removed range, or 0 if nothing is mapped in the
- * range (cursor at min(va+len, barrier_end)).
+ * the cursor moved past the removed range, or 0 if the range holds no leaf
+ * and no page-table node whose whole span lies inside it (cursor at
+ * min(va+len, barrier_end)). As in OSTD, a wholly covered subtree is removed
+ * even when it maps nothing (num_frames == 0): that is how empty nodes are
+ * reclaimed.
  * Fails: PT_ERR_UNALIGNED, PT_ERR_BEYOND_BARRIER as find_next;
  *        PT_ERR_NOMEM if a needed split cannot be allocated (nothing removed).
  */
