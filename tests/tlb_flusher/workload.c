@@ -1,0 +1,132 @@
+/*
+ * Random operations for the simulated machine (see workload.h).
+ */
+#include "workload.h"
+
+struct workload_opts workload_default_opts(uint64_t nr_ops)
+{
+    return (struct workload_opts){.nr_ops = nr_ops, .global_pct = 0, .async_unmap_pct = 0,
+                                  .base = 0x40000000ull, .window_pages = 1024};
+}
+
+/* The space an operation acts on: mostly the CPU's own, sometimes another
+   one (a CPU may edit an address space it is not running). */
+static struct tlb_vmspace *pick_space(struct sim *s)
+{
+    struct tlb_vmspace *active = s->dom->cpu[s->cur].active;
+    if (active && active != &s->idle && sim_rand(s, 100) < 70)
+        return active;
+    return &s->spaces[sim_rand(s, s->nr_spaces)];
+}
+
+static pt_vaddr_t pick_page(struct sim *s, const struct workload_opts *o)
+{
+    return o->base + sim_rand(s, o->window_pages) * PT_BASE_PAGE_SIZE;
+}
+
+/* A length in pages for unmap/protect: mostly short, sometimes past the
+   32-page threshold, sometimes a whole 2 MiB table (a detached subtree). */
+static uint64_t pick_len(struct sim *s, const struct workload_opts *o, pt_vaddr_t *va)
+{
+    uint64_t r = sim_rand(s, 100), pages;
+    if (r < 60)
+        pages = 1 + sim_rand(s, 8);
+    else if (r < 90)
+        pages = 1 + sim_rand(s, 64);
+    else {
+        /* An aligned 2 MiB block inside the window. */
+        uint64_t blocks = o->window_pages / 512;
+        if (blocks) {
+            *va = o->base + sim_rand(s, blocks) * pt_page_size(2);
+            return pt_page_size(2);
+        }
+        pages = 1 + sim_rand(s, 64);
+    }
+    uint64_t end_page = (*va - o->base) / PT_BASE_PAGE_SIZE + pages;
+    if (end_page > o->window_pages)
+        pages = o->window_pages - (*va - o->base) / PT_BASE_PAGE_SIZE;
+    return pages * PT_BASE_PAGE_SIZE;
+}
+
+static struct pt_prop random_prop(struct sim *s, const struct workload_opts *o)
+{
+    static const uint8_t flags[] = {PT_R, PT_RW, PT_RX, PT_RWX, PT_RW | PT_ACCESSED | PT_DIRTY};
+    struct pt_prop p = {.flags = flags[sim_rand(s, sizeof flags)], .priv = PT_PRIV_USER,
+                        .cache = PT_CACHE_WB};
+    if (sim_rand(s, 100) < o->global_pct)
+        p.priv |= PT_PRIV_GLOBAL;
+    if (sim_rand(s, 50) == 0)
+        p.cache = PT_CACHE_UC;
+    return p;
+}
+
+/* A protect change: downgrades and upgrades of W, X, R, A/D. */
+static void random_change(struct sim *s, uint8_t *clear, uint8_t *set)
+{
+    static const struct { uint8_t clear, set; } ch[] = {
+        {PT_W, 0}, {0, PT_W}, {PT_X, 0}, {0, PT_X}, {PT_ACCESSED | PT_DIRTY, 0}, {PT_R, 0}, {0, PT_R},
+        {PT_W | PT_X, PT_R}};
+    unsigned i = (unsigned)sim_rand(s, sizeof ch / sizeof ch[0]);
+    *clear = ch[i].clear;
+    *set = ch[i].set;
+}
+
+static bool check(int r, const char *what, struct workload_stats *st)
+{
+    if (r == PT_ERR_NOMEM) {
+        st->failures++;
+        return true;
+    }
+    if (r < 0) {
+        fprintf(stderr, "workload: %s failed: %s\n", what, tlb_error_name(r));
+        return false;
+    }
+    return true;
+}
+
+static bool one_op(struct sim *s, const struct workload_opts *o, struct workload_stats *st)
+{
+    uint64_t r = sim_rand(s, 100);
+    if (r < 8) {
+        unsigned i = (unsigned)sim_rand(s, s->nr_spaces + 1);
+        tlb_vmspace_activate(s->dom, i == s->nr_spaces ? &s->idle : &s->spaces[i]);
+        st->activations++;
+        return true;
+    }
+    struct tlb_vmspace *vs = pick_space(s);
+    pt_vaddr_t va = pick_page(s, o);
+    if (r < 50) {
+        st->maps++;
+        int m = sim_map(s, vs, va, random_prop(s, o));
+        st->replaced += m == 1;
+        return check(m, "map", st);
+    }
+    uint64_t len = pick_len(s, o, &va);
+    if (r < 78) {
+        st->unmaps++;
+        bool sync = sim_rand(s, 100) >= o->async_unmap_pct;
+        return check(sim_unmap(s, vs, va, len, sync), "unmap", st);
+    }
+    uint8_t clear, set;
+    random_change(s, &clear, &set);
+    st->protects++;
+    return check(sim_protect(s, vs, va, len, clear, set), "protect", st);
+}
+
+bool workload_run(struct sim *s, const struct workload_opts *o, struct workload_stats *st)
+{
+    *st = (struct workload_stats){0};
+    for (uint64_t done = 0; done < o->nr_ops;) {
+        sim_switch(s, (unsigned)sim_rand(s, s->nr_cpus));
+        /* A CPU with an interrupt pending takes it before running on,
+           most of the time; otherwise it stays pending a while longer. */
+        if (sim_rand(s, 100) < 60 && sim_deliver(s, s->cur)) {
+            st->deliveries++;
+            continue;
+        }
+        if (!one_op(s, o, st))
+            return false;
+        done++;
+    }
+    return true;
+}

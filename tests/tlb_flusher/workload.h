@@ -1,0 +1,33 @@
+/*
+ * Randomised workloads for the simulated machine: map / unmap / protect /
+ * activate sequences on several CPUs and address spaces, interleaved with
+ * interrupt deliveries, all drawn from the simulation's seeded generator.
+ */
+#ifndef TLB_WORKLOAD_H
+#define TLB_WORKLOAD_H
+
+#include "sim.h"
+
+struct workload_opts {
+    uint64_t nr_ops;          /* operations to run (map/unmap/protect/activate) */
+    unsigned global_pct;      /* % of maps that create global (G=1) leaves */
+    unsigned async_unmap_pct; /* % of unmaps that do not sync (OSTD VmSpace::unmap) */
+    pt_vaddr_t base;          /* start of the VA window each space uses */
+    uint64_t window_pages;    /* its size in 4 KiB pages */
+};
+
+/* Defaults: no async unmaps, no global maps, a 4 MiB window at 1 GiB. */
+struct workload_opts workload_default_opts(uint64_t nr_ops);
+
+struct workload_stats {
+    uint64_t maps, replaced, unmaps, protects, activations, deliveries, failures;
+};
+
+/*
+ * Run opts->nr_ops operations on `s`. An operation that fails with
+ * PT_ERR_NOMEM is counted in failures (the arena may run dry); any other
+ * error is a bug and makes this return false with a message on stderr.
+ */
+bool workload_run(struct sim *s, const struct workload_opts *opts, struct workload_stats *st);
+
+#endif /* TLB_WORKLOAD_H */
