@@ -1,0 +1,424 @@
+/*
+ * Bad input is rejected with a clear error (one test per rejection reason),
+ * the byte decoder round-trips, policies tolerate (and still report) what
+ * they name, hints are separate from violations, and the JSON report is one
+ * well-formed object per line.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pagetable/x86_64.h"
+#include "stream_builder.h"
+#include "tlb/event_codec.h"
+
+#define R  0x100000ull
+#define L3 0x101000ull
+#define L2 0x102000ull
+#define L1 0x103000ull
+#define F  0x200000ull
+
+static void base(struct sb *b, uint32_t ncpus)
+{
+    sb_init(b, ncpus);
+    sb_store(b, 0, R, R, 4, 0, sb_table(L3));
+    sb_store(b, 0, R, L3, 3, 0, sb_table(L2));
+    sb_store(b, 0, R, L2, 2, 0, sb_table(L1));
+    sb_cr3(b, 0, R, 0, false);
+}
+
+/* Validate the builder's stream as bytes; expect BAD_INPUT with `needle` in the message. */
+static void expect_bad_bytes(const uint8_t *buf, size_t len, const char *needle)
+{
+    struct tlb_validator *v;
+    enum tlb_verdict r = tlb_validate_bytes(buf, len, NULL, &v);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(r, TLB_VERDICT_BAD_INPUT);
+    const char *err = tlb_validator_error(v);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(strstr(err, needle), "error \"%s\" does not mention \"%s\"", err, needle);
+    tlb_validator_destroy(v);
+}
+
+static void expect_bad(struct sb *b, const char *needle)
+{
+    size_t len;
+    uint8_t *buf = sb_bytes(b, &len);
+    expect_bad_bytes(buf, len, needle);
+    free(buf);
+    sb_free(b);
+}
+
+START_TEST(clean_stream_roundtrips_through_bytes)
+{
+    struct sb b;
+    base(&b, 2);
+    sb_store(&b, 0, R, L1, 1, 1, sb_leaf(F, true, false));
+    size_t len;
+    uint8_t *buf = sb_bytes(&b, &len);
+    struct tlb_event ev;
+    tlb_event_decode(buf + 16, &ev);
+    ck_assert_mem_eq(&ev, &b.ev[0], sizeof ev);
+    struct tlb_validator *v;
+    ck_assert_int_eq(tlb_validate_bytes(buf, len, NULL, &v), TLB_VERDICT_OK);
+    ck_assert_uint_eq(tlb_validator_events(v), b.n);
+    tlb_validator_destroy(v);
+    free(buf);
+    sb_free(&b);
+}
+END_TEST
+
+START_TEST(truncated_header)
+{
+    uint8_t buf[10] = { 'T', 'L', 'B', 'E' };
+    expect_bad_bytes(buf, sizeof buf, "truncated stream");
+    expect_bad_bytes(buf, 0, "truncated stream");
+}
+END_TEST
+
+START_TEST(truncated_record)
+{
+    struct sb b;
+    base(&b, 1);
+    size_t len;
+    uint8_t *buf = sb_bytes(&b, &len);
+    expect_bad_bytes(buf, len - 5, "truncated stream");
+    free(buf);
+    sb_free(&b);
+}
+END_TEST
+
+static void header_field(unsigned off, uint32_t val, unsigned width, const char *needle)
+{
+    struct sb b;
+    base(&b, 1);
+    size_t len;
+    uint8_t *buf = sb_bytes(&b, &len);
+    for (unsigned i = 0; i < width; i++)
+        buf[off + i] = (uint8_t)(val >> (8 * i));
+    expect_bad_bytes(buf, len, needle);
+    free(buf);
+    sb_free(&b);
+}
+
+START_TEST(bad_magic) { header_field(0, 0x12345678, 4, "magic"); }
+END_TEST
+START_TEST(bad_version) { header_field(4, 2, 2, "version"); }
+END_TEST
+START_TEST(bad_record_size) { header_field(6, 64, 2, "record size"); }
+END_TEST
+START_TEST(bad_cpu_count)
+{
+    header_field(8, 0, 4, "cpu count");
+    header_field(8, 65, 4, "cpu count");
+}
+END_TEST
+START_TEST(reserved_header_flags) { header_field(12, 1, 4, "reserved"); }
+END_TEST
+
+START_TEST(out_of_sequence)
+{
+    struct sb b;
+    base(&b, 1);
+    b.ev[2].seq = b.ev[1].seq;
+    expect_bad(&b, "out of sequence");
+}
+END_TEST
+
+START_TEST(sequence_gap)
+{
+    struct sb b;
+    base(&b, 1);
+    b.seq += 3;
+    sb_invlpg(&b, 0, 0);
+    expect_bad(&b, "missing");
+}
+END_TEST
+
+START_TEST(sequence_gap_allowed_by_option)
+{
+    struct sb b;
+    base(&b, 1);
+    b.seq += 3;
+    sb_invlpg(&b, 0, 0);
+    struct tlb_validator_options o = tlb_validator_default_options(1);
+    o.allow_seq_gaps = true;
+    enum tlb_verdict r;
+    struct tlb_validator *v = sb_validate(&b, &o, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_OK);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
+START_TEST(cpu_out_of_range)
+{
+    struct sb b;
+    base(&b, 2);
+    sb_invlpg(&b, 2, 0);
+    expect_bad(&b, "cpu 2 >= cpu count 2");
+}
+END_TEST
+
+START_TEST(unknown_type)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_raw(&b, (struct tlb_event){ .type = 99 });
+    expect_bad(&b, "unknown type");
+}
+END_TEST
+
+START_TEST(bad_level)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_store(&b, 0, R, L1, 5, 0, 0x1000);
+    expect_bad(&b, "bad level");
+}
+END_TEST
+
+START_TEST(bad_index)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_store(&b, 0, R, L1, 1, 512, sb_leaf(F, true, false));
+    expect_bad(&b, "bad index");
+}
+END_TEST
+
+START_TEST(unknown_node_free)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_free_node(&b, 0, 0x777000, 1);
+    expect_bad(&b, "unknown page-table node");
+}
+END_TEST
+
+START_TEST(stale_old_value)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_store(&b, 0, R, L1, 1, 3, sb_leaf(F, true, false));
+    b.ev[b.n - 1].u.pte.old_pte = 0x5;
+    expect_bad(&b, "modelled value");
+}
+END_TEST
+
+START_TEST(level_mismatch)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_store(&b, 0, R, L1, 2, 3, 0x1000 | PTE_P);   /* L1 is a level-1 node */
+    expect_bad(&b, "level");
+}
+END_TEST
+
+START_TEST(node_linked_twice)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_store(&b, 0, R, L2, 2, 7, sb_table(L1));
+    expect_bad(&b, "linked a second time");
+}
+END_TEST
+
+START_TEST(table_at_level_1)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_store(&b, 0, R, L1, 1, 3, 0x5000 | PTE_P);
+    expect_bad(&b, "table pointer");
+}
+END_TEST
+
+START_TEST(reserved_fields)
+{
+    struct sb b;
+    base(&b, 1);
+    uint64_t s = sb_invlpg(&b, 0, 0);
+    b.ev[s - 1].u.flush.reserved = 1;
+    expect_bad(&b, "reserved");
+}
+END_TEST
+
+START_TEST(unmatched_op_end)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_op(&b, 0, R, false, TLB_OP_UNMAP, 0, 0x1000);
+    expect_bad(&b, "does not match");
+}
+END_TEST
+
+START_TEST(stopped_after_bad_input)
+{
+    struct tlb_validator_options o = tlb_validator_default_options(1);
+    struct tlb_validator *v = tlb_validator_create(&o);
+    struct tlb_event bad = { .seq = 1, .type = 0 };
+    ck_assert_int_eq(tlb_validator_feed(v, &bad), TLB_VERDICT_BAD_INPUT);
+    struct tlb_event good = { .seq = 2, .type = TLB_EV_FLUSH, .sub = TLB_FLUSH_ALL_NONGLOBAL };
+    ck_assert_int_eq(tlb_validator_feed(v, &good), TLB_VERDICT_BAD_INPUT);
+    ck_assert_int_eq(tlb_validator_finish(v), TLB_VERDICT_BAD_INPUT);
+    tlb_validator_destroy(v);
+}
+END_TEST
+
+START_TEST(bad_options_rejected)
+{
+    struct tlb_validator_options o = tlb_validator_default_options(0);
+    ck_assert_ptr_null(tlb_validator_create(&o));
+    o.cpu_count = 65;
+    ck_assert_ptr_null(tlb_validator_create(&o));
+    struct tlb_policy p = { .name = NULL, .classes = TLB_CLASS_BIT(TLB_T15) };
+    o = tlb_validator_default_options(1);
+    o.policies = &p;
+    o.npolicies = 1;
+    ck_assert_ptr_null(tlb_validator_create(&o));
+}
+END_TEST
+
+/* The T15 scenario (protect without flush) under a lazy-area policy. */
+static void protect_without_flush(struct sb *b)
+{
+    base(b, 1);
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_op(b, 0, R, true, TLB_OP_PROTECT, 0x5000, 0x6000);
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, false, false));
+    sb_op(b, 0, R, false, TLB_OP_PROTECT, 0x5000, 0x6000);
+    sb_flush_all(b, 0, false);
+}
+
+START_TEST(policy_tolerates_and_reports)
+{
+    struct sb b;
+    protect_without_flush(&b);
+    struct tlb_policy p = { "lazy-area", TLB_CLASS_BIT(TLB_T15), 0x4000, 0x8000 };
+    struct tlb_validator_options o = tlb_validator_default_options(1);
+    o.policies = &p;
+    o.npolicies = 1;
+    enum tlb_verdict r;
+    struct tlb_validator *v = sb_validate(&b, &o, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_OK);
+    ck_assert_uint_eq(tlb_validator_count(v, TLB_REPORT_VIOLATION), 0);
+    ck_assert_uint_eq(tlb_validator_count(v, TLB_REPORT_TOLERATED), 1);
+    const struct tlb_report *rep = tlb_validator_report(v, 0);
+    ck_assert_int_eq(rep->kind, TLB_REPORT_TOLERATED);
+    ck_assert_str_eq(rep->policy, "lazy-area");
+    ck_assert_uint_eq(rep->cls, TLB_T15);
+    tlb_validator_destroy(v);
+
+    /* Outside the policy's range it is a violation again. */
+    p.va_start = 0x10000;
+    p.va_end = 0x20000;
+    v = sb_validate(&b, &o, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_VIOLATION);
+    ck_assert_uint_eq(tlb_validator_class_count(v, TLB_T15), 1);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
+START_TEST(hints_are_not_violations)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_store(&b, 0, R, L1, 1, 5, sb_leaf(F, false, false));
+    sb_store(&b, 0, R, L1, 1, 5, sb_leaf(F, true, false));   /* RW 0 -> 1: upgrade */
+    sb_invlpg(&b, 0, 0x9000);                                 /* nothing to flush there */
+    struct tlb_validator_options o = tlb_validator_default_options(1);
+    enum tlb_verdict r;
+    struct tlb_validator *v = sb_validate(&b, &o, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_OK);
+    ck_assert_uint_eq(tlb_validator_report_count(v), 0);
+    tlb_validator_destroy(v);
+    o.report_upgrades = true;
+    o.report_lints = true;
+    v = sb_validate(&b, &o, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_OK);
+    ck_assert_uint_eq(tlb_validator_count(v, TLB_REPORT_HINT), 2);
+    ck_assert_uint_eq(tlb_validator_count(v, TLB_REPORT_VIOLATION), 0);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
+START_TEST(json_one_object_per_line)
+{
+    struct sb b;
+    protect_without_flush(&b);
+    enum tlb_verdict r;
+    struct tlb_validator *v = sb_validate(&b, NULL, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_VIOLATION);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    tlb_report_print_json(tlb_validator_report(v, 0), f);
+    fclose(f);
+    ck_assert_uint_gt(size, 2);
+    ck_assert_int_eq(text[0], '{');
+    ck_assert_int_eq(text[size - 1], '\n');
+    ck_assert_int_eq(text[size - 2], '}');
+    ck_assert_ptr_eq(strchr(text, '\n'), text + size - 1);
+    ck_assert_ptr_nonnull(strstr(text, "\"class\":\"T15\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"va\":\"0x5000\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"frame\":\"0x200000\""));
+    /* Braces and brackets balance outside strings. */
+    int depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < size; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"')
+            in_str = true;
+        else if (c == '{' || c == '[')
+            depth++;
+        else if (c == '}' || c == ']')
+            ck_assert_int_ge(--depth, 0);
+    }
+    ck_assert_int_eq(depth, 0);
+    free(text);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
+Suite *input_suite(void)
+{
+    Suite *s = suite_create("tlb_validator_input");
+    TCase *tc = tcase_create("input");
+    tcase_add_test(tc, clean_stream_roundtrips_through_bytes);
+    tcase_add_test(tc, truncated_header);
+    tcase_add_test(tc, truncated_record);
+    tcase_add_test(tc, bad_magic);
+    tcase_add_test(tc, bad_version);
+    tcase_add_test(tc, bad_record_size);
+    tcase_add_test(tc, bad_cpu_count);
+    tcase_add_test(tc, reserved_header_flags);
+    tcase_add_test(tc, out_of_sequence);
+    tcase_add_test(tc, sequence_gap);
+    tcase_add_test(tc, sequence_gap_allowed_by_option);
+    tcase_add_test(tc, cpu_out_of_range);
+    tcase_add_test(tc, unknown_type);
+    tcase_add_test(tc, bad_level);
+    tcase_add_test(tc, bad_index);
+    tcase_add_test(tc, unknown_node_free);
+    tcase_add_test(tc, stale_old_value);
+    tcase_add_test(tc, level_mismatch);
+    tcase_add_test(tc, node_linked_twice);
+    tcase_add_test(tc, table_at_level_1);
+    tcase_add_test(tc, reserved_fields);
+    tcase_add_test(tc, unmatched_op_end);
+    tcase_add_test(tc, stopped_after_bad_input);
+    tcase_add_test(tc, bad_options_rejected);
+    tcase_add_test(tc, policy_tolerates_and_reports);
+    tcase_add_test(tc, hints_are_not_violations);
+    tcase_add_test(tc, json_one_object_per_line);
+    suite_add_tcase(s, tc);
+    return s;
+}
