@@ -83,31 +83,31 @@ static bool parse_vmm_node(const void *fdt)
     return true;
 }
 
-static bool parse_memory(const void *fdt)
+static bool parse_memory(const void *fdt, struct bootinfo *bi)
 {
-    memmap_init(&bootinfo.ram);
+    memmap_init(&bi->ram);
     int node = fdt_node_offset_by_prop_value(fdt, -1, "device_type", "memory", 7);
     if (node < 0)
         FAIL("no memory node (device_type = \"memory\")\n");
     for (; node >= 0;
          node = fdt_node_offset_by_prop_value(fdt, node, "device_type", "memory", 7))
-        if (!add_reg(fdt, node, fdt_parent_offset(fdt, node), &bootinfo.ram, "memory"))
+        if (!add_reg(fdt, node, fdt_parent_offset(fdt, node), &bi->ram, "memory"))
             return false;
-    if (bootinfo.ram.count == 0)
+    if (bi->ram.count == 0)
         FAIL("memory nodes describe no RAM\n");
-    bootinfo.ram_end = bootinfo.ram.r[bootinfo.ram.count - 1].end;
+    bi->ram_end = bi->ram.r[bi->ram.count - 1].end;
     return true;
 }
 
-static bool parse_reserved(const void *fdt)
+static bool parse_reserved(const void *fdt, struct bootinfo *bi)
 {
-    memmap_init(&bootinfo.reserved);
+    memmap_init(&bi->reserved);
     int n = fdt_num_mem_rsv(fdt);
     for (int i = 0; i < n; i++) {
         uint64_t base, size;
         if (fdt_get_mem_rsv(fdt, i, &base, &size) < 0 || base + size < base)
             FAIL("memreserve entry %d is malformed\n", i);
-        if (!memmap_add(&bootinfo.reserved, base, base + size))
+        if (!memmap_add(&bi->reserved, base, base + size))
             FAIL("too many reserved ranges\n");
     }
     int parent = fdt_path_offset(fdt, "/reserved-memory");
@@ -115,13 +115,13 @@ static bool parse_reserved(const void *fdt)
         return true;                          /* optional */
     int child;
     fdt_for_each_subnode(child, fdt, parent) {
-        if (!add_reg(fdt, child, parent, &bootinfo.reserved, "/reserved-memory"))
+        if (!add_reg(fdt, child, parent, &bi->reserved, "/reserved-memory"))
             return false;
     }
     return true;
 }
 
-static bool parse_cpus(const void *fdt)
+static bool parse_cpus(const void *fdt, struct bootinfo *bi)
 {
     int cpus = fdt_path_offset(fdt, "/cpus"), node;
     uint64_t seen = 0;
@@ -129,7 +129,7 @@ static bool parse_cpus(const void *fdt)
         FAIL("no /cpus node\n");
     if (fdt_address_cells(fdt, cpus) != 1)
         FAIL("/cpus #address-cells must be 1 (reg = APIC ID)\n");
-    bootinfo.ncpus = 0;
+    bi->ncpus = 0;
     fdt_for_each_subnode(node, fdt, cpus) {
         const char *dt = fdt_getprop(fdt, node, "device_type", NULL);
         const char *name = fdt_get_name(fdt, node, NULL);
@@ -146,19 +146,19 @@ static bool parse_cpus(const void *fdt)
         if (!prop_u32(fdt, node, "reg", &apic))
             FAIL("/cpus/%s: no reg (APIC ID)\n", name);
         seen |= 1ull << index;
-        bootinfo.cpus[index] = (struct cpu_desc){ (uint32_t)index, apic };
-        bootinfo.ncpus++;
+        bi->cpus[index] = (struct cpu_desc){ (uint32_t)index, apic };
+        bi->ncpus++;
     }
-    if (bootinfo.ncpus == 0)
+    if (bi->ncpus == 0)
         FAIL("/cpus lists no cpu\n");
-    if (bootinfo.ncpus < 64 && seen != (1ull << bootinfo.ncpus) - 1)
-        FAIL("/cpus: indices must be 0..%u without gaps\n", bootinfo.ncpus - 1);
+    if (bi->ncpus < 64 && seen != (1ull << bi->ncpus) - 1)
+        FAIL("/cpus: indices must be 0..%u without gaps\n", bi->ncpus - 1);
     return true;
 }
 
-static bool parse_chosen(const void *fdt)
+static bool parse_chosen(const void *fdt, struct bootinfo *bi)
 {
-    bootinfo.bootargs[0] = '\0';
+    bi->bootargs[0] = '\0';
     int node = fdt_path_offset(fdt, "/chosen"), len;
     if (node < 0)
         return true;
@@ -167,25 +167,29 @@ static bool parse_chosen(const void *fdt)
         return true;
     if (len < 1 || args[len - 1] != '\0')
         FAIL("/chosen bootargs is not a string\n");
-    if ((unsigned)len > sizeof(bootinfo.bootargs))
+    if ((unsigned)len > sizeof(bi->bootargs))
         FAIL("/chosen bootargs longer than %d bytes\n", BOOTARGS_MAX - 1);
-    memcpy(bootinfo.bootargs, args, (size_t)len);
+    memcpy(bi->bootargs, args, (size_t)len);
     return true;
+}
+
+bool bootinfo_parse_fdt(const void *fdt, size_t max_size, struct bootinfo *bi)
+{
+    int err = fdt_check_header(fdt);
+    if (err)
+        FAIL("bad header: %s\n", fdt_strerror(err));
+    if (fdt_totalsize(fdt) > max_size)
+        FAIL("total size %u exceeds %zu\n", fdt_totalsize(fdt), max_size);
+    return parse_vmm_node(fdt) && parse_memory(fdt, bi) && parse_reserved(fdt, bi) &&
+           parse_cpus(fdt, bi) && parse_chosen(fdt, bi);
 }
 
 bool bootinfo_parse(uint64_t fdt_pa)
 {
     bootinfo.fdt_pa = fdt_pa;
-    if (fdt_pa >= LINEAR_MAP_SIZE)
+    if (fdt_pa >= LINEAR_MAP_SIZE || LINEAR_MAP_SIZE - fdt_pa < VMM_FDT_MAX_SIZE)
         FAIL("address %#llx is outside the linear map\n", (unsigned long long)fdt_pa);
-    const void *fdt = phys_to_virt(fdt_pa);
-    int err = fdt_check_header(fdt);
-    if (err)
-        FAIL("bad header at %#llx: %s\n", (unsigned long long)fdt_pa, fdt_strerror(err));
-    if (fdt_totalsize(fdt) > VMM_FDT_MAX_SIZE)
-        FAIL("total size %u exceeds %u\n", fdt_totalsize(fdt), (unsigned)VMM_FDT_MAX_SIZE);
-    return parse_vmm_node(fdt) && parse_memory(fdt) && parse_reserved(fdt) &&
-           parse_cpus(fdt) && parse_chosen(fdt);
+    return bootinfo_parse_fdt(phys_to_virt(fdt_pa), VMM_FDT_MAX_SIZE, &bootinfo);
 }
 
 int bootarg_get(const char *args, const char *key, char *out, unsigned outlen)

@@ -6,6 +6,7 @@
 #define GUEST_BOOTINFO_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "guest/layout.h"
@@ -50,6 +51,13 @@ extern struct bootinfo bootinfo;
  * the problem.
  */
 bool bootinfo_parse(uint64_t fdt_pa);
+
+/*
+ * bootinfo_parse_fdt: the same checks on an FDT blob already in memory
+ * (at most max_size bytes), filling *bi (fdt_pa untouched). This is the
+ * part unit-tested on the host.
+ */
+bool bootinfo_parse_fdt(const void *fdt, size_t max_size, struct bootinfo *bi);
 
 /*
  * bootarg_get: the value of `key=value` in the bootargs (space-separated),
