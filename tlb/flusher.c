@@ -180,16 +180,14 @@ void tlb_flusher_dispatch(struct tlb_flusher *f)
 void tlb_flusher_sync(struct tlb_flusher *f)
 {
     struct tlb_domain *dom = f->dom;
-    if (!f->unsynced)
-        return;
-    if (!tlb_fault(dom, TLB_FAULT_SKIP_SYNC)) {
-        for (tlb_cpumask_t m = f->unsynced; m; m &= m - 1) {
-            unsigned r = (unsigned)__builtin_ctzll(m);
-            /* Acquire pairs with the handler's release: its flushes happen
-               before our return. */
-            while (__atomic_load_n(&dom->queues[r].done_gen, __ATOMIC_ACQUIRE) < f->wait_gen[r])
-                dom->ops->relax(dom->ctx);
-        }
+    if (!f->unsynced || tlb_fault(dom, TLB_FAULT_SKIP_SYNC))
+        return;   /* (the injected bug: as if the caller never synced) */
+    for (tlb_cpumask_t m = f->unsynced; m; m &= m - 1) {
+        unsigned r = (unsigned)__builtin_ctzll(m);
+        /* Acquire pairs with the handler's release: its flushes happen
+           before our return. */
+        while (__atomic_load_n(&dom->queues[r].done_gen, __ATOMIC_ACQUIRE) < f->wait_gen[r])
+            dom->ops->relax(dom->ctx);
     }
     tlb_ev_simple(dom, TLB_EV_SYNC_DONE, 0, 0, f->root, f->unsynced, f->last_dispatch_seq, 0);
     f->unsynced = 0;

@@ -38,11 +38,14 @@ bool check_stream(const struct sim *s, struct stream_verdict *out, FILE *print, 
 
 const char *class_list(uint32_t mask)
 {
-    static char buf[128];
+    /* Two buffers, so two lists can appear in one printf. */
+    static char bufs[2][128];
+    static unsigned which;
+    char *buf = bufs[which++ & 1];
     size_t n = 0;
     buf[0] = 0;
     for (unsigned c = 1; c < 32; c++)
         if (mask & TLB_CLASS_BIT(c))
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", n ? " " : "", tlb_class_name(c));
+            n += (size_t)snprintf(buf + n, sizeof bufs[0] - n, "%s%s", n ? " " : "", tlb_class_name(c));
     return buf;
 }

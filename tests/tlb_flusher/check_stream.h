@@ -23,7 +23,8 @@ struct stream_verdict {
  */
 bool check_stream(const struct sim *s, struct stream_verdict *out, FILE *print, unsigned max_print);
 
-/* "T1 T10" style list of the classes in `mask` (static buffer). */
+/* "T1 T10" style list of the classes in `mask` (static buffer; the last two
+   results stay valid). */
 const char *class_list(uint32_t mask);
 
 #endif /* TLB_CHECK_STREAM_H */

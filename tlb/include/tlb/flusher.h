@@ -140,7 +140,7 @@ enum tlb_fault {
     TLB_FAULT_DROP_TARGET        = 1u << 3, /* dispatch forgets its highest remote target */
     TLB_FAULT_WRONG_PAGE         = 1u << 4, /* single-page flushes hit va + 4 KiB */
     TLB_FAULT_NONGLOBAL_FULL     = 1u << 5, /* full flush of a global op reloads CR3 only */
-    TLB_FAULT_SKIP_SYNC          = 1u << 6, /* sync returns without waiting */
+    TLB_FAULT_SKIP_SYNC          = 1u << 6, /* sync does nothing: the op ends before the acks */
     TLB_FAULT_DROP_OP_WHEN_FULL  = 1u << 7, /* a full queue drops the op (no flush-all) */
     TLB_FAULT_LEAVE_KEEPS_GLOBAL = 1u << 8, /* leaving a space with global leaves skips the global flush */
     TLB_FAULT_NO_JOIN            = 1u << 9, /* activation loads CR3 without joining the space's set */
