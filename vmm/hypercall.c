@@ -27,6 +27,18 @@ const char *vmm_exception_name(uint64_t vector)
     return "vector";
 }
 
+/* Why [addr, addr+len) was refused, for the report. */
+static const char *range_problem(uint64_t addr, uint64_t len, uint64_t mem_size)
+{
+    if (len > VMM_HC_MAX_LEN)
+        return "longer than VMM_HC_MAX_LEN (4096 bytes)";
+    if (addr + len < addr)
+        return "wraps around the address space";
+    if (addr >= mem_size)
+        return "starts outside guest RAM";
+    return "ends beyond guest RAM";
+}
+
 /* Rejects a bad buffer argument: counts and reports it. */
 static bool bad_range(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *c,
                       const char *call, const char *what, uint64_t addr, uint64_t len)
@@ -34,10 +46,9 @@ static bool bad_range(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *c,
     if (vmm_hc_check_range(addr, len, ctx->mem_size) == 0)
         return false;
     __atomic_add_fetch(&ctx->bad_calls, 1, __ATOMIC_RELAXED);
-    vmm_errf("vmm: cpu %u: hypercall %s: bad %s [0x%" PRIx64 ", +0x%" PRIx64
-             "): not inside guest RAM (0x%" PRIx64 " bytes) or longer than %u "
-             "bytes; returned -EINVAL\n", c->cpu, call, what, addr, len,
-             ctx->mem_size, VMM_HC_MAX_LEN);
+    vmm_errf("vmm: cpu %u: hypercall %s: bad %s [0x%" PRIx64 ", +0x%" PRIx64 "): %s "
+             "(RAM is 0x%" PRIx64 " bytes); returned -EINVAL\n", c->cpu, call, what, addr,
+             len, range_problem(addr, len, ctx->mem_size), ctx->mem_size);
     return true;
 }
 

@@ -100,8 +100,14 @@ START_TEST(print_good_and_hostile)
     ck_assert_int_eq(r.ret, -VMM_EINVAL);
     r = call(0, VMM_HC_PRINT, 0, VMM_HC_MAX_LEN + 1, 0, 0, 0);
     ck_assert_int_eq(r.ret, -VMM_EINVAL);
-    ck_assert_uint_eq(ctx.bad_calls, 3);
-    ck_assert_ptr_nonnull(strstr(logged(), "hypercall print: bad buffer"));
+    r = call(0, VMM_HC_PRINT, MEM - 4, 8, 0, 0, 0);
+    ck_assert_int_eq(r.ret, -VMM_EINVAL);
+    ck_assert_uint_eq(ctx.bad_calls, 4);
+    ck_assert_ptr_nonnull(strstr(logged(), "hypercall print: bad buffer [0xfffffffffffffffd, "
+                                           "+0x10): wraps around the address space"));
+    ck_assert_ptr_nonnull(strstr(logged(), "bad buffer [0x100000, +0x0): starts outside"));
+    ck_assert_ptr_nonnull(strstr(logged(), "+0x1001): longer than VMM_HC_MAX_LEN"));
+    ck_assert_ptr_nonnull(strstr(logged(), "[0xffffc, +0x8): ends beyond guest RAM"));
 }
 END_TEST
 
@@ -113,7 +119,7 @@ START_TEST(unknown_numbers)
     /* the number is eax: upper bits of rax are ignored */
     memcpy(ram, "x", 1);
     ck_assert_int_eq(call(0, (1ull << 32) | VMM_HC_PRINT, 0, 1, 0, 0, 0).ret, 0);
-    ck_assert_uint_eq(ctx.bad_calls, 3);
+    ck_assert_uint_eq(ctx.bad_calls, 3);   /* the three unknown numbers */
 }
 END_TEST
 
