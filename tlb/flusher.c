@@ -82,6 +82,8 @@ void tlb_flusher_init(struct tlb_flusher *f, struct tlb_domain *dom,
 
 void tlb_flusher_issue(struct tlb_flusher *f, struct tlb_flush_op op)
 {
+    /* Informational: what the caller asked for, before any merging. */
+    tlb_ev_simple(f->dom, TLB_EV_FLUSH_ISSUE, op.kind, 0, f->root, op.va, op.npages, 0);
     tlb_ops_push(f->dom, &f->ops, op);
 }
 
