@@ -408,17 +408,17 @@ static int64_t hypercall(struct hx_vcpu *v, struct kvm_regs *r)
         end_run_locked(vm, v->index, HX_END_EXIT);
         return 0;
     case VMM_HC_ASSERT_FAIL:
-        if (!gpa_ok(vm, r->rdi, r->rsi) || !gpa_ok(vm, r->rcx, r->r8))
+        if (!gpa_ok(vm, r->rdi, r->rsi) || !gpa_ok(vm, r->r8, r->r9))
             return -VMM_EINVAL;
         copy_str(vm, res->assert_file, sizeof(res->assert_file), r->rdi, r->rsi);
-        copy_str(vm, res->assert_msg, sizeof(res->assert_msg), r->rcx, r->r8);
-        res->assert_line = r->rdx;
+        copy_str(vm, res->assert_msg, sizeof(res->assert_msg), r->r8, r->r9);
+        res->assert_line = r->rcx;
         end_run_locked(vm, v->index, HX_END_ASSERT);
         return 0;
     case VMM_HC_TEST_RESULT:
         if (!gpa_ok(vm, r->rdi, r->rsi))
             return -VMM_EINVAL;
-        if (r->rdx)
+        if (r->rcx)
             res->tests_passed++;
         else
             res->tests_failed++;

@@ -1,0 +1,224 @@
+/*
+ * guest_bootinfo: the kernel's FDT parsing (guest/kernel/bootinfo.c, with
+ * libfdt) accepts the FDT the ABI describes and refuses, with a message
+ * naming the problem, every malformed or mismatched one.
+ */
+#include <check.h>
+#include <libfdt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "guest/bootinfo.h"
+#include "guest/printf.h"
+#include "vmm/abi.h"
+
+/* The kernel's console, captured. */
+static char console[4096];
+
+int kprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t used = strlen(console);
+    int n = vsnprintf(console + used, sizeof(console) - used, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+struct fdt_opts {
+    uint32_t abi_version, port;
+    const char *compat;
+    bool no_vmm, no_memory, no_cpus;
+    int ncpus;
+    int cpu_index_skip;          /* index to leave out (gap), -1 none */
+    int cpu_index_dup;           /* write cpu@0 twice when >= 0 */
+    const char *bootargs;
+    int reg_cells;               /* bytes of the memory reg property (32 = ok) */
+};
+
+static struct fdt_opts defaults(void)
+{
+    return (struct fdt_opts){ VMM_ABI_VERSION, VMM_HYPERCALL_PORT, VMM_FDT_HYPERCALL_COMPAT,
+                              false, false, false, 4, -1, -1, "scenario=smp quiet", 16 };
+}
+
+static uint8_t blob[65536];
+
+#define T(x) ck_assert_int_ge((x), 0)
+
+static void reg64(const char *name, uint64_t a, uint64_t b, int bytes)
+{
+    fdt64_t v[2] = { cpu_to_fdt64(a), cpu_to_fdt64(b) };
+    T(fdt_property(blob, name, v, bytes));
+}
+
+static void build(const struct fdt_opts *o)
+{
+    T(fdt_create(blob, sizeof(blob)));
+    T(fdt_add_reservemap_entry(blob, 0x1000, 0x1000));
+    T(fdt_finish_reservemap(blob));
+    T(fdt_begin_node(blob, ""));
+    T(fdt_property_u32(blob, "#address-cells", 2));
+    T(fdt_property_u32(blob, "#size-cells", 2));
+    if (!o->no_memory) {
+        T(fdt_begin_node(blob, "memory@0"));
+        T(fdt_property_string(blob, "device_type", "memory"));
+        reg64("reg", 0, 256 << 20, o->reg_cells);
+        T(fdt_end_node(blob));
+    }
+    if (!o->no_cpus) {
+        T(fdt_begin_node(blob, "cpus"));
+        T(fdt_property_u32(blob, "#address-cells", 1));
+        T(fdt_property_u32(blob, "#size-cells", 0));
+        for (int i = 0; i < o->ncpus; i++) {
+            char name[16];
+            if (i == o->cpu_index_skip)
+                continue;
+            snprintf(name, sizeof(name), "cpu@%x", i == o->cpu_index_dup ? 0 : i);
+            T(fdt_begin_node(blob, name));
+            T(fdt_property_string(blob, "device_type", "cpu"));
+            T(fdt_property_u32(blob, "reg", (uint32_t)(i * 2)));   /* APIC ID != index */
+            T(fdt_end_node(blob));
+        }
+        T(fdt_end_node(blob));
+    }
+    T(fdt_begin_node(blob, "chosen"));
+    T(fdt_property_string(blob, "bootargs", o->bootargs));
+    T(fdt_end_node(blob));
+    T(fdt_begin_node(blob, "reserved-memory"));
+    T(fdt_property_u32(blob, "#address-cells", 2));
+    T(fdt_property_u32(blob, "#size-cells", 2));
+    T(fdt_begin_node(blob, "kernel@100000"));
+    reg64("reg", 0x100000, 0x80000, 16);
+    T(fdt_end_node(blob));
+    T(fdt_end_node(blob));
+    if (!o->no_vmm) {
+        T(fdt_begin_node(blob, "vmm"));
+        T(fdt_property_string(blob, "compatible", o->compat));
+        T(fdt_property_u32(blob, "abi-version", o->abi_version));
+        T(fdt_property_u32(blob, "hypercall-port", o->port));
+        T(fdt_end_node(blob));
+    }
+    T(fdt_end_node(blob));
+    T(fdt_finish(blob));
+}
+
+static bool parse(const struct fdt_opts *o, struct bootinfo *bi)
+{
+    build(o);
+    console[0] = '\0';
+    memset(bi, 0xee, sizeof(*bi));
+    return bootinfo_parse_fdt(blob, sizeof(blob), bi);
+}
+
+START_TEST(valid_fdt)
+{
+    struct fdt_opts o = defaults();
+    struct bootinfo bi;
+    ck_assert_msg(parse(&o, &bi), "refused: %s", console);
+    ck_assert_str_eq(console, "");
+    ck_assert_uint_eq(bi.ram.count, 1);
+    ck_assert_uint_eq(bi.ram_end, 256 << 20);
+    ck_assert_uint_eq(bi.reserved.count, 2);            /* memreserve + kernel@ */
+    ck_assert_uint_eq(bi.reserved.r[0].start, 0x1000);
+    ck_assert_uint_eq(bi.reserved.r[1].start, 0x100000);
+    ck_assert_uint_eq(bi.reserved.r[1].end, 0x180000);
+    ck_assert_uint_eq(bi.ncpus, 4);
+    for (unsigned i = 0; i < 4; i++) {
+        ck_assert_uint_eq(bi.cpus[i].index, i);
+        ck_assert_uint_eq(bi.cpus[i].apic_id, 2 * i);
+    }
+    ck_assert_str_eq(bi.bootargs, "scenario=smp quiet");
+}
+END_TEST
+
+/* Each case: what to break, and words the message must contain. */
+static void break_abi(struct fdt_opts *o) { o->abi_version = 2; }
+static void break_port(struct fdt_opts *o) { o->port = 0x600; }
+static void break_compat(struct fdt_opts *o) { o->compat = "other,hypercall"; }
+static void break_no_vmm(struct fdt_opts *o) { o->no_vmm = true; }
+static void break_no_memory(struct fdt_opts *o) { o->no_memory = true; }
+static void break_reg(struct fdt_opts *o) { o->reg_cells = 12; }
+static void break_no_cpus(struct fdt_opts *o) { o->no_cpus = true; }
+static void break_gap(struct fdt_opts *o) { o->cpu_index_skip = 1; }
+static void break_dup(struct fdt_opts *o) { o->cpu_index_dup = 2; }
+static void break_zero_cpus(struct fdt_opts *o) { o->ncpus = 0; }
+static void break_many_cpus(struct fdt_opts *o) { o->ncpus = 65; }
+
+static const struct {
+    void (*edit)(struct fdt_opts *);
+    const char *words;
+} refusals[] = {
+    { break_abi, "abi-version is 2 but this kernel implements version 1; refusing to run" },
+    { break_port, "hypercall-port is 0x600" },
+    { break_compat, "not compatible with \"vmm,hypercall-v1\"" },
+    { break_no_vmm, "no /vmm node" },
+    { break_no_memory, "no memory node" },
+    { break_reg, "memory: missing or malformed reg" },
+    { break_no_cpus, "no /cpus node" },
+    { break_gap, "indices must be 0..2 without gaps" },
+    { break_dup, "cpu@0 appears twice" },
+    { break_zero_cpus, "/cpus lists no cpu" },
+    { break_many_cpus, "expected cpu@N with N < 64" },
+};
+
+START_TEST(refusals_name_the_problem)
+{
+    struct fdt_opts o = defaults();
+    struct bootinfo bi;
+    refusals[_i].edit(&o);
+    ck_assert_msg(!parse(&o, &bi), "case %d accepted", _i);
+    ck_assert_msg(strstr(console, refusals[_i].words), "case %d: message \"%s\" lacks \"%s\"",
+                  _i, console, refusals[_i].words);
+}
+END_TEST
+
+START_TEST(corrupt_header)
+{
+    struct fdt_opts o = defaults();
+    struct bootinfo bi;
+    build(&o);
+    memset(blob, 0, 8);                                 /* magic and size gone */
+    console[0] = '\0';
+    ck_assert(!bootinfo_parse_fdt(blob, sizeof(blob), &bi));
+    ck_assert_ptr_nonnull(strstr(console, "bad header"));
+    build(&o);
+    console[0] = '\0';
+    ck_assert(!bootinfo_parse_fdt(blob, 64, &bi));      /* larger than allowed */
+    ck_assert_ptr_nonnull(strstr(console, "exceeds 64"));
+}
+END_TEST
+
+START_TEST(bootargs_lookup)
+{
+    char v[8];
+    ck_assert_int_eq(bootarg_get("a=1 scenario=smp b", "scenario", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "smp");
+    ck_assert_int_eq(bootarg_get("  scenario=page-fault", "scenario", v, sizeof(v)), -1);
+    ck_assert_int_eq(bootarg_get("scenarios=x", "scenario", v, sizeof(v)), 0);
+    ck_assert_int_eq(bootarg_get("xscenario=x", "scenario", v, sizeof(v)), 0);
+    ck_assert_int_eq(bootarg_get("", "scenario", v, sizeof(v)), 0);
+    ck_assert_int_eq(bootarg_get("scenario=", "scenario", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "");
+    ck_assert_int_eq(bootarg_get("scenario=a scenario=b", "scenario", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "a");                           /* the first one wins */
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("guest_bootinfo");
+    TCase *tc = tcase_create("bootinfo");
+    tcase_add_test(tc, valid_fdt);
+    tcase_add_loop_test(tc, refusals_name_the_problem, 0,
+                        (int)(sizeof(refusals) / sizeof(refusals[0])));
+    tcase_add_test(tc, corrupt_header);
+    tcase_add_test(tc, bootargs_lookup);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,202 @@
+/*
+ * guest_boot: boots the real guest kernel with the real firmware on KVM
+ * through the small harness of tests/firmware, and checks each scenario's
+ * documented outcome from the host: SMP bring-up and the IPI matrix, the
+ * firmware entry state, every crash path, the hostile hypercalls, and the
+ * kernel's refusal of an FDT whose ABI does not match.
+ *
+ * Usage: test_guest_boot <firmware.bin> <guest.elf>; exit 77 without KVM.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kvm_harness.h"
+
+static const char *rom, *elf;
+static struct hx_result res;            /* large: keep it off the stack */
+
+#define MEM (64ull << 20)
+
+static void boot(int cpus, const char *bootargs, unsigned timeout_s)
+{
+    char err[256];
+    ck_assert_msg(hx_boot_guest(rom, elf, cpus, MEM, bootargs, timeout_s, &res, err,
+                                sizeof(err)) == 0, "boot: %s", err);
+}
+
+static void expect_exit(uint64_t status)
+{
+    ck_assert_msg(res.end == HX_END_EXIT && res.status == status,
+                  "expected exit(%llu), got end %d status %llu error '%s'; console:\n%s",
+                  (unsigned long long)status, res.end, (unsigned long long)res.status,
+                  res.error, res.console);
+}
+
+static const int smp_cpus[] = { 1, 2, 4, 8 };
+
+START_TEST(smp_every_cpu_and_ipi_pair)
+{
+    int n = smp_cpus[_i];
+    boot(n, "", 60);                    /* default scenario: smp */
+    expect_exit(0);
+    ck_assert_uint_eq(res.online_mask, (1ull << n) - 1);
+    ck_assert_uint_eq(res.online_calls, (unsigned)n);
+    for (int i = 0; i < n; i++) {
+        char line[64];
+        ck_assert_uint_eq(res.online_apic[i], (unsigned)i);
+        snprintf(line, sizeof(line), "cpu %d (apic %d) online\n", i, i);
+        ck_assert_msg(strstr(res.console, line), "no '%s' in:\n%s", line, res.console);
+    }
+    char summary[96];
+    snprintf(summary, sizeof(summary), "smp: %d cpus online, %d of %d IPIs delivered", n,
+             n * (n - 1), n * (n - 1));
+    ck_assert_msg(strstr(res.console, summary), "no '%s' in:\n%s", summary, res.console);
+}
+END_TEST
+
+START_TEST(boot_state_all_checks_pass)
+{
+    boot(1, "scenario=boot-state", 30);
+    expect_exit(0);
+    ck_assert_uint_ge(res.tests_passed, 12);
+    ck_assert_uint_eq(res.tests_failed, 0);
+}
+END_TEST
+
+START_TEST(page_fault_is_reported)
+{
+    boot(2, "scenario=page-fault", 30);
+    ck_assert_msg(res.end == HX_END_EXCEPTION, "end %d, console:\n%s", res.end, res.console);
+    ck_assert_uint_eq(res.exception.vector, 14);
+    ck_assert_uint_eq(res.exception.cr2, 0xdead0000);
+    ck_assert_uint_eq(res.exception.error_code & 1, 0);      /* not present */
+    ck_assert_uint_eq(res.exception.cpu, 0);
+    ck_assert_uint_ge(res.exception.rip, 0xffffffff80000000ull);
+    ck_assert_uint_eq(res.exception.cs, 0x08);
+    ck_assert_uint_ne(res.exception.cr3, 0);
+}
+END_TEST
+
+START_TEST(triple_fault_shuts_down)
+{
+    boot(1, "scenario=triple-fault", 30);
+    ck_assert_msg(res.end == HX_END_SHUTDOWN, "end %d (%s)", res.end, res.error);
+}
+END_TEST
+
+START_TEST(hang_needs_the_watchdog)
+{
+    boot(1, "scenario=hang", 2);
+    ck_assert_msg(res.end == HX_END_TIMEOUT, "end %d", res.end);
+    ck_assert_ptr_nonnull(strstr(res.console, "hang: spinning forever"));
+}
+END_TEST
+
+START_TEST(fail_exits_1)
+{
+    boot(1, "scenario=fail", 30);
+    expect_exit(1);
+}
+END_TEST
+
+START_TEST(assert_reports_file_and_line)
+{
+    boot(1, "scenario=assert", 30);
+    ck_assert_msg(res.end == HX_END_ASSERT, "end %d", res.end);
+    ck_assert_str_eq(res.assert_file, "guest/scenarios/fail_assert.c");
+    ck_assert_uint_gt(res.assert_line, 0);
+    ck_assert_ptr_nonnull(strstr(res.assert_msg, "answer == 42"));
+}
+END_TEST
+
+START_TEST(bad_hypercalls_are_refused)
+{
+    boot(1, "scenario=bad-hypercall", 30);
+    expect_exit(0);
+    ck_assert_uint_eq(res.tests_passed, 7);
+    ck_assert_uint_eq(res.tests_failed, 0);
+    ck_assert_uint_eq(res.bad_hypercalls, 7);     /* each answered with an error */
+}
+END_TEST
+
+START_TEST(unknown_scenario_is_named)
+{
+    boot(1, "scenario=no-such-thing", 30);
+    expect_exit(1);
+    ck_assert_ptr_nonnull(strstr(res.console, "unknown scenario 'no-such-thing'"));
+}
+END_TEST
+
+/* The kernel must refuse an FDT whose /vmm node does not match its ABI. */
+static void boot_with_vmm_node(uint32_t abi, uint32_t port)
+{
+    char err[256];
+    uint64_t entry, end;
+    struct hx_vm *vm = hx_create(1, MEM, rom, err, sizeof(err));
+    ck_assert_msg(vm, "%s", err);
+    ck_assert_msg(hx_load_elf(vm, elf, &entry, &end, err, sizeof(err)) == 0, "%s", err);
+    int size = hx_build_fdt(vm, "", abi, port, VMM_KERNEL_MIN_ADDR, end, err, sizeof(err));
+    ck_assert_msg(size > 0, "%s", err);
+    struct vmm_boot_handoff h = { .magic = VMM_BOOT_MAGIC, .abi_version = VMM_ABI_VERSION,
+                                  .size = sizeof(h), .kernel_entry = entry,
+                                  .fdt_addr = VMM_FDT_ADDR, .fdt_size = (uint64_t)size,
+                                  .mem_size = MEM };
+    hx_write_handoff(vm, &h);
+    ck_assert_int_eq(hx_run(vm, 30, &res), 0);
+    hx_destroy(vm);
+}
+
+START_TEST(abi_version_mismatch_refused)
+{
+    boot_with_vmm_node(VMM_ABI_VERSION + 1, VMM_HYPERCALL_PORT);
+    expect_exit(1);
+    ck_assert_msg(strstr(res.console, "abi-version is 2 but this kernel implements version 1; "
+                                      "refusing to run"), "console:\n%s", res.console);
+    ck_assert_uint_eq(res.online_calls, 0);        /* it really did not run */
+}
+END_TEST
+
+START_TEST(hypercall_port_mismatch_refused)
+{
+    boot_with_vmm_node(VMM_ABI_VERSION, VMM_HYPERCALL_PORT + 1);
+    expect_exit(1);
+    ck_assert_msg(strstr(res.console, "hypercall-port is 0x501 but this kernel uses 0x500"),
+                  "console:\n%s", res.console);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s <firmware.bin> <guest.elf>\n", argv[0]);
+        return 2;
+    }
+    if (!hx_kvm_available()) {
+        printf("SKIP: /dev/kvm cannot be opened; guest_boot needs KVM\n");
+        return 77;
+    }
+    rom = argv[1];
+    elf = argv[2];
+    Suite *s = suite_create("guest_boot");
+    TCase *tc = tcase_create("scenarios");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, smp_every_cpu_and_ipi_pair, 0,
+                        (int)(sizeof(smp_cpus) / sizeof(smp_cpus[0])));
+    tcase_add_test(tc, boot_state_all_checks_pass);
+    tcase_add_test(tc, page_fault_is_reported);
+    tcase_add_test(tc, triple_fault_shuts_down);
+    tcase_add_test(tc, hang_needs_the_watchdog);
+    tcase_add_test(tc, fail_exits_1);
+    tcase_add_test(tc, assert_reports_file_and_line);
+    tcase_add_test(tc, bad_hypercalls_are_refused);
+    tcase_add_test(tc, unknown_scenario_is_named);
+    tcase_add_test(tc, abi_version_mismatch_refused);
+    tcase_add_test(tc, hypercall_port_mismatch_refused);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
