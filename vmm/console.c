@@ -67,6 +67,10 @@ void vmm_console_write(struct vmm_console *c, unsigned cpu, const uint8_t *p, si
     if (cpu >= c->ncpus)
         return;
     pthread_mutex_lock(&c->lock);
+    if (!c->any_output && n > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &c->first_output_at);
+        c->any_output = true;
+    }
     for (size_t i = 0; i < n; i++)
         put(c, cpu, p[i]);
     pthread_mutex_unlock(&c->lock);

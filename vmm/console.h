@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define VMM_CONSOLE_LINE 256u
 
@@ -28,6 +29,8 @@ struct vmm_console {
     bool prefix;           /* print "[cpuN] " before each line */
     bool quiet;            /* drop guest output (benchmarks) */
     struct vmm_console_line *lines;
+    bool any_output;       /* set (under lock) by the first byte written */
+    struct timespec first_output_at;   /* CLOCK_MONOTONIC of that byte */
 };
 
 /*
@@ -39,7 +42,8 @@ int vmm_console_init(struct vmm_console *c, unsigned ncpus, bool prefix, bool qu
 
 /*
  * Appends guest bytes from CPU cpu; complete lines are printed at once, a
- * line longer than VMM_CONSOLE_LINE is printed in pieces. Thread-safe.
+ * line longer than VMM_CONSOLE_LINE is printed in pieces. The time of the
+ * first byte ever written is kept (benchmark). Thread-safe.
  * Requires: cpu < ncpus.
  */
 void vmm_console_write(struct vmm_console *c, unsigned cpu, const uint8_t *p, size_t n);

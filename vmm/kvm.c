@@ -162,6 +162,29 @@ static uint8_t *map_anon(uint64_t size)
     return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * Maps guest RAM 2 MiB-aligned and asks for transparent huge pages, so that
+ * KVM can back the guest with 2 MiB pages where the host allows it (fewer
+ * host faults and TLB misses). Without THP it works with 4 KiB pages. (On
+ * the nested-KVM development host this made no measurable difference to
+ * boot time, which is dominated by the guest's first touch of its RAM.)
+ */
+static uint8_t *map_ram(uint64_t size)
+{
+    const uint64_t huge = 2ull << 20;
+    uint8_t *p = map_anon(size + huge), *aligned;
+
+    if (!p)
+        return NULL;
+    aligned = (uint8_t *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+    if (aligned > p)
+        munmap(p, (size_t)(aligned - p));
+    if (aligned + size < p + size + huge)
+        munmap(aligned + size, (size_t)(p + size + huge - (aligned + size)));
+    madvise(aligned, size, MADV_HUGEPAGE);
+    return aligned;
+}
+
 static int vm_ioctl(struct vmm_vm *vm, unsigned long req, unsigned long arg,
                     const char *name, char *err, size_t errlen)
 {
@@ -197,7 +220,7 @@ int vmm_vm_create(struct vmm_kvm *k, struct vmm_vm *vm, uint64_t mem_size,
         vm_ioctl(vm, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP", err, errlen) < 0)
         goto fail;
     vm->mem_size = mem_size;
-    vm->ram = map_anon(mem_size);
+    vm->ram = map_ram(mem_size);
     vm->rom = map_anon(VMM_FW_ROM_SIZE);
     if (!vm->ram || !vm->rom) {
         snprintf(err, errlen, "cannot map %llu bytes of guest memory: %s",

@@ -175,6 +175,8 @@ static void fill_result(struct vmm_machine *m, struct vmm_guest_result *r)
     r->to_exit_ms = ms_between(&m->t0, &m->t_stop);
     r->to_entry_ms = __atomic_load_n(&m->hc.cpu0_online, __ATOMIC_ACQUIRE)
                          ? ms_between(&m->t0, &m->hc.cpu0_online_at) : -1.0;
+    r->to_output_ms = m->console.any_output
+                          ? ms_between(&m->t0, &m->console.first_output_at) : -1.0;
     r->tests_passed = m->hc.tests_passed;
     r->tests_failed = m->hc.tests_failed;
     r->bad_calls = m->hc.bad_calls;

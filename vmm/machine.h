@@ -32,6 +32,7 @@ struct vmm_guest_params {
 struct vmm_guest_result {
     int status;                     /* enum vmm_exit_status */
     double to_entry_ms;             /* run start -> CPU 0 online; < 0 if never */
+    double to_output_ms;            /* run start -> first console byte; < 0 if none */
     double to_exit_ms;              /* run start -> stop */
     unsigned tests_passed, tests_failed, bad_calls;
     uint64_t online_mask;

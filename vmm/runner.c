@@ -229,8 +229,9 @@ static int run_bench(struct vmm_kvm *k, struct plan *pl, const struct vmm_option
             clock_gettime(CLOCK_MONOTONIC, &t_run);
             st = run_one(k, &pl->runs[i], o, !o->verbose, &res);
             vmm_outf("{\"benchmark\":\"boot\",\"cpus\":%u,\"iteration\":%u,"
-                     "\"run_start_ms\":%.3f,\"to_entry_ms\":%.3f,\"to_exit_ms\":%.3f,"
-                     "\"status\":\"%s\"}\n", pl->runs[i].cpus, it, ms_since(t_proc, &t_run),
+                     "\"run_start_ms\":%.3f,\"to_first_output_ms\":%.3f,"
+                     "\"to_entry_ms\":%.3f,\"to_exit_ms\":%.3f,\"status\":\"%s\"}\n",
+                     pl->runs[i].cpus, it, ms_since(t_proc, &t_run), res.to_output_ms,
                      res.to_entry_ms, res.to_exit_ms, vmm_status_name(st));
             if (st != VMM_EXIT_PASSED)
                 status = st;
