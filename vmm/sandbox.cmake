@@ -15,7 +15,7 @@ if(NOT TARGET vmm_sandbox)
   set(_sbx ${CMAKE_CURRENT_LIST_DIR})
   add_library(vmm_sandbox STATIC
     ${_sbx}/sandbox.c ${_sbx}/sandbox_util.c ${_sbx}/sandbox_cpio.c
-    ${_sbx}/sandbox_files.c ${_sbx}/sandbox_monitor.c)
+    ${_sbx}/sandbox_files.c ${_sbx}/sandbox_cmd.c ${_sbx}/sandbox_monitor.c)
   target_include_directories(vmm_sandbox PUBLIC ${_sbx} ${_sbx}/include)
   target_compile_definitions(vmm_sandbox PRIVATE
     VMM_SANDBOX_DIR="${CMAKE_BINARY_DIR}/sandbox"

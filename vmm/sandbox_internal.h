@@ -129,6 +129,8 @@ int sbx_collect_inputs(const char *exe, int argc, char **argv, const char *cwd,
                        struct sbx_inputs *in, struct sbx_err *e);
 void sbx_inputs_free(struct sbx_inputs *in);
 
+/* ---- the inner command (sandbox_cmd.c) ----------------------------------- */
+
 /*
  * The shell script the sandbox's init runs: exports the variables of envp
  * the inner vmm honours (ASAN_ UBSAN_ LSAN_ TSAN_ CK_ and VMM_ except

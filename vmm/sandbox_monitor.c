@@ -61,6 +61,12 @@ enum sbx_line sbx_console_feed(struct sbx_console *st, const char *line)
 static volatile sig_atomic_t got_signal;
 static const int watched_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
+/* Dispositions and mask of the caller, restored after the run. */
+struct saved_signals {
+    struct sigaction watched[3], pipe, chld;
+    sigset_t mask;
+};
+
 static void on_signal(int sig)
 {
     got_signal = sig;
@@ -71,24 +77,33 @@ int sbx_pending_signal(void)
     return got_signal;
 }
 
-static void install_handlers(struct sigaction old[3], struct sigaction *old_pipe)
+static void install_handlers(struct saved_signals *old)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;        /* no SA_RESTART: poll() returns EINTR */
     sigemptyset(&sa.sa_mask);
     got_signal = 0;
-    for (int i = 0; i < 3; i++)
-        sigaction(watched_signals[i], &sa, &old[i]);
+    sigset_t watch;
+    sigemptyset(&watch);
+    for (int i = 0; i < 3; i++) {
+        sigaction(watched_signals[i], &sa, &old->watched[i]);
+        sigaddset(&watch, watched_signals[i]);
+    }
+    pthread_sigmask(SIG_UNBLOCK, &watch, &old->mask);   /* the caller may block them */
     sa.sa_handler = SIG_IGN;          /* a closed stdout must not kill us with QEMU alive */
-    sigaction(SIGPIPE, &sa, old_pipe);
+    sigaction(SIGPIPE, &sa, &old->pipe);
+    sa.sa_handler = SIG_DFL;          /* SIG_IGN would auto-reap QEMU: no exit status */
+    sigaction(SIGCHLD, &sa, &old->chld);
 }
 
-static void restore_handlers(const struct sigaction old[3], const struct sigaction *old_pipe)
+static void restore_handlers(const struct saved_signals *old)
 {
     for (int i = 0; i < 3; i++)
-        sigaction(watched_signals[i], &old[i], NULL);
-    sigaction(SIGPIPE, old_pipe, NULL);
+        sigaction(watched_signals[i], &old->watched[i], NULL);
+    sigaction(SIGPIPE, &old->pipe, NULL);
+    sigaction(SIGCHLD, &old->chld, NULL);
+    pthread_sigmask(SIG_SETMASK, &old->mask, NULL);
 }
 
 /* ---- small helpers --------------------------------------------------------- */
@@ -213,6 +228,9 @@ static pid_t spawn_qemu(const struct sbx_qemu_cfg *cfg, const int wr[NPIPES], st
     sa.sa_handler = SIG_DFL;
     for (int s = 1; s < NSIG; s++)
         sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     execv(cfg->qemu, (char *const *)argv);
     static const char msg[] = "vmm: sandbox: cannot execute QEMU\n";
     write_all(2, msg, sizeof msg - 1);
@@ -395,8 +413,8 @@ int sbx_qemu_run(const struct sbx_qemu_cfg *cfg, struct sbx_result *r, struct sb
         wr[i] = p[1];
         fcntl(p[0], F_SETFL, O_NONBLOCK);
     }
-    struct sigaction old[3], old_pipe;
-    install_handlers(old, &old_pipe);
+    struct saved_signals old;
+    install_handlers(&old);
     x.t0 = x.last_output = now_s();
     x.pid = spawn_qemu(cfg, wr, e);
     for (int i = 0; i < NPIPES; i++)
@@ -422,6 +440,6 @@ int sbx_qemu_run(const struct sbx_qemu_cfg *cfg, struct sbx_result *r, struct sb
     }
     for (int i = 0; i < NPIPES; i++)
         close(x.rd[i]);
-    restore_handlers(old, &old_pipe);
+    restore_handlers(&old);
     return x.pid > 0 ? 0 : -1;
 }

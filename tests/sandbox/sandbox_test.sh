@@ -195,6 +195,29 @@ CFG
   expect_no_leftovers
   pass "--config FILE --test all with a guest named by the config" ;;
 
+vmm-no-kvm)
+  # The automatic fallback: where /dev/kvm cannot be opened, plain `vmm`
+  # says so and uses the sandbox; --no-sandbox turns that off. Here KVM may
+  # work, so as root the case runs as user nobody (no access to /dev/kvm).
+  runner=()
+  if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+    if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
+      echo "SKIP ($case): /dev/kvm is usable and we cannot drop privileges"; exit 77
+    fi
+    runner=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    chmod 755 "$work"; chmod 1777 "$TMPDIR"
+  fi
+  cd "$work" || fail "cd $work"
+  run "${runner[@]}" "$prog" --guest
+  expect_rc 0
+  expect_err "^vmm: /dev/kvm is not available \(.+\); running inside the sandbox"
+  [ -s "$work/out" ] || fail "the guest printed nothing"
+  run "${runner[@]}" "$prog" --no-sandbox --guest
+  expect_rc 5
+  grep -q "running inside the sandbox" "$work/err" && fail "--no-sandbox still used the sandbox"
+  expect_no_leftovers
+  pass "no usable /dev/kvm: the sandbox is used (status 0); --no-sandbox: status 5" ;;
+
 *)
   echo "unknown case $case"; exit 2 ;;
 esac
