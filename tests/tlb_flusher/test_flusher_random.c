@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ack_check.h"
 #include "check_stream.h"
 #include "workload.h"
 
@@ -40,11 +41,19 @@ static void run_config(unsigned cpus, unsigned spaces, uint64_t seed, unsigned a
     for (unsigned c = 0; c < cpus; c++)
         ipis += s->cpu[c].ipis;
     ck_assert_uint_gt(ipis, 0);
+    /* Our own check first: kept frames freed only after every target acked. */
+    struct ack_check_result ac;
+    ck_assert(ack_check(s, &ac, stderr));
+    ck_assert_uint_gt(ac.frees_checked, 0);
+    ck_assert_msg(ac.violations == 0, "%llu frees before every target flushed (first at event %llu), cpus %u seed %llu",
+                  (unsigned long long)ac.violations, (unsigned long long)ac.first_bad_seq, cpus,
+                  (unsigned long long)seed);
     struct stream_verdict vd;
     ck_assert(check_stream(s, &vd, stderr, 5));
     printf("{\"test\":\"tlb_flusher_random\",\"cpus\":%u,\"seed\":%llu,\"ops\":%llu,\"events\":%zu,"
-           "\"ipis\":%llu,\"violations\":%llu,\"classes\":\"%s\"}\n",
+           "\"ipis\":%llu,\"kept_frees_checked\":%llu,\"violations\":%llu,\"classes\":\"%s\"}\n",
            cpus, (unsigned long long)seed, (unsigned long long)g_ops, s->nr_ev, (unsigned long long)ipis,
+           (unsigned long long)ac.frees_checked,
            (unsigned long long)vd.violations, class_list(vd.classes));
     fflush(stdout);
     ck_assert_msg(vd.verdict != TLB_VERDICT_BAD_INPUT, "validator rejected the stream (cpus %u seed %llu): %s",
