@@ -66,7 +66,7 @@ static bool check_range(const struct tlb_event *ev, char *err, size_t errlen)
 
 static bool check_flush_payload(const struct tlb_event *ev, char *err, size_t errlen)
 {
-    const char *name = tlb_event_type_name(ev->type);
+#define name tlb_event_type_name(ev->type)
     uint64_t va = ev->u.flush.va, n = ev->u.flush.npages;
     if (ev->arg != 0)
         return fail(err, errlen, "event %" PRIu64 " (%s): PCID field %u is reserved in version 1 "
@@ -97,6 +97,7 @@ static bool check_flush_payload(const struct tlb_event *ev, char *err, size_t er
         return fail(err, errlen, "event %" PRIu64 " (%s): unknown flush kind %u", ev->seq, name,
                     ev->sub);
     }
+#undef name
 }
 
 static bool check_pte_store(const struct tlb_event *ev, char *err, size_t errlen)
@@ -158,7 +159,7 @@ static bool check_free(const struct tlb_event *ev, char *err, size_t errlen)
 /* Type-specific checks; the common fields are checked by the caller. */
 static bool check_payload(const struct tlb_event *ev, uint32_t cpu_count, char *err, size_t errlen)
 {
-    const char *name = tlb_event_type_name(ev->type);
+#define name tlb_event_type_name(ev->type)   /* only evaluated on the failure paths */
     switch (ev->type) {
     case TLB_EV_PTE_STORE:
         return check_pte_store(ev, err, errlen);
@@ -226,6 +227,7 @@ static bool check_payload(const struct tlb_event *ev, uint32_t cpu_count, char *
     if (ev->type == TLB_EV_FRAME_REF && ev->sub)
         return fail(err, errlen, "event %" PRIu64 " (FRAME_REF): reserved sub is set", ev->seq);
     return true;
+#undef name
 }
 
 bool tlb_event_check(const struct tlb_event *ev, uint32_t cpu_count, char *err, size_t errlen)

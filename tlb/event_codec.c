@@ -4,6 +4,8 @@
  */
 #include "tlb/event_codec.h"
 
+#include <string.h>
+
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -18,21 +20,26 @@ static void put64(uint8_t *p, uint64_t v)
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static uint32_t get32(const uint8_t *p)
 {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 static uint64_t get64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
+
+/* The struct is the wire layout on a little-endian host (event.h): copy it whole. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HOST_IS_WIRE 1
+#else
+#define HOST_IS_WIRE 0
+#endif
 
 void tlb_event_encode(const struct tlb_event *ev, uint8_t out[TLB_EVENT_RECORD_SIZE])
 {
+    if (HOST_IS_WIRE) {
+        memcpy(out, ev, TLB_EVENT_RECORD_SIZE);
+        return;
+    }
     put64(out + 0, ev->seq);
     put32(out + 8, ev->cpu);
     out[12] = ev->type;
@@ -45,6 +52,10 @@ void tlb_event_encode(const struct tlb_event *ev, uint8_t out[TLB_EVENT_RECORD_S
 
 void tlb_event_decode(const uint8_t in[TLB_EVENT_RECORD_SIZE], struct tlb_event *ev)
 {
+    if (HOST_IS_WIRE) {
+        memcpy(ev, in, TLB_EVENT_RECORD_SIZE);
+        return;
+    }
     ev->seq = get64(in + 0);
     ev->cpu = get32(in + 8);
     ev->type = in[12];

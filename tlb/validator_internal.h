@@ -141,7 +141,9 @@ struct tlb_validator {
     struct vcpu cpus[TLB_MAX_CPUS];
 
     struct hmap nodes;       /* node pa -> struct vnode * */
+    struct vnode *last_node; /* one-entry cache in front of `nodes` (stores cluster by node) */
     struct hmap rmap;        /* (frame base | level) -> live tracked leaf count */
+    uint64_t rmap_huge;      /* live tracked leaves at levels 2-3 (none: skip those lookups) */
 
     struct reach reach;      /* scratch for validator_store.c */
     struct oblig *ob;        /* the pool */

@@ -17,6 +17,8 @@
 
 struct vnode *tree_node(const struct tlb_validator *v, uint64_t pa)
 {
+    if (v->last_node && v->last_node->pa == pa)
+        return v->last_node;
     uint64_t *p = hmap_get(&v->nodes, pa);
     return p ? (struct vnode *)(uintptr_t)*p : NULL;
 }
@@ -25,6 +27,7 @@ struct vnode *tree_node_get(struct tlb_validator *v, uint64_t pa, int level, uin
 {
     struct vnode *n = tree_node(v, pa);
     if (n) {
+        v->last_node = n;
         if (n->level != level) {
             v_bad_input(v, "event %llu: page-table node 0x%llx is used at level %d but is a level-%u node",
                         (unsigned long long)seq, (unsigned long long)pa, level, n->level);
@@ -214,6 +217,8 @@ void tree_forget(struct tlb_validator *v, struct vnode *n)
             if (v->cpus[c].slots[s].root_node == n)
                 v->cpus[c].slots[s].root_node = NULL;
     hmap_del(&v->nodes, n->pa);
+    if (v->last_node == n)
+        v->last_node = NULL;
     free(n);
 }
 
@@ -242,9 +247,17 @@ bool rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta)
         return true;
     uint64_t key = rmap_key(pte & pt_leaf_addr_mask(level), level);
     uint64_t *p = hmap_get(&v->rmap, key);
-    if (delta > 0)
-        return hmap_put(&v->rmap, key, (p ? *p : 0) + 1);
+    if (delta > 0) {
+        if (p) {
+            (*p)++;
+        } else if (!hmap_put(&v->rmap, key, 1)) {
+            return false;
+        }
+        v->rmap_huge += level > 1;
+        return true;
+    }
     if (p) {
+        v->rmap_huge -= level > 1;
         if (*p <= 1)
             hmap_del(&v->rmap, key);
         else
@@ -257,6 +270,8 @@ uint32_t rmap_count_frame_range(const struct tlb_validator *v, uint64_t pa, uint
 {
     uint64_t total = 0;
     for (int level = 1; level <= 3; level++) {
+        if (level > 1 && v->rmap_huge == 0)
+            break;
         uint64_t sz = pt_page_size(level);
         uint64_t first = pa & ~(sz - 1), end = pa + len;
         /* Bound the walk: a huge free is checked per 4 KiB only for its first 1 GiB. */
