@@ -168,6 +168,8 @@ static int run_one(struct vmm_kvm *k, const struct run_spec *r, const struct vmm
         .timeout_s = r->timeout_s, .verbose = o->verbose, .quiet = quiet,
     };
 
+    memset(res, 0, sizeof(*res));
+    res->to_entry_ms = res->to_output_ms = -1.0;
     vmm_payload_firmware(&fw, &fw_size);
     if (fw_size == 0) {
         vmm_errf("vmm: error: this vmm was built without the firmware\n");
