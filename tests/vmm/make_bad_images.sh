@@ -15,3 +15,9 @@ cp "$good" "$out/pie.elf";         patch "$out/pie.elf" 16 3 0            # e_ty
 head -c 100 "$good" > "$out/truncated.elf"
 echo "this is not an ELF file" > "$out/not_elf.elf"
 : > "$out/empty.elf"
+# first PT_LOAD's p_paddr (phdr 0 at e_phoff 64, p_paddr at +24) = 32 MiB:
+# valid, but does not fit in --mem 16M
+cp "$good" "$out/high.elf";        patch "$out/high.elf" 88 0 0 0 2 0 0 0 0
+# configs with a missing image and with an unknown key
+printf '[missing]\nguest = nonexistent.elf\n' > "$out/missing_image.cfg"
+printf '[x]\nfrob = 1\n' > "$out/bad_key.cfg"
