@@ -7,6 +7,7 @@
  * jump handles it (#2709).
  */
 #include "internal.h"
+#include "prop_bits.h"
 
 #define PAGE_MASK (PT_BASE_PAGE_SIZE - 1)
 
@@ -15,10 +16,16 @@ static inline pt_paddr_t cur_node(const struct pt_cursor *c)
     return c->path[c->level - 1];
 }
 
+static inline pt_pte_t *cur_ptes(const struct pt_cursor *c)
+{
+    return c->ptes[c->level - 1];
+}
+
 static inline void push_level(struct pt_cursor *c, pt_paddr_t child)
 {
     c->level--;
     c->path[c->level - 1] = child;
+    c->ptes[c->level - 1] = pt_node_ptes(c->pt->mem, child);
 }
 
 /* Does the node at `level` (span pt_page_size(level + 1)) cover both a and b? */
@@ -30,13 +37,14 @@ static inline bool same_node(int level, pt_vaddr_t a, pt_vaddr_t b)
 
 /* Go to the end of the current entry, popping out of finished nodes. Clamps
  * at barrier_end (also when the next address would wrap past 2^64). */
-static void move_forward(struct pt_cursor *c)
+static inline void move_forward(struct pt_cursor *c)
 {
     uint64_t size = pt_page_size(c->level);
     pt_vaddr_t next = (c->va & ~(size - 1)) + size;
-    while (c->level < c->guard_level && pt_index(next, c->level) == 0)
-        c->level++;
-    if (next == 0 || next > c->barrier_end)
+    if (__builtin_expect(pt_index(next, c->level) == 0, 0))
+        while (c->level < c->guard_level && pt_index(next, c->level) == 0)
+            c->level++;
+    if (__builtin_expect(next == 0 || next > c->barrier_end, 0))
         next = c->barrier_end;
     c->va = next;
 }
@@ -77,9 +85,8 @@ int pt_cursor_query(struct pt_cursor *c, struct pt_query *out)
 {
     if (c->va >= c->barrier_end)
         return PT_ERR_INVALID_VADDR;
-    const struct pt_mem *mem = c->pt->mem;
     for (;;) {
-        pt_pte_t pte = pt_pte_load(pt_node_ptes(mem, cur_node(c)), pt_index(c->va, c->level));
+        pt_pte_t pte = pt_pte_load(cur_ptes(c), pt_index(c->va, c->level));
         if (pt_pte_is_table(pte)) {
             push_level(c, pt_pte_table_paddr(pte));
             continue;
@@ -155,7 +162,7 @@ static void mapped_frag(pt_pte_t pte, int level, pt_vaddr_t va, struct pt_frag *
     out->num_frames = 0;
 }
 
-static bool tracked_frame_ok(const struct pt_mem *mem, pt_paddr_t pa)
+static inline bool tracked_frame_ok(const struct pt_mem *mem, pt_paddr_t pa)
 {
     if ((pa >> PT_BASE_PAGE_SHIFT) >= mem->nr_frames)
         return false;
@@ -180,33 +187,31 @@ static int map_check(const struct pt_cursor *c, const struct pt_item *item)
         return PT_ERR_UNTRACKED_SIZE;
     if (item->level > c->guard_level)
         return PT_ERR_BAD_LEVEL;
-    if (!pt_prop_is_valid(item->prop))
+    if (!pt_prop_valid_fast(item->prop))
         return PT_ERR_BAD_PROP;
     if (item->tracked && !tracked_frame_ok(c->pt->mem, item->pa))
         return PT_ERR_BAD_FRAME;
     return PT_OK;
 }
 
-int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_frag *replaced)
+/* Bring the cursor to `level` (<= guard_level) at va, creating absent
+ * nodes and splitting huge leaves on the way down. */
+static int map_descend(struct pt_cursor *c, int level)
 {
-    PT_ASSERT(item && replaced, "pt_cursor_map: NULL item or replaced");
-    int err = map_check(c, item);
-    if (err)
-        return err;
     struct pt_mem *mem = c->pt->mem;
-    while (c->level < item->level)
+    while (c->level < level)
         c->level++;  /* the node above covers va: va < barrier_end */
-    /* Go down to the item's level, creating or splitting as needed. */
-    while (c->level > item->level) {
+    while (c->level > level) {
         pt_paddr_t node = cur_node(c);
-        pt_pte_t *ptes = pt_node_ptes(mem, node);
+        pt_pte_t *ptes = cur_ptes(c);
         unsigned i = pt_index(c->va, c->level);
         pt_pte_t pte = pt_pte_load(ptes, i);
         pt_paddr_t child;
         if (pt_pte_is_table(pte)) {
             child = pt_pte_table_paddr(pte);
         } else if (pt_pte_is_leaf(pte)) {
-            if ((err = split_huge(c, node, ptes, i, c->level, pte, &child)))
+            int err = split_huge(c, node, ptes, i, c->level, pte, &child);
+            if (err)
                 return err;
         } else {
             if (!pt_node_alloc(mem, c->level - 1, &child))
@@ -217,24 +222,84 @@ int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_fra
         }
         push_level(c, child);
     }
-    pt_paddr_t node = cur_node(c);
-    pt_pte_t *ptes = pt_node_ptes(mem, node);
-    unsigned i = pt_index(c->va, c->level);
-    pt_pte_t old = pt_pte_load(ptes, i);
-    pt_pte_t new_pte = pt_pte_make_leaf(item->pa, item->level, item->prop) |
-                       (item->tracked ? 0 : PTE_UNTRACKED);
-    pt_pte_store(mem, node, ptes, i, c->level, old, new_pte);
-    int ret = 1;
-    if (pt_pte_is_absent(old)) {
-        pt_meta_fast(mem, node)->nr_children++;
-        ret = 0;
-    } else if (pt_pte_is_leaf(old)) {
-        mapped_frag(old, c->level, c->va, replaced);
-    } else {
-        stray_frag(c, old, c->level, c->va, replaced);
+    return PT_OK;
+}
+
+/* A property's cache key: never 0 (bit 24), equal iff the props are. */
+static inline uint32_t prop_key(struct pt_prop p)
+{
+    return (uint32_t)p.flags | (uint32_t)p.priv << 8 | (uint32_t)p.cache << 16 | 1u << 24;
+}
+
+/* The PTE bits of a valid `p`, through the cursor's one-entry cache (mapping
+ * runs of pages with one property is the common case). */
+static inline pt_pte_t prop_bits_cached(struct pt_cursor *c, struct pt_prop p)
+{
+    uint32_t key = prop_key(p);
+    if (__builtin_expect(key != c->prop_key, 0)) {
+        c->prop_key = key;
+        c->prop_pte_bits = pt_prop_bits(p);
     }
+    return c->prop_pte_bits;
+}
+
+/* Store the leaf at the cursor (already at `level`, the item's level) and
+ * move on. Always inlined so the fast path gets level == 1 as a constant.
+ * prop_bits: pt_prop_bits(item->prop). */
+static inline __attribute__((always_inline)) int
+map_here(struct pt_cursor *c, const struct pt_item *item, struct pt_frag *replaced, int level,
+         pt_pte_t prop_bits)
+{
+    struct pt_mem *mem = c->pt->mem;
+    pt_paddr_t node = c->path[level - 1];
+    pt_pte_t *ptes = c->ptes[level - 1];
+    unsigned i = pt_index(c->va, level);
+    pt_pte_t old = pt_pte_load(ptes, i);
+    pt_pte_t new_pte = item->pa | PTE_LEAF | prop_bits | (item->tracked ? 0 : PTE_UNTRACKED);
+    pt_pte_store(mem, node, ptes, i, level, old, new_pte);
+    if (__builtin_expect(pt_pte_is_absent(old), 1)) {
+        pt_meta_fast(mem, node)->nr_children++;
+        uint64_t size = pt_page_size(level);
+        pt_vaddr_t next = c->va + size;
+        if (__builtin_expect(pt_index(next, level) != 0 && next < c->barrier_end, 1))
+            c->va = next;  /* still inside this node and the range */
+        else
+            move_forward(c);
+        return 0;
+    }
+    if (pt_pte_is_leaf(old))
+        mapped_frag(old, level, c->va, replaced);
+    else
+        stray_frag(c, old, level, c->va, replaced);
     move_forward(c);
-    return ret;
+    return 1;
+}
+
+/* Everything but the fast path: full checks, descent, then the store. */
+static __attribute__((noinline)) int map_slow(struct pt_cursor *c, const struct pt_item *item,
+                                              struct pt_frag *replaced)
+{
+    int err = map_check(c, item);
+    if (err)
+        return err;
+    if (c->level != item->level && (err = map_descend(c, item->level)))
+        return err;
+    return map_here(c, item, replaced, c->level, prop_bits_cached(c, item->prop));
+}
+
+int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_frag *replaced)
+{
+    PT_ASSERT(item && replaced, "pt_cursor_map: NULL item or replaced");
+    /* Fast path: a 4 KiB item with the cached (hence valid) property at a
+     * cursor already on a level-1 node: sequential mapping. The checks are
+     * map_check's in a cheaper form (va is 4 KiB-aligned, so va < barrier_end
+     * means the page fits; level 1 never exceeds the guard level). */
+    if (__builtin_expect(item->level == 1 && c->level == 1 && c->va < c->barrier_end &&
+                             !(item->pa & PAGE_MASK) && prop_key(item->prop) == c->prop_key &&
+                             (!item->tracked || tracked_frame_ok(c->pt->mem, item->pa)),
+                         1))
+        return map_here(c, item, replaced, 1, c->prop_pte_bits);
+    return map_slow(c, item, replaced);
 }
 
 enum find_mode { FIND, TAKE, PROTECT };
@@ -249,8 +314,8 @@ struct find_args {
 };
 
 /* Act on the leaf `pte` at (node, i, level), which lies wholly in the range. */
-static int act_on_leaf(struct pt_cursor *c, const struct find_args *a, pt_paddr_t node,
-                       pt_pte_t *ptes, unsigned i, pt_pte_t pte)
+static inline int act_on_leaf(struct pt_cursor *c, const struct find_args *a, pt_paddr_t node,
+                              pt_pte_t *ptes, unsigned i, pt_pte_t pte)
 {
     struct pt_mem *mem = c->pt->mem;
     int level = c->level;
@@ -259,12 +324,13 @@ static int act_on_leaf(struct pt_cursor *c, const struct find_args *a, pt_paddr_
         pt_meta_fast(mem, node)->nr_children--;
         mapped_frag(pte, level, c->va, a->frag);
     } else {
-        struct pt_prop old = pt_pte_prop(pte);
-        struct pt_prop new_prop = a->op(old, a->op_arg);
-        if (!pt_prop_is_valid(new_prop))
+        struct pt_prop new_prop = a->op(pt_pte_prop_fast(pte), a->op_arg);
+        if (!pt_prop_valid_fast(new_prop))
             return PT_ERR_BAD_PROP;
-        if (!pt_prop_eq(old, new_prop))
-            pt_pte_store(mem, node, ptes, i, level, pte, pt_pte_set_prop(pte, new_prop));
+        /* The encoding is injective on valid properties: compare bits. */
+        pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | pt_prop_bits(new_prop);
+        if (new_pte != pte)
+            pt_pte_store(mem, node, ptes, i, level, pte, new_pte);
         *a->start = c->va;
         *a->end = c->va + pt_page_size(level);
     }
@@ -290,7 +356,7 @@ static int find_impl(struct pt_cursor *c, uint64_t len, const struct find_args *
         int level = c->level;
         uint64_t size = pt_page_size(level);
         pt_paddr_t node = cur_node(c);
-        pt_pte_t *ptes = pt_node_ptes(mem, node);
+        pt_pte_t *ptes = cur_ptes(c);
         unsigned i = pt_index(c->va, level);
         pt_pte_t pte = pt_pte_load(ptes, i);
         pt_vaddr_t es = c->va & ~(size - 1);
@@ -344,6 +410,17 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
                            pt_vaddr_t *start, pt_vaddr_t *end)
 {
     struct find_args a = { .mode = PROTECT, .op = op, .op_arg = arg, .start = start, .end = end };
+    /* Fast path: the cursor sits on a 4 KiB leaf inside the range (sequential
+     * protect of mapped pages); the same checks as find_impl's. */
+    if (__builtin_expect(c->level == 1 && len >= PT_BASE_PAGE_SIZE && !(len & PAGE_MASK) &&
+                             len <= c->barrier_end - c->va,
+                         1)) {
+        pt_pte_t *ptes = cur_ptes(c);
+        unsigned i = pt_index(c->va, 1);
+        pt_pte_t pte = pt_pte_load(ptes, i);
+        if (pt_pte_is_leaf(pte))
+            return act_on_leaf(c, &a, cur_node(c), ptes, i, pte);
+    }
     return find_impl(c, len, &a);
 }
 

@@ -138,11 +138,16 @@ int pt_lock_range(struct pt_cursor *c)
         if (r != DESCEND_RETRY)
             return r;
     }
-    for (int l = 0; l < PT_NR_LEVELS; l++)
+    for (int l = 0; l < PT_NR_LEVELS; l++) {
         c->path[l] = 0;
+        c->ptes[l] = 0;
+    }
     c->guard_level = level;
     c->level = level;
+    c->prop_key = 0;
+    c->prop_pte_bits = 0;
     c->path[level - 1] = node;
+    c->ptes[level - 1] = pt_node_ptes(c->pt->mem, node);
     dfs_lock(c->pt->mem, node, level, c->barrier_start, c->barrier_end - 1);
     return PT_OK;
 }

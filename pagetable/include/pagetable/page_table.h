@@ -125,6 +125,10 @@ struct pt_cursor {
     int level;                         /* level of path[level-1], the current node */
     int guard_level;                   /* level of the sub-tree root */
     pt_paddr_t path[PT_NR_LEVELS];     /* path[l-1] = node at level l, or 0 */
+    pt_pte_t *ptes[PT_NR_LEVELS];      /* ptes[l-1] = path[l-1]'s entries as mapped by
+                                          ops->phys_to_virt (a cache; internal) */
+    uint32_t prop_key;                 /* internal: last valid property mapped ... */
+    pt_pte_t prop_pte_bits;            /* ... and its PTE bits (0 key: none yet) */
 };
 
 /*
