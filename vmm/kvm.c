@@ -123,6 +123,9 @@ int vmm_kvm_open(struct vmm_kvm *k, unsigned cpus, bool verbose, char *err, size
     k->run_size = (size_t)sz;
     if (get_supported_cpuid(k, err, errlen) < 0 || install_kick_handler(err, errlen) < 0)
         goto fail;
+    if (verbose)
+        vmm_errf("vmm: KVM API %d, max %u vCPUs, %u supported CPUID entries, kvm_run %zu "
+                 "bytes\n", KVM_API_VERSION, k->max_vcpus, k->cpuid->nent, k->run_size);
     return 0;
 fail:
     vmm_kvm_close(k);

@@ -29,6 +29,9 @@ struct vmm_kvm {
  *   or cpus above KVM_CAP_MAX_VCPUS.
  */
 int vmm_kvm_open(struct vmm_kvm *k, unsigned cpus, bool verbose, char *err, size_t errlen);
+
+/* Releases what vmm_kvm_open acquired. Requires: no VM of k is still alive.
+ * Guarantees: k->fd = -1 afterwards, so a second call is harmless. */
 void vmm_kvm_close(struct vmm_kvm *k);
 
 struct vmm_vm {
@@ -48,6 +51,9 @@ struct vmm_vm {
  */
 int vmm_vm_create(struct vmm_kvm *k, struct vmm_vm *vm, uint64_t mem_size,
                   const uint8_t *rom, size_t rom_size, char *err, size_t errlen);
+
+/* Closes the VM and unmaps its memory. Requires: every vCPU of vm closed.
+ * Guarantees: vm->fd = -1 and no mapping left; a second call is harmless. */
 void vmm_vm_destroy(struct vmm_vm *vm);
 
 /*
