@@ -14,12 +14,12 @@ while (($#)) && [ "$1" != "--" ]; do regexes+=("$1"); shift; done
 [ "${1:-}" = "--" ] || { echo "expect_run.sh: missing -- before the command" >&2; exit 2; }
 shift
 
+# A file the command must write: remove a stale one, so only this run counts.
+[ -n "${EXPECT_FILE:-}" ] && rm -f "$EXPECT_FILE"
 out=$("$@" 2>&1)
 status=$?
 fail() {
     echo "FAILED: $*"
-    echo "command: $*" >/dev/null
-    printf '%s\n' "---- output of: $(printf '%q ' "$@")" "$out" "----"
     exit 1
 }
 echo "$out"
