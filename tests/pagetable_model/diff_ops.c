@@ -106,7 +106,11 @@ static int len_error(const struct diff *d, uint64_t len)
 
 int diff_op_cursor_new(struct diff *d, pt_vaddr_t start, pt_vaddr_t end, bool inject_nomem)
 {
-    diff_op_begin(d, start, end > start ? end : start);
+    /* Creating a cursor changes no mapping: check its two ends (and every
+       node it stored to), not the whole range, which can be the window. */
+    diff_op_begin(d, start, start + K4);
+    if (end > start && end - start > K4)
+        diff_touch(d, end - K4, end);
     snprintf(d->op_desc, sizeof(d->op_desc), "cursor_new [%#" PRIx64 ", %#" PRIx64 ")%s", start,
              end, inject_nomem ? " with an allocation failure injected" : "");
     pt_vaddr_t vs = pt_config_va_start(d->cfg), ve = pt_config_va_end(d->cfg);
@@ -143,7 +147,7 @@ int diff_op_cursor_new(struct diff *d, pt_vaddr_t start, pt_vaddr_t end, bool in
 
 void diff_op_cursor_drop(struct diff *d)
 {
-    diff_op_begin(d, d->bar_lo, d->bar_hi);
+    diff_op_begin(d, d->va, d->va);   /* changes no mapping; locks: see full check */
     snprintf(d->op_desc, sizeof(d->op_desc), "cursor_drop");
     pt_cursor_drop(&d->c);
     d->cursor_live = false;
@@ -192,7 +196,7 @@ void diff_op_query(struct diff *d)
 void diff_op_find_next(struct diff *d, uint64_t len)
 {
     pt_vaddr_t va = d->va;
-    diff_op_begin(d, va, va + (len % K4 ? 0 : len));
+    diff_op_begin(d, va, va + K4);   /* read-only: its ends; stores must be 0 */
     snprintf(d->op_desc, sizeof(d->op_desc), "find_next(len %#" PRIx64 ") at %#" PRIx64, len, va);
     d->st.finds++;
     int want = len_error(d, len);
@@ -212,6 +216,7 @@ void diff_op_find_next(struct diff *d, uint64_t len)
             expect_rc(d, rc, 0);
             d->va = va + len;
         }
+        diff_touch(d, d->va, d->va + K4);
     }
     DIFF_EXPECT(d, d->stores == 0, "find_next stored %" PRIu64 " PTEs", d->stores);
     diff_check_after_op(d);
@@ -435,6 +440,25 @@ static void take_leaf(struct diff *d, pt_vaddr_t va, pt_vaddr_t end, const struc
     d->va = model_end(&m);
 }
 
+/*
+ * take_next and protect_next change [va, where the cursor stops) and may
+ * split the mappings that straddle va and va + len. Record both straddling
+ * mappings now (with the pre-op model); end_ranged adds [va, new va).
+ */
+static void begin_ranged(struct diff *d, pt_vaddr_t va, uint64_t len)
+{
+    diff_op_begin(d, va, va + K4);
+    if (len % K4 == 0 && len >= K4 && len <= d->bar_hi - va)
+        diff_touch(d, va + len - K4, va + len);
+}
+
+static void end_ranged(struct diff *d, pt_vaddr_t va)
+{
+    if (d->va > va)
+        diff_touch(d, va, d->va);
+    diff_check_after_op(d);
+}
+
 /* After a failed op that may have split huge leaves on its way. */
 static void adopt_split_in(struct diff *d, pt_vaddr_t va, pt_vaddr_t end)
 {
@@ -447,7 +471,7 @@ static void adopt_split_in(struct diff *d, pt_vaddr_t va, pt_vaddr_t end)
 int diff_op_take_next(struct diff *d, uint64_t len, bool inject_nomem)
 {
     pt_vaddr_t va = d->va, end = va + len;
-    diff_op_begin(d, va, len % K4 ? va : end);
+    begin_ranged(d, va, len);
     snprintf(d->op_desc, sizeof(d->op_desc), "take_next(len %#" PRIx64 ") at %#" PRIx64 "%s",
              len, va, inject_nomem ? " with an allocation failure injected" : "");
     d->st.takes++;
@@ -480,7 +504,7 @@ int diff_op_take_next(struct diff *d, uint64_t len, bool inject_nomem)
         else
             take_leaf(d, va, end, &f);
     }
-    diff_check_after_op(d);
+    end_ranged(d, va);
     return rc;
 }
 
@@ -536,7 +560,7 @@ int diff_op_protect_next(struct diff *d, uint64_t len, bool inject_nomem, bool b
     pt_vaddr_t va = d->va, end = va + len;
     struct protect_arg a;
     random_protect(d, &a, bad_prop);
-    diff_op_begin(d, va, len % K4 ? va : end);
+    begin_ranged(d, va, len);
     snprintf(d->op_desc, sizeof(d->op_desc),
              "protect_next(len %#" PRIx64 ") at %#" PRIx64 " clear %#x set %#x cache %d priv %d%s%s",
              len, va, a.clear, a.set, a.cache, a.priv, bad_prop ? " returning a bad property" : "",
@@ -552,7 +576,7 @@ int diff_op_protect_next(struct diff *d, uint64_t len, bool inject_nomem, bool b
         d->st.errors_expected++;
         expect_rc(d, rc, want);
         DIFF_EXPECT(d, !a.called, "protect op called despite %s", pt_error_name(want));
-        diff_check_after_op(d);
+        end_ranged(d, va);
         return rc;
     }
     if (rc == PT_ERR_NOMEM) {
@@ -562,14 +586,14 @@ int diff_op_protect_next(struct diff *d, uint64_t len, bool inject_nomem, bool b
         adopt_split_in(d, va, end);
         d->va = pt_cursor_va(&d->c);
         DIFF_EXPECT(d, d->va >= va && d->va < end, "cursor at %#" PRIx64 " after NOMEM", d->va);
-        diff_check_after_op(d);
+        end_ranged(d, va);
         return rc;
     }
     long i = len ? model_first_in(&d->model, va, end) : -1;
     if (i < 0) {
         expect_rc(d, rc, 0);
         d->va = end;
-        diff_check_after_op(d);
+        end_ranged(d, va);
         return rc;
     }
     size_t n0 = d->model.n;
@@ -598,6 +622,6 @@ int diff_op_protect_next(struct diff *d, uint64_t len, bool inject_nomem, bool b
                     "%s", d->stores, changed ? "changed (want 1)" : "did not change (want 0)");
         d->va = model_end(m);
     }
-    diff_check_after_op(d);
+    end_ranged(d, va);
     return rc;
 }

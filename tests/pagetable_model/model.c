@@ -175,8 +175,10 @@ size_t model_remove_range(struct model *m, pt_vaddr_t lo, pt_vaddr_t hi,
             model_list_push(removed, &m->v[last]);
         last++;
     }
-    memmove(&m->v[first], &m->v[last], (m->n - last) * sizeof(*m->v));
-    m->n -= last - first;
+    if (last > first) {   /* (m->v may be NULL when the model is empty) */
+        memmove(&m->v[first], &m->v[last], (m->n - last) * sizeof(*m->v));
+        m->n -= last - first;
+    }
     return last - first;
 }
 
