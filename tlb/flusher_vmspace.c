@@ -123,6 +123,37 @@ static struct tlb_flush_op frag_op(struct tlb_vmspace *vs, const struct pt_frag 
     return op;
 }
 
+/*
+ * Break-before-make (SDM 4.10.2 / R4, class T12) for a huge leaf: whatever
+ * is in its slot (a table of finer mappings, or a leaf) is removed and
+ * flushed everywhere first, then the leaf is written into the empty slot.
+ * take_next detaches a table whole only when the cursor is at the level
+ * above it (OSTD's cursor semantics): a fresh cursor whose range spans more
+ * than one entry of that level. Otherwise the table is emptied leaf by leaf
+ * and pt_cursor_map still replaces the (now empty) table in one store.
+ * Returns 1 if something was removed, 0 if not, or a negative error.
+ */
+static int break_before_make(struct tlb_cursor *c, pt_vaddr_t va, uint64_t size)
+{
+    if (size <= PT_BASE_PAGE_SIZE)
+        return 0;   /* a 4 KiB leaf replaces only a 4 KiB leaf: no size change */
+    int r, removed = 0;
+    do {
+        struct pt_frag frag;
+        r = pt_cursor_take_next(&c->pc, va + size - c->pc.va, &frag);
+        if (r <= 0)
+            break;
+        tlb_flusher_issue_with(&c->flusher, frag_op(c->vs, &frag), &frag);
+        removed = 1;
+    } while (c->pc.va < va + size);
+    if (!removed)
+        return r < 0 ? r : pt_cursor_jump(&c->pc, va);
+    tlb_flusher_dispatch(&c->flusher);
+    tlb_flusher_sync(&c->flusher);
+    int j = pt_cursor_jump(&c->pc, va);
+    return r < 0 ? r : j < 0 ? j : removed;
+}
+
 int tlb_cursor_map(struct tlb_cursor *c, const struct pt_item *item)
 {
     struct tlb_vmspace *vs = c->vs;
@@ -133,7 +164,8 @@ int tlb_cursor_map(struct tlb_cursor *c, const struct pt_item *item)
     tlb_ev_range(dom, TLB_EV_OP_BEGIN, TLB_OP_MAP, vs->pt.root, va, va + size);
     note_global(vs, item->prop);
     struct pt_frag old;
-    int r = pt_cursor_map(&c->pc, item, &old);
+    int cleared = break_before_make(c, va, size);
+    int r = cleared < 0 ? cleared : pt_cursor_map(&c->pc, item, &old);
     if (r == 1) {
         /* The seed: the replaced mapping is flushed at once, its frame kept.
            We also sync (the seed does not): otherwise map would return while
@@ -145,7 +177,7 @@ int tlb_cursor_map(struct tlb_cursor *c, const struct pt_item *item)
     }
     tlb_ev_range(dom, TLB_EV_OP_END, TLB_OP_MAP, vs->pt.root, va, va + size);
     tlb_ctx_leave(dom, prev);
-    return r;
+    return r == 0 && cleared == 1 ? 1 : r;
 }
 
 int tlb_cursor_unmap(struct tlb_cursor *c, uint64_t len, bool sync, uint64_t *nr_frames)

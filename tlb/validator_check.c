@@ -23,6 +23,87 @@ static bool frame_overlap(const struct oblig *o, uint64_t pa, uint64_t len)
     return !(o->flags & OB_PSC) && o->frame < pa + len && pa < o->frame + o->frame_size;
 }
 
+static uint64_t missed_seq(const struct tlb_validator *v, const struct oblig *o, unsigned cls);
+
+/*
+ * The class of a frame freed while `o` is open: the root cause when the
+ * flusher visibly tried (a global entry left by a non-global full flush:
+ * T13; a dispatched flush that hit another page: T16), else by how the frame
+ * became stale (under a removed table: T3; moved: T2; an alias: T19; T1).
+ */
+static unsigned free_class(const struct tlb_validator *v, const struct oblig *o)
+{
+    const struct vcpu *c = &v->cpus[o->cpu];
+    if ((o->flags & OB_GLOBAL) && c->last_full_flush_seq > o->created_seq)
+        return TLB_T13;
+    if ((o->flags & OB_DISPATCHED) && c->last_partial_flush_seq > o->dispatch_seq)
+        return TLB_T16;
+    return (o->flags & OB_VIA_PSC) ? TLB_T3 : (o->flags & OB_MOVED) ? TLB_T2 : (o->flags & OB_ALIAS) ? TLB_T19 : TLB_T1;
+}
+
+static const char *free_why(unsigned cls)
+{
+    switch (cls) {
+    case TLB_T13: return "frame freed while this CPU may still cache a GLOBAL translation to it (a non-global "
+                         "full flush cannot remove it)";
+    case TLB_T16: return "frame freed while this CPU may still cache a translation to it (its flush hit another "
+                         "address)";
+    case TLB_T3: return "frame freed while this CPU may still cache a translation to it (made stale by removing "
+                        "the table above it)";
+    case TLB_T2: return "frame freed while this CPU may still cache its OLD address (the frame was moved to "
+                        "another VA without flushing the old one)";
+    case TLB_T19: return "frame freed while this CPU may still cache a translation of an alias of it";
+    default: return "frame freed while this CPU may still cache a translation to it";
+    }
+}
+
+/* Which CPU, if any, may cache entries of the tree holding `n` (and a global leaf there)? */
+static bool reachable_cpu(const struct tlb_validator *v, const struct vnode *n, bool global, uint32_t *cpu)
+{
+    const struct vnode *top = tree_top(n);
+    uint16_t pcids[MAX_PCIDS];
+    for (uint32_t c = 0; top && c < v->ncpus; c++)
+        if (cpu_reach_pcids(v, c, top, pcids, MAX_PCIDS) > 0 || (global && cpu_reach_global(v, c, top))) {
+            *cpu = c;
+            return true;
+        }
+    return false;
+}
+
+/*
+ * A frame freed while a live tracked PTE still maps it: a violation (T19) if
+ * some CPU may cache that mapping; a hint otherwise (the tree is loaded
+ * nowhere, e.g. an address space being torn down).
+ */
+static void live_mapping_check(struct tlb_validator *v, const struct tlb_event *ev, uint64_t pa, uint64_t len)
+{
+    uint64_t locs[16];
+    size_t n = rmap_locations(v, pa, len, locs, 16);
+    for (size_t i = 0; i < n; i++) {
+        const struct vnode *node = tree_node(v, locs[i] & ~0xfffull);
+        unsigned idx = (unsigned)(locs[i] & 0xfff);
+        uint32_t cpu = ev->cpu;
+        if (!node)
+            continue;
+        uint64_t e = node->pte[idx];
+        bool reach = tree_attached(node) && reachable_cpu(v, node, e & PTE_G, &cpu);
+        uint64_t va = tree_attached(node) ? tree_entry_va(node, idx) : 0;
+        if (!reach && !v->opt.report_lints)
+            continue;
+        struct report_args a = { reach ? TLB_REPORT_VIOLATION : TLB_REPORT_HINT, reach ? TLB_T19 : 0, "R1", cpu,
+                                 reach ? v->cpus[cpu].root : 0, va, pt_page_size(node->level), pa, 0, 0, ev->seq };
+        if (reach)
+            report_add(v, &a, "frame freed while still mapped at VA 0x%llx (node 0x%llx[%u] = 0x%llx), which "
+                       "CPU %u may cache", (unsigned long long)va, (unsigned long long)node->pa, idx,
+                       (unsigned long long)e, cpu);
+        else
+            report_add(v, &a, "frame freed while still mapped (node 0x%llx[%u]) in a tree no CPU has loaded",
+                       (unsigned long long)node->pa, idx);
+        if (reach)
+            return;   /* one report per free is enough */
+    }
+}
+
 static enum tlb_verdict free_frame(struct tlb_validator *v, const struct tlb_event *ev)
 {
     uint64_t pa = ev->u.free.pa, len = ev->u.free.npages * PAGE_4K;
@@ -35,26 +116,10 @@ static enum tlb_verdict free_frame(struct tlb_validator *v, const struct tlb_eve
             const struct oblig *o = &v->ob[id];
             if ((o->flags & OB_REPORTED) || !frame_overlap(o, pa, len))
                 continue;
-            unsigned cls = (o->flags & OB_VIA_PSC) ? TLB_T3
-                           : (o->flags & OB_MOVED) ? TLB_T2
-                           : (o->flags & OB_ALIAS) ? TLB_T19 : TLB_T1;
-            const char *why = cls == TLB_T3 ? "frame freed while this CPU may still cache a translation to it "
-                                              "(made stale by removing the table above it)"
-                              : cls == TLB_T2 ? "frame freed while this CPU may still cache its OLD address "
-                                                "(the frame was moved to another VA without flushing the old one)"
-                              : cls == TLB_T19 ? "frame freed while this CPU may still cache a translation of "
-                                                 "an alias of it"
-                                               : "frame freed while this CPU may still cache a translation to it";
-            report_oblig(v, id, cls, cls == TLB_T3 ? "R3" : "R1", ev->seq, v->cpus[c].last_partial_flush_seq,
-                         why);
+            unsigned cls = free_class(v, o);
+            report_oblig(v, id, cls, class_rule(cls), ev->seq, missed_seq(v, o, cls), free_why(cls));
         }
-    uint32_t live = rmap_count_frame_range(v, pa, len);
-    if (live) {
-        struct report_args a = { TLB_REPORT_VIOLATION, TLB_T19, "R1", ev->cpu, ev->root, 0, 0, pa, 0, 0,
-                                 ev->seq };
-        report_add(v, &a, "frame 0x%llx freed while still mapped by %u live page-table entr%s (an alias "
-                   "that any CPU may cache)", (unsigned long long)pa, live, live == 1 ? "y" : "ies");
-    }
+    live_mapping_check(v, ev, pa, len);
     return TLB_VERDICT_OK;
 }
 

@@ -53,8 +53,13 @@ struct vnode {
     uint64_t pte[512];
 };
 
-/* Live tracked leaf mappings of a frame (the reverse map for aliases). */
-struct rmap_val { uint32_t count; };
+/*
+ * Reverse map value: live tracked leaf mappings of one frame. Bits 63..52:
+ * how many (saturating); bits 51..0: where the latest one is (node pa | index),
+ * or 0 when unknown (it was removed while others remain; found by a scan).
+ */
+#define RMAP_COUNT_SHIFT 52
+#define RMAP_LOC_MASK ((1ull << RMAP_COUNT_SHIFT) - 1)
 
 /* ---- obligations (validator_oblig.c) ----------------------------------- */
 
@@ -192,8 +197,11 @@ uint64_t *tree_subtree_nodes(const struct tlb_validator *v, uint64_t pte, uint32
 void tree_forget(struct tlb_validator *v, struct vnode *n);
 void tree_destroy_all(struct tlb_validator *v);
 /* Reverse map of live tracked leaf mappings. */
-bool rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta);
+/* Count a tracked leaf `pte` at (node_pa, idx) in (delta > 0) or out; false on OOM. */
+bool rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta, uint64_t node_pa, unsigned idx);
 uint32_t rmap_count_frame_range(const struct tlb_validator *v, uint64_t pa, uint64_t len);
+/* Up to max locations (node pa | index) of live tracked leaves mapping [pa, pa+len). */
+size_t rmap_locations(const struct tlb_validator *v, uint64_t pa, uint64_t len, uint64_t *locs, size_t max);
 bool pte_tracked_leaf(uint64_t pte, int level);
 
 /* validator_oblig.c */

@@ -320,12 +320,12 @@ enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev
     if (is_table(old))
         tree_unlink(v, n, idx, old);
     if (is_leaf(old))
-        rmap_add(v, old, level, -1);
+        rmap_add(v, old, level, -1, n->pa, idx);
     if (is_table(new) && !tree_link(v, n, idx, new, ev->seq))
         return TLB_VERDICT_BAD_INPUT;
     if (is_leaf(new)) {
         mark_moved(v, new, level);
-        if (!rmap_add(v, new, level, +1))
+        if (!rmap_add(v, new, level, +1, n->pa, idx))
             return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
     }
     return TLB_VERDICT_OK;

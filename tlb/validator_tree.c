@@ -207,7 +207,7 @@ void tree_forget(struct tlb_validator *v, struct vnode *n)
         if (e == 0)
             continue;
         if (e & PTE_PS)
-            rmap_add(v, e, n->level, -1);
+            rmap_add(v, e, n->level, -1, n->pa, i);
         else
             tree_unlink(v, n, i, e);
     }
@@ -241,16 +241,18 @@ bool pte_tracked_leaf(uint64_t pte, int level)
 
 static uint64_t rmap_key(uint64_t base, int level) { return base | (uint64_t)level; }
 
-bool rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta)
+bool rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta, uint64_t node_pa, unsigned idx)
 {
     if (!pte_tracked_leaf(pte, level))
         return true;
-    uint64_t key = rmap_key(pte & pt_leaf_addr_mask(level), level);
+    uint64_t key = rmap_key(pte & pt_leaf_addr_mask(level), level), loc = node_pa | idx;
     uint64_t *p = hmap_get(&v->rmap, key);
     if (delta > 0) {
         if (p) {
-            (*p)++;
-        } else if (!hmap_put(&v->rmap, key, 1)) {
+            uint64_t count = *p >> RMAP_COUNT_SHIFT;
+            count += count < 0xfff;
+            *p = count << RMAP_COUNT_SHIFT | loc;
+        } else if (!hmap_put(&v->rmap, key, 1ull << RMAP_COUNT_SHIFT | loc)) {
             return false;
         }
         v->rmap_huge += level > 1;
@@ -258,10 +260,11 @@ bool rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta)
     }
     if (p) {
         v->rmap_huge -= level > 1;
-        if (*p <= 1)
+        uint64_t count = *p >> RMAP_COUNT_SHIFT;
+        if (count <= 1)
             hmap_del(&v->rmap, key);
         else
-            (*p)--;
+            *p = (count - 1) << RMAP_COUNT_SHIFT | ((*p & RMAP_LOC_MASK) == loc ? 0 : (*p & RMAP_LOC_MASK));
     }
     return true;
 }
@@ -279,8 +282,52 @@ uint32_t rmap_count_frame_range(const struct tlb_validator *v, uint64_t pa, uint
         for (uint64_t b = first; b < end && steps < (1u << 18); b += sz, steps++) {
             uint64_t *p = hmap_get(&v->rmap, rmap_key(b, level));
             if (p)
-                total += *p;
+                total += *p >> RMAP_COUNT_SHIFT;
         }
     }
     return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+}
+
+/* Scan every node for tracked leaves mapping [pa, pa+len) (when the rmap lost a location). */
+static size_t scan_locations(const struct tlb_validator *v, uint64_t pa, uint64_t len, uint64_t *locs,
+                             size_t n, size_t max)
+{
+    for (size_t k = 0; k < v->nodes.cap && n < max; k++) {
+        if (v->nodes.keys[k] == HMAP_EMPTY)
+            continue;
+        const struct vnode *nd = (const struct vnode *)(uintptr_t)v->nodes.vals[k];
+        if (nd->level > 3)
+            continue;
+        uint64_t size = pt_page_size(nd->level);
+        for (unsigned i = 0; i < 512 && n < max; i++) {
+            uint64_t e = nd->pte[i];
+            if (!pte_tracked_leaf(e, nd->level))
+                continue;
+            uint64_t f = e & pt_leaf_addr_mask(nd->level);
+            if (f < pa + len && pa < f + size)
+                locs[n++] = nd->pa | i;
+        }
+    }
+    return n;
+}
+
+size_t rmap_locations(const struct tlb_validator *v, uint64_t pa, uint64_t len, uint64_t *locs, size_t max)
+{
+    size_t n = 0;
+    bool lost = false;
+    for (int level = 1; level <= 3 && n < max; level++) {
+        if (level > 1 && v->rmap_huge == 0)
+            break;
+        uint64_t sz = pt_page_size(level), steps = 0;
+        for (uint64_t b = pa & ~(sz - 1); b < pa + len && steps < (1u << 18) && n < max; b += sz, steps++) {
+            uint64_t *p = hmap_get(&v->rmap, rmap_key(b, level));
+            if (!p)
+                continue;
+            if ((*p >> RMAP_COUNT_SHIFT) == 1 && (*p & RMAP_LOC_MASK))
+                locs[n++] = *p & RMAP_LOC_MASK;
+            else
+                lost = true;   /* several aliases or an unknown location: scan */
+        }
+    }
+    return lost ? scan_locations(v, pa, len, locs, 0, max) : n;
 }

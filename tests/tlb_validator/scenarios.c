@@ -336,6 +336,35 @@ static void scenario_t20(struct sb *b, bool bug, struct expect *e)
     *e = (struct expect){ TLB_T20, 1, VA(5), F };
 }
 
+
+/* T16 (variant): the dispatch names the right page, but every target INVLPGs the next one; then the
+ * frame is freed (caught at the free, with the root cause). */
+static void scenario_t16_wrong_page_then_free(struct sb *b, bool bug, struct expect *e)
+{
+    setup(b, 2, ALL2);
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
+    sb_store(b, 0, R, L1, 1, 5, 0);
+    uint64_t d = sb_dispatch(b, 0, R, ALL2, TLB_FLUSH_SINGLE, VA(5), 1);
+    sb_invlpg(b, 0, bug ? VA(6) : VA(5));
+    sb_invlpg(b, 1, bug ? VA(6) : VA(5));
+    sb_remote_done(b, 1, 0, d);
+    sb_free_frame(b, 0, F, 1);
+    sb_sync(b, 0, 2, d);
+    sb_op(b, 0, R, false, TLB_OP_UNMAP, VA(5), VA(6));
+    *e = (struct expect){ TLB_T16, 1, VA(5), F };
+}
+
+/* T19 (variant): a frame freed while a loaded address space still maps it. */
+static void scenario_t19_freed_while_mapped(struct sb *b, bool bug, struct expect *e)
+{
+    (void)bug;
+    setup(b, 2, ALL2);
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_free_frame(b, 1, F, 1);
+    *e = (struct expect){ TLB_T19, 0, VA(5), F };
+}
+
 const struct scenario tlb_scenarios[] = {
     { "t1", true, scenario_t1 },
     { "t2", true, scenario_t2 },
@@ -353,7 +382,9 @@ const struct scenario tlb_scenarios[] = {
     { "t14_stale_pcid_reuse", false, scenario_t14_stale_pcid_reuse },
     { "t15", true, scenario_t15 },
     { "t16", true, scenario_t16 },
+    { "t16_wrong_page_then_free", true, scenario_t16_wrong_page_then_free },
     { "t19", true, scenario_t19 },
+    { "t19_freed_while_mapped", false, scenario_t19_freed_while_mapped },
     { "t20", true, scenario_t20 },
 };
 const unsigned tlb_nscenarios = sizeof tlb_scenarios / sizeof tlb_scenarios[0];

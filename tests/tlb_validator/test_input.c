@@ -344,6 +344,32 @@ START_TEST(hints_are_not_violations)
 }
 END_TEST
 
+/* A frame freed while still mapped in a tree that no CPU has loaded (an address space being torn
+ * down): no CPU can cache it, so it is not a violation; with lints on, a hint says so. */
+START_TEST(free_in_unloaded_tree_is_a_hint)
+{
+    struct sb b;
+    sb_init(&b, 1);
+    sb_store(&b, 0, R, R, 4, 0, sb_table(L3));
+    sb_store(&b, 0, R, L3, 3, 0, sb_table(L2));
+    sb_store(&b, 0, R, L2, 2, 0, sb_table(L1));
+    sb_store(&b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_free_frame(&b, 0, F, 1);
+    enum tlb_verdict r;
+    struct tlb_validator *v = sb_validate(&b, NULL, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_OK);
+    ck_assert_uint_eq(tlb_validator_report_count(v), 0);
+    tlb_validator_destroy(v);
+    struct tlb_validator_options o = tlb_validator_default_options(1);
+    o.report_lints = true;
+    v = sb_validate(&b, &o, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_OK);
+    ck_assert_uint_eq(tlb_validator_count(v, TLB_REPORT_HINT), 1);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
 START_TEST(json_one_object_per_line)
 {
     struct sb b;
@@ -418,6 +444,7 @@ Suite *input_suite(void)
     tcase_add_test(tc, bad_options_rejected);
     tcase_add_test(tc, policy_tolerates_and_reports);
     tcase_add_test(tc, hints_are_not_violations);
+    tcase_add_test(tc, free_in_unloaded_tree_is_a_hint);
     tcase_add_test(tc, json_one_object_per_line);
     suite_add_tcase(s, tc);
     return s;

@@ -78,6 +78,10 @@ static inline struct tlb_flusher *tlb_cursor_flusher(struct tlb_cursor *c) { ret
 /*
  * Map `item` at the cursor's va (pt_cursor_map). If a mapping (or subtree)
  * was there, it is issued with its frame/node kept, dispatched and synced.
+ * A huge leaf never replaces a table in one store: the table's subtree is
+ * removed and flushed first (break-before-make), then the leaf is written.
+ * (A small leaf inside a larger one still splits it in place, inside the
+ * page-table core: the cursor's range does not cover the larger leaf.)
  * Returns 0 (slot was empty) or 1 (replaced), or fails as pt_cursor_map.
  */
 int tlb_cursor_map(struct tlb_cursor *c, const struct pt_item *item);
