@@ -85,6 +85,16 @@ void vmm_console_flush(struct vmm_console *c)
     pthread_mutex_unlock(&c->lock);
 }
 
+void vmm_console_flush_cpu(struct vmm_console *c, unsigned cpu)
+{
+    if (cpu >= c->ncpus)
+        return;
+    pthread_mutex_lock(&c->lock);
+    if (c->lines[cpu].len)
+        emit(c, cpu);
+    pthread_mutex_unlock(&c->lock);
+}
+
 void vmm_console_destroy(struct vmm_console *c)
 {
     if (!c->lines)

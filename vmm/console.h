@@ -51,6 +51,11 @@ void vmm_console_write(struct vmm_console *c, unsigned cpu, const uint8_t *p, si
 /* Prints every partial line (at VM stop). Thread-safe. */
 void vmm_console_flush(struct vmm_console *c);
 
+/* Prints the partial line of CPU cpu only (before a message of that CPU,
+ * without cutting the lines other CPUs are writing). Thread-safe.
+ * Requires: nothing; an out-of-range cpu is ignored. */
+void vmm_console_flush_cpu(struct vmm_console *c, unsigned cpu);
+
 /* Flushes and frees. */
 void vmm_console_destroy(struct vmm_console *c);
 

@@ -90,7 +90,7 @@ static int64_t hc_assert(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *c,
     if (bad_range(ctx, c, "assert_fail", "file name", c->arg[0], c->arg[1]) ||
         bad_range(ctx, c, "assert_fail", "message", c->arg[3], c->arg[4]))
         return -VMM_EINVAL;
-    vmm_console_flush(ctx->console);
+    vmm_console_flush_cpu(ctx->console, c->cpu);
     vmm_errf("vmm: cpu %u: guest assertion failed at %s:%" PRIu64 ": %s\n", c->cpu,
              vmm_sanitize(ctx->ram + c->arg[0], c->arg[1], file, sizeof(file)), c->arg[2],
              vmm_sanitize(ctx->ram + c->arg[3], c->arg[4], msg, sizeof(msg)));
@@ -113,7 +113,7 @@ static int64_t hc_test_result(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *
     }
     __atomic_add_fetch(c->arg[2] ? &ctx->tests_passed : &ctx->tests_failed, 1,
                        __ATOMIC_RELAXED);
-    vmm_console_flush(ctx->console);
+    vmm_console_flush_cpu(ctx->console, c->cpu);
     if (ctx->console->quiet)      /* benchmarks: stdout is JSON only */
         return 0;
     vmm_outf("vmm: cpu %u: guest test %s: %s\n", c->cpu,
@@ -153,7 +153,7 @@ static int64_t hc_exception(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *c,
     if (bad_range(ctx, c, "exception", "report", c->arg[0], c->arg[1]))
         return -VMM_EINVAL;
     memcpy(&r, ctx->ram + c->arg[0], sizeof(r));
-    vmm_console_flush(ctx->console);
+    vmm_console_flush_cpu(ctx->console, c->cpu);
     print_exception(&r, c->cpu);
     res->stop = true;
     res->status = VMM_EXIT_GUEST_CRASH;

@@ -150,6 +150,12 @@ START_TEST(test_results)
     ck_assert_int_eq(call(0, VMM_HC_TEST_RESULT, MEM - 1, 3, 1, 0, 0).ret, -VMM_EINVAL);
     ck_assert_int_eq(call(0, VMM_HC_TEST_RESULT, 0x200, 3, 0, 0, 0).ret, 0);
     ck_assert_uint_eq(ctx.tests_failed, 1);
+    /* a message of CPU 0 must not cut the line CPU 1 is writing */
+    vmm_console_write(&con, 1, (const uint8_t *)"half", 4);
+    ck_assert_int_eq(call(0, VMM_HC_TEST_RESULT, 0x200, 3, 1, 0, 0).ret, 0);
+    ck_assert_ptr_null(strstr(logged(), "[cpu1] half"));
+    vmm_console_write(&con, 1, (const uint8_t *)" whole\n", 7);
+    ck_assert_ptr_nonnull(strstr(logged(), "[cpu1] half whole\n"));
     /* exit(0) after a failed test is a failure */
     r = call(0, VMM_HC_EXIT, 0, 0, 0, 0, 0);
     ck_assert(r.stop);
