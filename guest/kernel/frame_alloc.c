@@ -10,6 +10,7 @@
 #include "guest/frame_alloc.h"
 
 #include "guest/spinlock.h"
+#include "guest/string.h"
 
 #define NFRAMES (FRAME_ALLOC_MAX_PHYS / FRAME_SIZE)
 #define WORD_BITS 64
@@ -33,14 +34,34 @@ static void set_used(size_t f, bool used)
         bitmap[f / WORD_BITS] &= ~bit;
 }
 
+/* Marks frames [start, end) free and managed, whole words at a time where
+ * possible. Requires the lock; the frames were all used before. */
+static void release_range(size_t start, size_t end)
+{
+    size_t f = start;
+    for (; f < end && f % WORD_BITS; f++) {
+        set_used(f, false);
+        managed[f / WORD_BITS] |= 1ull << (f % WORD_BITS);
+    }
+    for (; f + WORD_BITS <= end; f += WORD_BITS) {
+        bitmap[f / WORD_BITS] = 0;
+        managed[f / WORD_BITS] = ~0ull;
+    }
+    for (; f < end; f++) {
+        set_used(f, false);
+        managed[f / WORD_BITS] |= 1ull << (f % WORD_BITS);
+    }
+    free_frames += end - start;
+}
+
 void frame_alloc_init(const struct memmap *usable)
 {
     spin_lock(&lock);
-    for (size_t i = 0; i < NFRAMES / WORD_BITS; i++) {
-        bitmap[i] = ~0ull;
-        managed[i] = 0;
-    }
+    memset(bitmap, 0xff, sizeof(bitmap));
+    memset(managed, 0, sizeof(managed));
     free_frames = 0;
+    /* The ranges are disjoint and never touch, so after rounding inwards to
+     * whole frames no frame belongs to two of them. */
     for (unsigned i = 0; i < usable->count; i++) {
         uint64_t start = (usable->r[i].start + FRAME_SIZE - 1) / FRAME_SIZE;
         uint64_t end = usable->r[i].end / FRAME_SIZE;
@@ -48,13 +69,8 @@ void frame_alloc_init(const struct memmap *usable)
             end = NFRAMES;
         if (start == 0)
             start = 1;                        /* never hand out frame 0 */
-        for (uint64_t f = start; f < end; f++) {
-            if (is_used(f)) {
-                set_used(f, false);
-                managed[f / WORD_BITS] |= 1ull << (f % WORD_BITS);
-                free_frames++;
-            }
-        }
+        if (start < end)
+            release_range(start, end);
     }
     total_frames = free_frames;
     next_hint = 0;
