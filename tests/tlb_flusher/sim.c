@@ -337,6 +337,27 @@ int sim_map(struct sim *s, struct tlb_vmspace *vs, pt_vaddr_t va, struct pt_prop
     return r;
 }
 
+int sim_map_huge(struct sim *s, struct tlb_vmspace *vs, pt_vaddr_t va, pt_paddr_t pa, int level,
+                 struct pt_prop prop)
+{
+    (void)s;
+    /* The cursor spans two entries of the level above, so that it can
+       detach a table below the slot (break-before-make, see tlb_cursor_map);
+       a cursor of exactly one entry cannot remove that entry's table. */
+    uint64_t span = 2 * pt_page_size(level);
+    pt_vaddr_t lo = va & ~(span - 1);
+    struct tlb_cursor c;
+    int r = tlb_cursor_new(&c, vs, lo, lo + span);
+    if (r == 0) {
+        struct pt_item item = {.pa = pa, .level = level, .prop = prop, .tracked = false};
+        r = pt_cursor_jump(&c.pc, va);
+        if (r == 0)
+            r = tlb_cursor_map(&c, &item);
+        tlb_cursor_drop(&c);
+    }
+    return r;
+}
+
 int sim_unmap(struct sim *s, struct tlb_vmspace *vs, pt_vaddr_t va, uint64_t len, bool sync)
 {
     (void)s;

@@ -88,6 +88,9 @@ pt_paddr_t sim_alloc_frame(struct sim *s);
    enum pt_error / tlb_error code of the underlying call (sim_map: 1 when it
    replaced a mapping, 0 when the slot was empty). */
 int sim_map(struct sim *s, struct tlb_vmspace *vs, pt_vaddr_t va, struct pt_prop prop);
+/* Map untracked memory at `pa` as one leaf of `level` (2: 2 MiB). */
+int sim_map_huge(struct sim *s, struct tlb_vmspace *vs, pt_vaddr_t va, pt_paddr_t pa, int level,
+                 struct pt_prop prop);
 int sim_unmap(struct sim *s, struct tlb_vmspace *vs, pt_vaddr_t va, uint64_t len, bool sync);
 int sim_protect(struct sim *s, struct tlb_vmspace *vs, pt_vaddr_t va, uint64_t len, uint8_t clear_flags,
                 uint8_t set_flags);

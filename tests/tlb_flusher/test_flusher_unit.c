@@ -448,6 +448,47 @@ START_TEST(map_replace_flushes_and_frees_old_frame)
 }
 END_TEST
 
+/* A huge leaf over a table of small ones: break-before-make. The table entry
+   is cleared, flushed (and the old frames freed) BEFORE the leaf is written;
+   never table -> leaf in one store. */
+START_TEST(huge_map_over_table_breaks_before_make)
+{
+    struct sim *s = new_sim(2, 1);
+    struct tlb_vmspace *a = &s->spaces[0];
+    sim_switch(s, 1);
+    tlb_vmspace_activate(s->dom, a);
+    sim_switch(s, 0);
+    tlb_vmspace_activate(s->dom, a);
+    pt_vaddr_t block = BASE + pt_page_size(2);
+    for (unsigned i = 0; i < 3; i++)
+        ck_assert_int_eq(sim_map(s, a, block + i * 5 * PG, RW_USER), 0);
+    size_t mark = s->nr_ev;
+    ck_assert_int_eq(sim_map_huge(s, a, block, 1ull << 40, 2, RW_USER), 1);
+    long clear = -1, leaf = -1, flush1 = -1;
+    size_t frees = 0;
+    for (size_t i = mark; i < s->nr_ev; i++) {
+        const struct tlb_event *e = &s->ev[i];
+        if (e->type == TLB_EV_PTE_STORE && e->sub == 2 && e->arg == pt_index(block, 2)) {
+            if (e->u.pte.new_pte == 0 && pt_pte_is_table(e->u.pte.old_pte))
+                clear = (long)i;
+            else if (pt_pte_is_leaf(e->u.pte.new_pte)) {
+                ck_assert(pt_pte_is_absent(e->u.pte.old_pte));   /* written into an empty slot */
+                leaf = (long)i;
+            }
+        }
+        if (e->type == TLB_EV_FLUSH && e->cpu == 1 && flush1 < 0)
+            flush1 = (long)i;
+        if (e->type == TLB_EV_FREE && leaf < 0)
+            frees++;
+    }
+    ck_assert_int_ge(clear, 0);
+    ck_assert_int_gt(flush1, clear);
+    ck_assert_int_gt(leaf, flush1);
+    ck_assert_uint_eq(frees, 4);   /* 3 frames + the level-1 node, before the leaf */
+    end_sim(s);
+}
+END_TEST
+
 /* protect writes (and so flushes) only leaves whose property changes. */
 START_TEST(protect_flushes_only_changed_leaves)
 {
@@ -563,6 +604,7 @@ static Suite *suite(void)
     t = tcase_create("vmspace");
     tcase_add_test(t, unmap_whole_table_frees_node_after_full_flush);
     tcase_add_test(t, map_replace_flushes_and_frees_old_frame);
+    tcase_add_test(t, huge_map_over_table_breaks_before_make);
     tcase_add_test(t, protect_flushes_only_changed_leaves);
     tcase_add_test(t, events_are_numbered_consecutively);
     suite_add_tcase(su, t);

@@ -5,7 +5,7 @@
  *
  *   tlb_stream_gen --cpus N --ops N --seed S -o FILE
  *                  [--spaces N] [--global-pct P] [--async-unmap-pct P]
- *                  [--faults MASK]
+ *                  [--huge-pct P] [--faults MASK]
  *
  * --faults plants bugs (enum tlb_fault bits of tlb/flusher.h) so the stream
  * contains violations. Prints one JSON line with what it did.
@@ -20,7 +20,8 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: tlb_stream_gen --cpus N --ops N --seed S -o FILE\n"
-                 "                      [--spaces N] [--global-pct P] [--async-unmap-pct P] [--faults MASK]\n");
+                 "                      [--spaces N] [--global-pct P] [--async-unmap-pct P] [--huge-pct P]\n"
+                 "                      [--faults MASK]\n");
 }
 
 /* Parse an unsigned number in [lo, hi]; false with a message otherwise. */
@@ -39,7 +40,7 @@ static bool parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, 
 }
 
 struct args {
-    uint64_t cpus, ops, seed, spaces, global_pct, async_pct, faults;
+    uint64_t cpus, ops, seed, spaces, global_pct, async_pct, huge_pct, faults;
     const char *out;
     bool have_cpus, have_ops, have_seed;
 };
@@ -62,6 +63,8 @@ static bool parse_args(int argc, char **argv, struct args *a)
             ok = parse_u64(o, v, 0, 100, &a->global_pct);
         else if (!strcmp(o, "--async-unmap-pct"))
             ok = parse_u64(o, v, 0, 100, &a->async_pct);
+        else if (!strcmp(o, "--huge-pct"))
+            ok = parse_u64(o, v, 0, 100, &a->huge_pct);
         else if (!strcmp(o, "--faults"))
             ok = parse_u64(o, v, 0, TLB_FAULT_ALL, &a->faults);
         else if (!strcmp(o, "-o") && v)
@@ -98,16 +101,18 @@ int main(int argc, char **argv)
     struct workload_opts o = workload_default_opts(a.ops);
     o.global_pct = (unsigned)a.global_pct;
     o.async_unmap_pct = (unsigned)a.async_pct;
+    o.huge_pct = (unsigned)a.huge_pct;
     struct workload_stats st;
     bool ok = workload_run(&s, &o, &st);
     ok = sim_shutdown(&s) && ok;
     ok = ok && sim_write_stream(&s, a.out);
     if (ok)
         printf("{\"cpus\":%llu,\"ops\":%llu,\"seed\":%llu,\"faults\":%llu,\"events\":%zu,\"maps\":%llu,"
-               "\"replaced\":%llu,\"unmaps\":%llu,\"protects\":%llu,\"activations\":%llu,"
+               "\"huge_maps\":%llu,\"replaced\":%llu,\"unmaps\":%llu,\"protects\":%llu,\"activations\":%llu,"
                "\"ipi_deliveries\":%llu,\"nomem\":%llu,\"file\":\"%s\"}\n",
                (unsigned long long)a.cpus, (unsigned long long)a.ops, (unsigned long long)a.seed,
                (unsigned long long)a.faults, s.nr_ev, (unsigned long long)st.maps,
+               (unsigned long long)st.huge_maps,
                (unsigned long long)st.replaced, (unsigned long long)st.unmaps,
                (unsigned long long)st.protects, (unsigned long long)st.activations,
                (unsigned long long)st.deliveries, (unsigned long long)st.failures, a.out);

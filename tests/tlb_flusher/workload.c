@@ -95,6 +95,19 @@ static bool one_op(struct sim *s, const struct workload_opts *o, struct workload
     }
     struct tlb_vmspace *vs = pick_space(s);
     pt_vaddr_t va = pick_page(s, o);
+    if (r < 50 && sim_rand(s, 100) < o->huge_pct && o->window_pages >= 512) {
+        /* An untracked 2 MiB leaf over an aligned block (replacing whatever
+           table was there); a fresh physical block each time, above the
+           arena, so no two mappings alias. */
+        static const uint64_t huge_pa_base = 1ull << 40;
+        pt_vaddr_t hva = o->base + sim_rand(s, o->window_pages / 512) * pt_page_size(2);
+        pt_paddr_t pa = huge_pa_base + (st->huge_maps++ % (1ull << 20)) * pt_page_size(2);
+        struct pt_prop p = random_prop(s, o);
+        p.priv &= (uint8_t)~PT_PRIV_GLOBAL;
+        int m = sim_map_huge(s, vs, hva, pa, 2, p);
+        st->replaced += m == 1;
+        return check(m, "huge map", st);
+    }
     if (r < 50) {
         st->maps++;
         int m = sim_map(s, vs, va, random_prop(s, o));

@@ -12,6 +12,7 @@ struct workload_opts {
     uint64_t nr_ops;          /* operations to run (map/unmap/protect/activate) */
     unsigned global_pct;      /* % of maps that create global (G=1) leaves */
     unsigned async_unmap_pct; /* % of unmaps that do not sync (OSTD VmSpace::unmap) */
+    unsigned huge_pct;        /* % of maps that map an untracked 2 MiB leaf */
     pt_vaddr_t base;          /* start of the VA window each space uses */
     uint64_t window_pages;    /* its size in 4 KiB pages */
 };
@@ -20,7 +21,7 @@ struct workload_opts {
 struct workload_opts workload_default_opts(uint64_t nr_ops);
 
 struct workload_stats {
-    uint64_t maps, replaced, unmaps, protects, activations, deliveries, failures;
+    uint64_t maps, huge_maps, replaced, unmaps, protects, activations, deliveries, failures;
 };
 
 /*
