@@ -87,7 +87,7 @@ END_TEST
 
 START_TEST(hang_needs_the_watchdog)
 {
-    boot(1, "scenario=hang", 2);
+    boot(1, "scenario=hang", 8);
     ck_assert_msg(res.end == HX_END_TIMEOUT, "end %d", res.end);
     ck_assert_ptr_nonnull(strstr(res.console, "hang: spinning forever"));
 }
