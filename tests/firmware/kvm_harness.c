@@ -285,6 +285,14 @@ int hx_build_fdt(struct hx_vm *vm, const char *bootargs, uint32_t abi_version,
                  uint32_t hypercall_port, uint64_t kernel_start,
                  uint64_t kernel_end, char *err, size_t errlen)
 {
+    return hx_build_fdt_cpus(vm, bootargs, abi_version, hypercall_port, kernel_start,
+                             kernel_end, vm->cpus, NULL, err, errlen);
+}
+
+int hx_build_fdt_cpus(struct hx_vm *vm, const char *bootargs, uint32_t abi_version,
+                      uint32_t hypercall_port, uint64_t kernel_start, uint64_t kernel_end,
+                      int fdt_cpus, const uint32_t *apic_ids, char *err, size_t errlen)
+{
     void *fdt = hx_ram(vm, VMM_FDT_ADDR, VMM_FDT_MAX_SIZE);
     char name[32];
     FDT_TRY(fdt_create(fdt, VMM_FDT_MAX_SIZE));
@@ -305,11 +313,11 @@ int hx_build_fdt(struct hx_vm *vm, const char *bootargs, uint32_t abi_version,
     FDT_TRY(fdt_begin_node(fdt, "cpus"));
     FDT_TRY(fdt_property_u32(fdt, "#address-cells", 1));
     FDT_TRY(fdt_property_u32(fdt, "#size-cells", 0));
-    for (int i = 0; i < vm->cpus; i++) {
-        snprintf(name, sizeof(name), "cpu@%d", i);
+    for (int i = 0; i < fdt_cpus; i++) {
+        snprintf(name, sizeof(name), "cpu@%x", i);
         FDT_TRY(fdt_begin_node(fdt, name));
         FDT_TRY(fdt_property_string(fdt, "device_type", "cpu"));
-        FDT_TRY(fdt_property_u32(fdt, "reg", (uint32_t)i));
+        FDT_TRY(fdt_property_u32(fdt, "reg", apic_ids ? apic_ids[i] : (uint32_t)i));
         FDT_TRY(fdt_end_node(fdt));
     }
     FDT_TRY(fdt_end_node(fdt));

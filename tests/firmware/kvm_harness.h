@@ -101,6 +101,15 @@ int hx_build_fdt(struct hx_vm *vm, const char *bootargs, uint32_t abi_version,
                  uint32_t hypercall_port, uint64_t kernel_start,
                  uint64_t kernel_end, char *err, size_t errlen);
 
+/*
+ * hx_build_fdt_cpus: as hx_build_fdt, but the FDT lists fdt_cpus CPUs with
+ * the given APIC IDs (NULL: reg = index), whatever the VM really has; tests
+ * use it to describe a CPU that does not exist.
+ */
+int hx_build_fdt_cpus(struct hx_vm *vm, const char *bootargs, uint32_t abi_version,
+                      uint32_t hypercall_port, uint64_t kernel_start, uint64_t kernel_end,
+                      int fdt_cpus, const uint32_t *apic_ids, char *err, size_t errlen);
+
 /* hx_write_handoff: write struct vmm_boot_handoff at VMM_BOOT_HANDOFF_ADDR. */
 void hx_write_handoff(struct hx_vm *vm, const struct vmm_boot_handoff *h);
 

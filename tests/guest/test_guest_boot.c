@@ -128,24 +128,46 @@ START_TEST(unknown_scenario_is_named)
 }
 END_TEST
 
-/* The kernel must refuse an FDT whose /vmm node does not match its ABI. */
-static void boot_with_vmm_node(uint32_t abi, uint32_t port)
+/* Boots with a hand-made FDT: a /vmm node with these values, and fdt_cpus
+ * CPUs with these APIC IDs (NULL: one per vCPU, reg = index). */
+static void boot_custom(int vcpus, uint32_t abi, uint32_t port, int fdt_cpus,
+                        const uint32_t *apic_ids, unsigned timeout_s)
 {
     char err[256];
     uint64_t entry, end;
-    struct hx_vm *vm = hx_create(1, MEM, rom, err, sizeof(err));
+    struct hx_vm *vm = hx_create(vcpus, MEM, rom, err, sizeof(err));
     ck_assert_msg(vm, "%s", err);
     ck_assert_msg(hx_load_elf(vm, elf, &entry, &end, err, sizeof(err)) == 0, "%s", err);
-    int size = hx_build_fdt(vm, "", abi, port, VMM_KERNEL_MIN_ADDR, end, err, sizeof(err));
+    int size = hx_build_fdt_cpus(vm, "", abi, port, VMM_KERNEL_MIN_ADDR, end, fdt_cpus,
+                                 apic_ids, err, sizeof(err));
     ck_assert_msg(size > 0, "%s", err);
     struct vmm_boot_handoff h = { .magic = VMM_BOOT_MAGIC, .abi_version = VMM_ABI_VERSION,
                                   .size = sizeof(h), .kernel_entry = entry,
                                   .fdt_addr = VMM_FDT_ADDR, .fdt_size = (uint64_t)size,
                                   .mem_size = MEM };
     hx_write_handoff(vm, &h);
-    ck_assert_int_eq(hx_run(vm, 30, &res), 0);
+    ck_assert_int_eq(hx_run(vm, timeout_s, &res), 0);
     hx_destroy(vm);
 }
+
+/* The kernel must refuse an FDT whose /vmm node does not match its ABI. */
+static void boot_with_vmm_node(uint32_t abi, uint32_t port)
+{
+    boot_custom(1, abi, port, 1, NULL, 30);
+}
+
+/* An FDT CPU that never answers INIT-SIPI-SIPI: a bounded wait, then a
+ * message naming it and exit(1) -- never a hang. */
+START_TEST(missing_ap_is_reported)
+{
+    static const uint32_t apic_ids[] = { 0, 1, 9 };    /* APIC ID 9 does not exist */
+    boot_custom(2, VMM_ABI_VERSION, VMM_HYPERCALL_PORT, 3, apic_ids, 60);
+    expect_exit(1);
+    ck_assert_msg(strstr(res.console, "cpu 2 (apic 9) did not start"), "console:\n%s",
+                  res.console);
+    ck_assert_uint_eq(res.online_mask, 3);             /* cpus 0 and 1 did */
+}
+END_TEST
 
 START_TEST(abi_version_mismatch_refused)
 {
@@ -193,6 +215,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, unknown_scenario_is_named);
     tcase_add_test(tc, abi_version_mismatch_refused);
     tcase_add_test(tc, hypercall_port_mismatch_refused);
+    tcase_add_test(tc, missing_ap_is_reported);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

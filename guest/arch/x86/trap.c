@@ -15,6 +15,7 @@
 #include "guest/hypercall.h"
 #include "guest/percpu.h"
 #include "guest/printf.h"
+#include "guest/spinlock.h"
 
 struct idt_gate {
     uint16_t offset_lo;
@@ -76,11 +77,18 @@ void exc_register(unsigned v, exc_handler_t h)
         exc_handlers[v] = h;
 }
 
+/* Used when the faulting CPU has no per-CPU area yet (GS base still 0, early
+ * in kmain or ap_main); such a report says cpu = UINT32_MAX. */
+static struct vmm_exception_report early_report;
+static spinlock_t early_lock = SPINLOCK_INIT;
+
 /* Fills this CPU's report from the frame and hands it to the VMM. */
 __attribute__((noreturn)) static void report_exception(struct trap_frame *f)
 {
-    struct percpu *p = this_cpu();
-    struct vmm_exception_report *r = &p->exc_report;
+    struct percpu *p = rdmsr(MSR_GS_BASE) ? this_cpu() : NULL;
+    struct vmm_exception_report *r = p ? &p->exc_report : &early_report;
+    if (!p)
+        spin_lock(&early_lock);               /* never released: we stop */
     *r = (struct vmm_exception_report){
         .vector = f->vector, .error_code = f->error_code,
         .rip = f->rip, .cs = f->cs, .rflags = f->rflags, .rsp = f->rsp, .ss = f->ss,
@@ -89,7 +97,7 @@ __attribute__((noreturn)) static void report_exception(struct trap_frame *f)
         .rsi = f->rsi, .rdi = f->rdi, .rbp = f->rbp,
         .r8 = f->r8, .r9 = f->r9, .r10 = f->r10, .r11 = f->r11,
         .r12 = f->r12, .r13 = f->r13, .r14 = f->r14, .r15 = f->r15,
-        .cpu = p->index,
+        .cpu = p ? p->index : UINT32_MAX,
     };
     hc_exception(r);
     /* The VMM stops every vCPU on an exception report; reaching this line
