@@ -75,6 +75,34 @@ static const char *table_downgrade(uint64_t old, uint64_t new)
     return NULL;
 }
 
+/* Bits that make two leaves the same translation (A/D and software bits aside). */
+#define SAME_XLATE_MASK (PTE_P | PTE_RW | PTE_US | PTE_PWT | PTE_PCD | PTE_G | PTE_NX)
+
+/*
+ * Is the huge leaf `leaf` at `level` equivalent to the table `child` (at
+ * level - 1): all 512 entries present leaves mapping the same frames, in
+ * order, with the same access rights, global bit and cache bits? Then a
+ * direct swap (OSTD's split of a huge page) changes no translation of any
+ * address: not a page-size change in the sense of R4 (SDM §4.10.2.3 forbids
+ * changing the size together with the frame or attributes), and nothing to
+ * flush.
+ */
+static bool equivalent_split(const struct tlb_validator *v, uint64_t leaf, int level, uint64_t table)
+{
+    const struct vnode *c = tree_node(v, table & PTE_TABLE_ADDR_MASK);
+    if (!c || c->level != level - 1 || !hw_present(leaf))
+        return false;
+    uint64_t base = leaf & pt_leaf_addr_mask(level), stride = pt_page_size(level - 1);
+    uint64_t attrs = leaf & SAME_XLATE_MASK;
+    for (unsigned i = 0; i < 512; i++) {
+        uint64_t e = c->pte[i];
+        if (!is_leaf(e) || (e & pt_leaf_addr_mask(c->level)) != base + i * stride ||
+            (e & SAME_XLATE_MASK) != attrs)
+            return false;
+    }
+    return true;
+}
+
 /* Is there already an identical open leaf obligation (same CPU, PCID, span, frame)? */
 static bool leaf_dup(const struct tlb_validator *v, uint32_t c, uint16_t pcid, uint64_t va, int level,
                      uint64_t frame)
@@ -297,7 +325,7 @@ enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev
                            (unsigned long long)old, (unsigned long long)n->pte[idx]);
     if (old == new)
         return TLB_VERDICT_OK;
-    if (tree_attached(n)) {
+    if (tree_attached(n) && !(is_leaf(old) && is_table(new) && equivalent_split(v, old, level, new))) {
         struct reach *r = &v->reach;
         bool need = hw_present(old) &&
                     (is_leaf(old) ? leaf_downgrade(old, new, level) : table_downgrade(old, new)) != NULL;

@@ -20,6 +20,7 @@ struct scenario {
     const char *name;
     bool has_correct;    /* bug = false builds a stream that must be clean */
     void (*build)(struct sb *b, bool bug, struct expect *e);
+    bool never_bug;      /* a legal pattern: the stream must be clean for either value of bug */
 };
 
 extern const struct scenario tlb_scenarios[];

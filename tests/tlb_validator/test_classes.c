@@ -58,6 +58,8 @@ static void check_run(struct sb *b, bool bug, unsigned cls, uint32_t cpu, uint64
 START_TEST(scenario_bug_reports_its_class)
 {
     const struct scenario *s = &tlb_scenarios[_i];
+    if (s->never_bug)
+        return;   /* covered by scenario_done_right_is_clean */
     struct sb b;
     struct expect e;
     s->build(&b, true, &e);
