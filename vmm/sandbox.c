@@ -132,6 +132,24 @@ static int env_seconds(const char *name, double def, double *out, struct sbx_err
     return 0;
 }
 
+/* The largest "timeout = N" of a vmm config file (configs/NAME.cfg), or 0: a
+ * suite entry may legitimately stay silent that long. */
+static double config_max_timeout(const char *path)
+{
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f)
+        return 0;
+    double max = 0;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        double v;
+        if (sscanf(line, " timeout = %lf", &v) == 1 && v > max && v <= 86400)
+            max = v;
+    }
+    fclose(f);
+    return max;
+}
+
 static int plan(struct sbx_qemu_cfg *c, const struct assets *a, int argc, char **argv,
                 uint64_t input_bytes, struct sbx_err *e)
 {
@@ -143,6 +161,9 @@ static int plan(struct sbx_qemu_cfg *c, const struct assets *a, int argc, char *
     const char *t = sbx_arg_value(argc, argv, "--timeout");
     if (t && atof(t) > inner)
         inner = atof(t);
+    double cfg_timeout = config_max_timeout(sbx_arg_value(argc, argv, "--config"));
+    if (cfg_timeout > inner)
+        inner = cfg_timeout;
     if (env_seconds("VMM_SANDBOX_BOOT_TIMEOUT", SBX_DEFAULT_BOOT_TIMEOUT, &c->boot_timeout_s, e) ||
         env_seconds("VMM_SANDBOX_SILENCE_TIMEOUT", inner + SBX_DEFAULT_SILENCE_MARGIN,
                     &c->silence_timeout_s, e))
@@ -270,9 +291,12 @@ static int prepare_run(int argc, char **argv, const struct assets *a, struct wor
     int rc = cmd ? 0 : sbx_fail(e, "out of memory");
     if (rc == 0)
         rc = plan(cfg, a, argc, argv, in.bytes, e);
-    if (rc == 0 && cfg->verbose)
+    if (rc == 0 && cfg->verbose) {
         say("copying %zu files (%llu KiB) into the sandbox; L1 RAM %u MiB", in.files.n,
             (unsigned long long)(in.bytes >> 10), cfg->mem_mib);
+        for (size_t i = 0; i < in.files.n; i++)
+            say("copying in %s", in.files.v[i]);
+    }
     if (rc == 0)
         rc = make_workdir(w, e);
     if (rc == 0) {

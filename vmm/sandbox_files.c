@@ -233,8 +233,22 @@ static char *read_text(const char *path)
     return buf;
 }
 
-/* Every token of a text file that names an existing file, relative to the
- * file's own directory or to cwd, is copied too (configs name guests). */
+/* Tokens of a config line that may name files: the value of "key = value",
+ * else the whole line; comment lines (';' or '#') name nothing. */
+static char *line_values(char *line)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (*line == ';' || *line == '#' || *line == '\0')
+        return NULL;
+    char *eq = strchr(line, '=');
+    return eq ? eq + 1 : line;
+}
+
+/* Every token of a (config) text file's values that names an existing file,
+ * relative to the file's own directory or to cwd, is copied too: configs
+ * name their guests. One level only: what a config names is not scanned,
+ * so prose that mentions paths does not pull in half the tree. */
 static int scan_text(struct sbx_inputs *in, const char *path, const char *cwd, struct sbx_err *e)
 {
     char *text = read_text(path);
@@ -242,12 +256,15 @@ static int scan_text(struct sbx_inputs *in, const char *path, const char *cwd, s
         return 0;
     char *dir = dirname_of(path);
     int rc = dir ? 0 : sbx_fail(e, "out of memory");
-    char *save = NULL;
-    for (char *t = strtok_r(text, " \t\r\n=\"';,[](){}<>|:", &save); t && rc == 0;
-         t = strtok_r(NULL, " \t\r\n=\"';,[](){}<>|:", &save)) {
-        rc = consider(in, dir, t, false, e);
-        if (rc == 0 && t[0] != '/')
-            rc = consider(in, cwd, t, false, e);
+    char *lsave = NULL;
+    for (char *l = strtok_r(text, "\r\n", &lsave); l && rc == 0; l = strtok_r(NULL, "\r\n", &lsave)) {
+        char *v = line_values(l), *save = NULL;
+        for (char *t = v ? strtok_r(v, " \t\"',;", &save) : NULL; t && rc == 0;
+             t = strtok_r(NULL, " \t\"',;", &save)) {
+            rc = consider(in, dir, t, false, e);
+            if (rc == 0 && t[0] != '/')
+                rc = consider(in, cwd, t, false, e);
+        }
     }
     free(dir);
     free(text);
@@ -302,7 +319,7 @@ int sbx_collect_inputs(const char *exe, int argc, char **argv, const char *cwd,
     if (add_file(in, exe, e) || add_libraries(in, exe, e) ||
         sbx_strv_push(&in->dirs, cwd, e))
         return -1;
-    size_t first_data = in->files.n;    /* configs start here; libs are binary */
+    size_t first_arg = in->files.n;     /* files named by arguments start here */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *eq = strchr(a, '=');
         int rc = a[0] == '-' ? (eq && a[1] == '-' ? consider(in, cwd, eq + 1, true, e) : 0)
@@ -310,13 +327,13 @@ int sbx_collect_inputs(const char *exe, int argc, char **argv, const char *cwd,
         if (rc)
             return -1;
     }
+    size_t end_arg = in->files.n;
+    for (size_t i = first_arg; i < end_arg; i++)
+        if (scan_text(in, in->files.v[i], cwd, e) != 0)
+            return -1;
     const char *extra = getenv("VMM_SANDBOX_FILES");
     if (extra && *extra && add_extra(in, extra, cwd, e) != 0)
         return -1;
-    /* The list grows while it is scanned: configs naming configs work. */
-    for (size_t i = first_data; i < in->files.n; i++)
-        if (scan_text(in, in->files.v[i], cwd, e) != 0)
-            return -1;
     return 0;
 }
 

@@ -118,11 +118,12 @@ int sbx_parse_ldd_line(const char *line, char **path, struct sbx_err *e);
 /*
  * Collects what the inner vmm needs: the executable `exe`, its shared
  * libraries (asked of the dynamic loader), every argv element (or the
- * VALUE of --opt=VALUE) naming an existing file, the files those text files
- * (configs) name, recursively (resolved relative to the file's directory
- * and to cwd), the paths in $VMM_SANDBOX_FILES (colon-separated; directories
- * recursively), and the directories the inner vmm may write into (cwd, the
- * parents of path-like arguments). Fails when the loader cannot list the
+ * VALUE of --opt=VALUE) naming an existing file, the files such a text file
+ * (a config) names in its non-comment values (resolved relative to the
+ * file's directory and to cwd; one level, not recursive), the paths in
+ * $VMM_SANDBOX_FILES (colon-separated; directories recursively), and the
+ * directories the inner vmm may write into (cwd, the parents of path-like
+ * arguments). Fails when the loader cannot list the
  * libraries, or a file cannot be read (e names it).
  */
 int sbx_collect_inputs(const char *exe, int argc, char **argv, const char *cwd,

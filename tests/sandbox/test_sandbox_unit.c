@@ -300,8 +300,18 @@ START_TEST(inputs_follow_args_and_configs)
     FILE *f = fopen(guest, "wb");
     fputs("\177ELF\0binary", f);           /* binary: never scanned */
     fclose(f);
+    char note[700], other[700];
+    snprintf(note, sizeof note, "%s/note.txt", cwd);
+    snprintf(other, sizeof other, "%s/other.txt", cwd);
+    f = fopen(note, "w");                  /* named only in a comment */
+    fputs("other.txt\n", f);
+    fclose(f);
+    f = fopen(other, "w");
+    fputs("x\n", f);
+    fclose(f);
     f = fopen(cfg, "w");                   /* relative to the cfg's directory */
-    fprintf(f, "[one]\nguest = ../guests/g.elf\ncpus = 2\n[two]\nguest = default\n");
+    fprintf(f, "; see note.txt\n[one]\nguest = ../guests/g.elf\ncpus = 2\n"
+               "[two]\nguest = default\n");
     fclose(f);
 
     char *argv[] = {"vmm", "--config", "suite.cfg", "--test", "all",
@@ -316,6 +326,8 @@ START_TEST(inputs_follow_args_and_configs)
     ck_assert(sbx_strv_contains(&in.files, exe));
     ck_assert(sbx_strv_contains(&in.files, cfg));
     ck_assert(sbx_strv_contains(&in.files, guest));
+    ck_assert(!sbx_strv_contains(&in.files, note));   /* comments name nothing */
+    ck_assert(!sbx_strv_contains(&in.files, other));
     ck_assert(sbx_strv_contains(&in.dirs, cwd));
     ck_assert(sbx_strv_contains(&in.dirs, outdir));   /* parent of the --log file */
     ck_assert_uint_gt(in.libdirs.n, 0);               /* a dynamic executable */
