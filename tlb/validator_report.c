@@ -108,11 +108,16 @@ void report_oblig(struct tlb_validator *v, uint32_t id, unsigned cls, const char
     o->flags |= OB_REPORTED;
     struct report_args a = { TLB_REPORT_VIOLATION, cls, rule, o->cpu, o->root, o->va, o->size, o->frame,
                              o->created_seq, missed_seq, detected_seq };
-    report_add(v, &a, "%s [stale %s%s entry at level %u, node 0x%llx[%u] 0x%llx -> 0x%llx, stored by CPU %u%s]",
-               why, (o->flags & OB_PSC) ? "paging-structure" : "leaf", (o->flags & OB_GLOBAL) ? " global" : "",
-               o->level, (unsigned long long)o->node, o->index, (unsigned long long)o->old_pte,
-               (unsigned long long)o->new_pte, o->creator,
-               (o->flags & OB_DISPATCHED) ? ", dispatched" : "");
+    if (o->flags & OB_VIA_PSC)
+        report_add(v, &a, "%s [stale %sleaf entry at level %u, node 0x%llx[%u] = 0x%llx, cached through a table "
+                   "entry that CPU %u removed or repointed%s]", why, (o->flags & OB_GLOBAL) ? "global " : "",
+                   o->level, (unsigned long long)o->node, o->index, (unsigned long long)o->old_pte, o->creator,
+                   (o->flags & OB_DISPATCHED) ? ", dispatched" : "");
+    else
+        report_add(v, &a, "%s [stale %s%s entry at level %u, node 0x%llx[%u] 0x%llx -> 0x%llx, stored by CPU %u%s]",
+                   why, (o->flags & OB_PSC) ? "paging-structure" : "leaf", (o->flags & OB_GLOBAL) ? " global" : "",
+                   o->level, (unsigned long long)o->node, o->index, (unsigned long long)o->old_pte,
+                   (unsigned long long)o->new_pte, o->creator, (o->flags & OB_DISPATCHED) ? ", dispatched" : "");
 }
 
 void reports_free(struct tlb_validator *v)

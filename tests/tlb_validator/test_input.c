@@ -252,6 +252,64 @@ START_TEST(unmatched_op_end)
 }
 END_TEST
 
+START_TEST(leaf_at_level_4)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_store(&b, 0, R, R, 4, 9, sb_leaf(0x40000000, true, false));
+    expect_bad(&b, "leaf");
+}
+END_TEST
+
+START_TEST(frame_free_of_live_node)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_free_frame(&b, 0, L1, 1);
+    expect_bad(&b, "live page-table node");
+}
+END_TEST
+
+START_TEST(node_free_with_wrong_level)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_free_node(&b, 0, L1, 2);
+    expect_bad(&b, "level");
+}
+END_TEST
+
+START_TEST(nested_op_begin)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_op(&b, 0, R, true, TLB_OP_MAP, 0, 0x1000);
+    sb_op(&b, 0, R, true, TLB_OP_UNMAP, 0, 0x1000);
+    expect_bad(&b, "has not ended");
+}
+END_TEST
+
+START_TEST(dispatch_mask_beyond_cpus)
+{
+    struct sb b;
+    base(&b, 2);
+    sb_dispatch(&b, 0, R, 0x4, TLB_FLUSH_SINGLE, 0, 1);
+    expect_bad(&b, "target mask");
+}
+END_TEST
+
+START_TEST(feed_after_finish)
+{
+    struct tlb_validator_options o = tlb_validator_default_options(1);
+    struct tlb_validator *v = tlb_validator_create(&o);
+    ck_assert_int_eq(tlb_validator_finish(v), TLB_VERDICT_OK);
+    struct tlb_event ev = { .seq = 1, .type = TLB_EV_FLUSH, .sub = TLB_FLUSH_ALL_NONGLOBAL };
+    ck_assert_int_eq(tlb_validator_feed(v, &ev), TLB_VERDICT_BAD_INPUT);
+    ck_assert_ptr_nonnull(strstr(tlb_validator_error(v), "after finish"));
+    tlb_validator_destroy(v);
+}
+END_TEST
+
 START_TEST(stopped_after_bad_input)
 {
     struct tlb_validator_options o = tlb_validator_default_options(1);
@@ -440,6 +498,12 @@ Suite *input_suite(void)
     tcase_add_test(tc, table_at_level_1);
     tcase_add_test(tc, reserved_fields);
     tcase_add_test(tc, unmatched_op_end);
+    tcase_add_test(tc, leaf_at_level_4);
+    tcase_add_test(tc, frame_free_of_live_node);
+    tcase_add_test(tc, node_free_with_wrong_level);
+    tcase_add_test(tc, nested_op_begin);
+    tcase_add_test(tc, dispatch_mask_beyond_cpus);
+    tcase_add_test(tc, feed_after_finish);
     tcase_add_test(tc, stopped_after_bad_input);
     tcase_add_test(tc, bad_options_rejected);
     tcase_add_test(tc, policy_tolerates_and_reports);
