@@ -39,10 +39,12 @@ expect_err() { grep -Eq -- "$1" "$work/err" || fail "stderr does not match /$1/"
 # command line names the per-run initramfs there), and the directory must
 # have been cleaned up.
 expect_no_leftovers() {
-  local p
+  local p cmd
   for p in /proc/[0-9]*; do
-    if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$TMPDIR/"; then
-      fail "process ${p#/proc/} is left behind: $(tr '\0' ' ' <"$p/cmdline")"
+    # Matched in bash: a grep would find the pattern in its own argv.
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+    if [[ $cmd == *"$TMPDIR/"* ]]; then
+      fail "process ${p#/proc/} is left behind: $cmd"
     fi
   done
   [ -z "$(ls -A "$TMPDIR")" ] || fail "temporary files left behind: $(ls -A "$TMPDIR")"
