@@ -155,13 +155,21 @@ static enum tlb_verdict free_node(struct tlb_validator *v, const struct tlb_even
         return v_bad_input(v, "event %llu: free of page-table node 0x%llx as level %u, but it is a level-%u node",
                            (unsigned long long)ev->seq, (unsigned long long)pa, ev->arg, n->level);
     uint32_t cpu = ev->cpu;
-    bool linked = n->level < 4 ? tree_attached(n) : root_loaded_somewhere(v, pa, &cpu);
+    /* Still reachable by some CPU: its paging-structure caches may point here. Still linked into a
+     * tree that no CPU has loaded (an address space torn down child-first): only a hint. */
+    bool attached = n->level < 4 && tree_attached(n);
+    bool linked = n->level < 4 ? attached && reachable_cpu(v, n, false, &cpu) : root_loaded_somewhere(v, pa, &cpu);
     if (linked) {
         struct report_args a = { TLB_REPORT_VIOLATION, TLB_T9, "R3", cpu, ev->root,
                                  n->level < 4 ? n->base_va : 0, pt_page_size(n->level), pa, 0, 0, ev->seq };
-        report_add(v, &a, n->level < 4 ? "page-table node freed while still linked into a page table"
+        report_add(v, &a, n->level < 4 ? "page-table node freed while still linked into a page table that this "
+                                         "CPU may walk"
                                        : "root page-table node freed while a CPU may still use it (loaded "
                                          "in CR3 or bound to a PCID, not flushed since)");
+    } else if (attached && v->opt.report_lints) {
+        struct report_args a = { TLB_REPORT_HINT, 0, "R3", cpu, ev->root, n->base_va, pt_page_size(n->level), pa,
+                                 0, 0, ev->seq };
+        report_add(v, &a, "page-table node freed while still linked into a tree that no CPU has loaded");
     }
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {

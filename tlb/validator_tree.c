@@ -136,8 +136,12 @@ bool tree_link(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint
 void tree_unlink(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte)
 {
     struct vnode *c = tree_node(v, pte & PTE_TABLE_ADDR_MASK);
-    (void)idx;
     if (!c || c->nparents == 0)
+        return;
+    /* A stale entry in a parent may name a node that was freed and whose address now holds a new
+     * node linked elsewhere: only the node's own parent (or, for a shared level-3 node, a root at
+     * its index) may unlink it. */
+    if (c->level == 3 ? (parent->level != 4 || c->parent_index != idx) : c->parent != parent)
         return;
     c->nparents--;
     if (c->parent == parent)

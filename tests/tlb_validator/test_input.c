@@ -428,6 +428,47 @@ START_TEST(free_in_unloaded_tree_is_a_hint)
 }
 END_TEST
 
+/* An address space torn down child-first (OSTD drops children before the node itself) after every
+ * CPU left it: its nodes are freed while still linked, but no CPU can walk them. Not a violation;
+ * the same free while a CPU has the root loaded is T9. */
+static void teardown(struct sb *b, bool loaded)
+{
+    sb_init(b, 2);
+    sb_store(b, 0, R, R, 4, 0, sb_table(L3));
+    sb_store(b, 0, R, L3, 3, 0, sb_table(L2));
+    sb_store(b, 0, R, L2, 2, 0, sb_table(L1));
+    sb_cr3(b, 1, R, 0, false);
+    if (!loaded)
+        sb_cr3(b, 1, 0x300000, 0, false);   /* CPU 1 switches away (flushing) */
+    sb_free_node(b, 0, L1, 1);
+    sb_free_node(b, 0, L2, 2);
+    sb_free_node(b, 0, L3, 3);
+    sb_free_node(b, 0, R, 4);
+}
+
+START_TEST(teardown_of_unloaded_tree_is_clean)
+{
+    struct sb b;
+    teardown(&b, false);
+    enum tlb_verdict r;
+    struct tlb_validator_options o = tlb_validator_default_options(2);
+    o.report_lints = true;
+    struct tlb_validator *v = sb_validate(&b, &o, &r);
+    ck_assert_msg(r == TLB_VERDICT_OK, "verdict %d: %s", r, tlb_validator_report_count(v) ?
+                  tlb_validator_report(v, 0)->what : "");
+    ck_assert_uint_eq(tlb_validator_count(v, TLB_REPORT_HINT), 3);   /* L1, L2, L3 freed while linked */
+    tlb_validator_destroy(v);
+    sb_free(&b);
+    teardown(&b, true);
+    v = sb_validate(&b, NULL, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_VIOLATION);
+    ck_assert_uint_eq(tlb_validator_class_count(v, TLB_T9), tlb_validator_count(v, TLB_REPORT_VIOLATION));
+    ck_assert_uint_eq(tlb_validator_report(v, 0)->cpu, 1);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
 START_TEST(json_one_object_per_line)
 {
     struct sb b;
@@ -509,6 +550,7 @@ Suite *input_suite(void)
     tcase_add_test(tc, policy_tolerates_and_reports);
     tcase_add_test(tc, hints_are_not_violations);
     tcase_add_test(tc, free_in_unloaded_tree_is_a_hint);
+    tcase_add_test(tc, teardown_of_unloaded_tree_is_clean);
     tcase_add_test(tc, json_one_object_per_line);
     suite_add_tcase(s, tc);
     return s;
