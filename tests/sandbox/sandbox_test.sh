@@ -208,6 +208,9 @@ vmm-no-kvm)
     fi
     runner=(setpriv --reuid=65534 --regid=65534 --clear-groups)
     chmod 755 "$work"; chmod 1777 "$TMPDIR"
+    if ! "${runner[@]}" test -x "$prog" -a -r "$assets/vmlinuz" -a -r "$assets/initramfs.cpio"; then
+      echo "SKIP ($case): user nobody cannot reach $prog or $assets"; exit 77
+    fi
   fi
   cd "$work" || fail "cd $work"
   run "${runner[@]}" "$prog" --guest
