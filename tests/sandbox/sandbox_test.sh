@@ -103,8 +103,15 @@ probe-broken-initrd)
   VMM_SANDBOX_INITRD=$work/garbage.cpio run "$prog" --sandbox --status 0
   expect_rc 6
   expect_err "infrastructure failure: QEMU exited .*before the sandbox's init started"
+  expect_err "Kernel panic"
   expect_no_leftovers
-  pass "a kernel that cannot start the init is reported (status 6)" ;;
+  # A "kernel" QEMU refuses: QEMU's own message is quoted.
+  echo "not a kernel" >"$work/notakernel"
+  VMM_SANDBOX_KERNEL=$work/notakernel run "$prog" --sandbox --status 0
+  expect_rc 6
+  expect_err "infrastructure failure: QEMU exited with status [1-9][0-9]* before the sandbox's init started: .+"
+  expect_no_leftovers
+  pass "a kernel that cannot start the init, or that QEMU refuses, is reported (status 6)" ;;
 
 probe-missing-assets)
   # Needs no real assets: stand-in files pass the presence check.
