@@ -352,6 +352,14 @@ static int find_impl(struct pt_cursor *c, uint64_t len, const struct find_args *
     struct pt_mem *mem = c->pt->mem;
     const pt_vaddr_t last = c->va + len - 1;  /* unused when len == 0 */
     const pt_vaddr_t end = c->va + len;
+    /* A query (or an earlier take) may have left the cursor below a subtree
+     * that lies wholly in the range: go up so that take_next removes it
+     * whole, whatever the cursor's history. */
+    if (a->mode == TAKE && len)
+        while (c->level < c->guard_level && pt_index(c->va, c->level) == 0 &&
+               (c->va & (pt_page_size(c->level + 1) - 1)) == 0 &&
+               pt_page_size(c->level + 1) - 1 <= last - c->va)
+            c->level++;
     while (c->va < end) {
         int level = c->level;
         uint64_t size = pt_page_size(level);

@@ -409,6 +409,39 @@ START_TEST(take_next_whole_subtree)
 }
 END_TEST
 
+/* take_next's result does not depend on where an earlier query left the
+ * cursor: a wholly covered level-1 table still goes as one stray subtree. */
+START_TEST(take_next_after_query_detaches_whole_table)
+{
+    util_map4k(&pt, 0x200000, PT_R);
+    util_map4k(&pt, 0x205000, PT_R);
+    struct pt_cursor c;
+    struct pt_query q;
+    struct pt_frag f;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0, 0x400000), PT_OK);
+    ck_assert_int_eq(pt_cursor_jump(&c, 0x200000), PT_OK);
+    ck_assert_int_eq(pt_cursor_query(&c, &q), PT_OK);  /* descends into the level-1 node */
+    ck_assert(q.mapped);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 0x200000, &f), 1);
+    ck_assert_int_eq(f.kind, PT_FRAG_STRAY_TABLE);
+    ck_assert_uint_eq(f.va, 0x200000);
+    ck_assert_int_eq(f.node_level, 1);
+    ck_assert_uint_eq(f.num_frames, 2);
+    ck_assert_uint_eq(pt_cursor_va(&c), 0x400000);
+    pt_cursor_drop(&c);
+    pt_frag_release(mem, &f);
+    /* A range that covers only part of the table still goes leaf by leaf. */
+    util_map4k(&pt, 0x201000, PT_R);
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0, 0x400000), PT_OK);
+    ck_assert_int_eq(pt_cursor_jump(&c, 0x200000), PT_OK);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 0x100000, &f), 1);
+    ck_assert_int_eq(f.kind, PT_FRAG_MAPPED);
+    ck_assert_uint_eq(f.va, 0x201000);
+    pt_frag_release(mem, &f);
+    pt_cursor_drop(&c);
+}
+END_TEST
+
 /* The kernel config pre-allocates its 256 top-level entries and never
  * removes them, even for a range covering a whole entry. */
 START_TEST(kernel_top_level_kept)
@@ -564,6 +597,7 @@ int main(void)
     tcase_add_test(tc, map_over_subtree_detaches_stray);
     tcase_add_test(tc, take_next_leaf_and_errors);
     tcase_add_test(tc, take_next_whole_subtree);
+    tcase_add_test(tc, take_next_after_query_detaches_whole_table);
     tcase_add_test(tc, kernel_top_level_kept);
     tcase_add_test(tc, protect_next_writes_only_changes);
     tcase_add_test(tc, pte_store_hook_sees_every_store);
