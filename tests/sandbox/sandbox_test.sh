@@ -98,6 +98,19 @@ probe-boot-timeout)
   expect_no_leftovers
   pass "an init that never starts is stopped by the boot watchdog (status 6)" ;;
 
+probe-init-error)
+  # The init reports its own failure (here: a module that cannot be loaded).
+  mkdir -p "$work/bad/sandbox/modules"
+  echo "no-such-module.ko" >"$work/bad/sandbox/modules/order"
+  (cd "$work/bad" && printf 'sandbox/modules/order\n' | cpio -o -H newc -R 0:0 --quiet) \
+    >"$work/bad.cpio" || fail "cpio failed"
+  cat "$assets/initramfs.cpio" "$work/bad.cpio" >"$work/badinit.cpio"
+  VMM_SANDBOX_INITRD=$work/badinit.cpio run "$prog" --sandbox --status 0
+  expect_rc 6
+  expect_err "infrastructure failure: the sandbox's init failed: insmod no-such-module.ko failed"
+  expect_no_leftovers
+  pass "an init that fails reports why (status 6)" ;;
+
 probe-broken-initrd)
   head -c 65536 /dev/urandom >"$work/garbage.cpio"
   VMM_SANDBOX_INITRD=$work/garbage.cpio run "$prog" --sandbox --status 0
