@@ -129,6 +129,11 @@ void diff_check_full(struct diff *d);
 /* A detached subtree holds exactly `expect` (and its nodes are stray). */
 void diff_check_stray(struct diff *d, const struct pt_frag *f, const struct model_list *expect);
 
+/* After take_next returned 0 over [a, b): nothing mapped there, and no
+ * page-table node whose whole span lies in [a, b) is left (OSTD frees a node
+ * whose span an unmap covers), except a kernel config's top-level nodes. */
+void diff_check_unmapped_span(struct diff *d, pt_vaddr_t a, pt_vaddr_t b);
+
 /* Walk `va` in the real table (fails the test on a walker error). */
 struct pt_walk_result diff_walk(struct diff *d, pt_vaddr_t va);
 

@@ -458,3 +458,27 @@ void diff_check_full(struct diff *d)
     if (live > d->st.max_live)
         d->st.max_live = live;
 }
+
+void diff_check_unmapped_span(struct diff *d, pt_vaddr_t a, pt_vaddr_t b)
+{
+    pt_vaddr_t va = a;
+    while (va < b) {
+        struct pt_walk_result w = diff_walk(d, va);
+        DIFF_EXPECT(d, !w.mapped, "level-%d leaf %#" PRIx64 " at %#" PRIx64 " survived a "
+                    "take_next loop over [%#" PRIx64 ", %#" PRIx64 ")", w.level, w.pte, va, a, b);
+        for (int l = w.level; l < PT_NR_LEVELS; l++) {
+            uint64_t span = pt_page_size(l + 1);
+            pt_vaddr_t start = va & ~(span - 1);
+            bool covered = start >= a && start + span - 1 <= b - 1;
+            bool may_stay = l == PT_NR_LEVELS - 1 && !d->cfg->top_can_unmap;
+            DIFF_EXPECT(d, !covered || may_stay,
+                        "level-%d node %#" PRIx64 " (span [%#" PRIx64 ", +%#" PRIx64 ")) survived "
+                        "a take_next loop over [%#" PRIx64 ", %#" PRIx64 ") that covers its span",
+                        l, w.nodes[l - 1], start, span, a, b);
+        }
+        pt_vaddr_t next = pt_walk_entry_end(&w, va);
+        if (next == 0)
+            break;
+        va = next;
+    }
+}

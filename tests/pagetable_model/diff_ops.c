@@ -466,6 +466,11 @@ static void adopt_split_in(struct diff *d, pt_vaddr_t va, pt_vaddr_t end)
     DIFF_EXPECT(d, i >= 0, "PT_ERR_NOMEM although nothing in range needs a split");
     pt_vaddr_t at = d->model.v[i].va > va ? d->model.v[i].va : va;
     adopt_partial_split(d, at);
+    /* The contract leaves the position open; it must not have skipped the
+       leaf it failed to split. */
+    d->va = pt_cursor_va(&d->c);
+    DIFF_EXPECT(d, d->va >= va && d->va <= at, "cursor at %#" PRIx64 " after PT_ERR_NOMEM, "
+                "past the leaf at %#" PRIx64 " it failed to split", d->va, at);
 }
 
 int diff_op_take_next(struct diff *d, uint64_t len, bool inject_nomem)
@@ -489,8 +494,6 @@ int diff_op_take_next(struct diff *d, uint64_t len, bool inject_nomem)
         DIFF_EXPECT(d, inject_nomem, "PT_ERR_NOMEM without an injected failure");
         d->st.nomem++;
         adopt_split_in(d, va, end);
-        d->va = pt_cursor_va(&d->c);   /* see docs: position after NOMEM */
-        DIFF_EXPECT(d, d->va >= va && d->va < end, "cursor at %#" PRIx64 " after NOMEM", d->va);
     } else if (rc == 0) {
         long i = len ? model_first_in(&d->model, va, end) : -1;
         char buf[160];
@@ -584,8 +587,6 @@ int diff_op_protect_next(struct diff *d, uint64_t len, bool inject_nomem, bool b
         DIFF_EXPECT(d, !a.called, "protect op called although the split failed");
         d->st.nomem++;
         adopt_split_in(d, va, end);
-        d->va = pt_cursor_va(&d->c);
-        DIFF_EXPECT(d, d->va >= va && d->va < end, "cursor at %#" PRIx64 " after NOMEM", d->va);
         end_ranged(d, va);
         return rc;
     }

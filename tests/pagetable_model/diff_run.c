@@ -38,17 +38,40 @@ static pt_vaddr_t align_down(pt_vaddr_t x, uint64_t a) { return x & ~(a - 1); }
 
 static pt_vaddr_t pick_hot(struct diff *d) { return d->hot[diff_below(d, d->nhot)]; }
 
-/* A 4 KiB-aligned length in [0, max], biased toward small and toward max. */
+/* A 4 KiB-aligned length in [0, max], biased toward small, toward max, and
+ * toward ending one page before, at, or one page after a 2 MiB or 1 GiB
+ * boundary (where "does the entry fit in the range" decides split or not). */
 static uint64_t pick_len(struct diff *d, uint64_t max)
 {
     uint64_t pages = max / K4;
     if (pages == 0)
         return 0;
-    switch (diff_below(d, 4)) {
+    switch (diff_below(d, 5)) {
     case 0: return max;
     case 1: return K4 * (1 + diff_below(d, pages < 8 ? pages : 8));
+    case 2: {
+        uint64_t b = diff_chance(d, 70) ? M2 : G1;
+        pt_vaddr_t end = align_down(d->va + b, b) + b * diff_below(d, 3);
+        end = end - K4 + K4 * diff_below(d, 3);   /* boundary - 4K, boundary, + 4K */
+        if (end > d->va && end - d->va <= max)
+            return end - d->va;
+        return max;
+    }
     default: return K4 * (1 + diff_below(d, pages));
     }
+}
+
+/* A jump target: anywhere in the barrier, or a page around a boundary. */
+static pt_vaddr_t pick_target(struct diff *d)
+{
+    pt_vaddr_t t = d->bar_lo + K4 * diff_below(d, (d->bar_hi - d->bar_lo) / K4);
+    if (diff_chance(d, 30)) {
+        uint64_t b = diff_chance(d, 70) ? M2 : G1;
+        pt_vaddr_t near = align_down(t, b) + K4 * diff_below(d, 3) - K4;
+        if (near >= d->bar_lo && near < d->bar_hi)
+            t = near;
+    }
+    return t;
 }
 
 /* A random cursor range of the kinds that stress splits and guard levels. */
@@ -71,6 +94,9 @@ static void pick_range(struct diff *d, pt_vaddr_t *s, pt_vaddr_t *e)
         *s = b - K4 * (1 + diff_below(d, 1024)), *e = b + K4 * (1 + diff_below(d, 1024));
     } else if (k < 75) {        /* the whole window */
         *s = d->win_lo, *e = d->win_hi;
+    } else if (k < 77) {        /* a whole top-level (512 GiB) entry, mostly outside the window */
+        *s = align_down(h, pt_page_size(4)), *e = *s + pt_page_size(4);
+        return;
     } else {                    /* anywhere in the window, log-uniform size */
         uint64_t size = K4 << diff_below(d, 20);
         *s = d->win_lo + align_down(diff_below(d, d->win_hi - d->win_lo - size + 1), K4);
@@ -128,6 +154,11 @@ static pt_vaddr_t pick_slot(struct diff *d, int level)
 
 /* ------------------------------------------------------------- ops */
 
+static bool in_window(const struct diff *d, pt_vaddr_t va, uint64_t size)
+{
+    return va >= d->win_lo && va < d->win_hi && d->win_hi - va >= size;
+}
+
 static void random_map(struct diff *d)
 {
     unsigned k = (unsigned)diff_below(d, 100);
@@ -149,8 +180,15 @@ static void random_map(struct diff *d)
             level = 1, tracked = true;
             slot = pick_slot(d, 1);
         }
+        if (!in_window(d, slot, pt_page_size(level))) {
+            diff_op_query(d);   /* maps stay inside the window the checks cover */
+            return;
+        }
         if (slot != d->va)
             diff_op_jump(d, slot);
+    } else if (!in_window(d, d->va, pt_page_size(1))) {
+        diff_op_query(d);
+        return;
     }
     struct pt_prop prop = pick_prop(d);
     unsigned sel = (unsigned)diff_below(d, 1u << 20);
@@ -183,7 +221,7 @@ static void random_op(struct diff *d)
     } else if (k < 22) {
         diff_op_find_next(d, random_len(d));
     } else if (k < 32) {
-        pt_vaddr_t t = d->bar_lo + K4 * diff_below(d, (d->bar_hi - d->bar_lo) / K4);
+        pt_vaddr_t t = pick_target(d);
         if (diff_chance(d, 3))
             t = diff_chance(d, 50) ? d->bar_hi : t + 0x10;
         diff_op_jump(d, t);
@@ -209,16 +247,19 @@ static void session(struct diff *d, uint64_t budget)
         return;
     uint64_t n = 1 + diff_below(d, budget < 48 ? budget : 48);
     unsigned mode = (unsigned)diff_below(d, 100);
+    pt_vaddr_t loop_start = d->va;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t room = d->bar_hi - d->va;
         if (mode < 12) {            /* unmap loop: take_next until nothing is left */
-            if (diff_op_take_next(d, room, diff_chance(d, 2)) == 0)
+            if (diff_op_take_next(d, room, diff_chance(d, 2)) == 0) {
+                diff_check_unmapped_span(d, loop_start, d->bar_hi);
                 break;
+            }
         } else if (mode < 22) {     /* protect loop */
             if (diff_op_protect_next(d, room, diff_chance(d, 2), false) == 0)
                 break;
         } else if (mode < 32) {     /* sequential 4 KiB tracked maps */
-            if (room < K4)
+            if (room < K4 || !in_window(d, d->va, K4))
                 break;
             diff_op_map(d, 1, true, (unsigned)diff_below(d, DIFF_POOL_FRAMES), pick_prop(d),
                         diff_chance(d, 2));
@@ -272,6 +313,7 @@ static void unmap_all(struct diff *d)
         diff_fail(d, "cannot open a cursor over the window for the final unmap");
     while (diff_op_take_next(d, d->bar_hi - d->va, false) == 1)
         ;
+    diff_check_unmapped_span(d, d->win_lo, d->win_hi);
     diff_op_cursor_drop(d);
     DIFF_EXPECT(d, d->model.n == 0, "model still has %zu mappings after unmapping all", d->model.n);
 }
