@@ -18,6 +18,8 @@ static const struct scenario scenarios[] = {
       "load an empty IDT and raise an exception: shutdown" },
     { "page-fault", scenario_page_fault, false,
       "touch unmapped 0xdead0000: #PF reported with VMM_HC_EXCEPTION" },
+    { "ap-page-fault", scenario_ap_page_fault, true,
+      "the last CPU touches unmapped 0xdead1000: #PF reported for that CPU" },
     { "hang", scenario_hang, false, "spin forever with interrupts off" },
     { "bad-hypercall", scenario_bad_hypercall, false,
       "hostile hypercall arguments must be refused with -EINVAL / -ENOSYS" },
@@ -37,5 +39,5 @@ void scenario_list(void)
 {
     kprintf("guest: known scenarios:\n");
     for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-        kprintf("  %-14s %s\n", scenarios[i].name, scenarios[i].summary);
+        kprintf("  %-15s %s\n", scenarios[i].name, scenarios[i].summary);
 }

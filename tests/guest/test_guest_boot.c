@@ -78,6 +78,17 @@ START_TEST(page_fault_is_reported)
 }
 END_TEST
 
+START_TEST(ap_page_fault_names_the_cpu)
+{
+    boot(3, "scenario=ap-page-fault", 30);
+    ck_assert_msg(res.end == HX_END_EXCEPTION, "end %d, console:\n%s", res.end, res.console);
+    ck_assert_uint_eq(res.exception.vector, 14);
+    ck_assert_uint_eq(res.exception.cr2, 0xdead1000);
+    ck_assert_uint_eq(res.exception.cpu, 2);
+    ck_assert_int_eq(res.end_cpu, 2);                  /* reported by that vCPU */
+}
+END_TEST
+
 START_TEST(triple_fault_shuts_down)
 {
     boot(1, "scenario=triple-fault", 30);
@@ -207,6 +218,7 @@ int main(int argc, char **argv)
                         (int)(sizeof(smp_cpus) / sizeof(smp_cpus[0])));
     tcase_add_test(tc, boot_state_all_checks_pass);
     tcase_add_test(tc, page_fault_is_reported);
+    tcase_add_test(tc, ap_page_fault_names_the_cpu);
     tcase_add_test(tc, triple_fault_shuts_down);
     tcase_add_test(tc, hang_needs_the_watchdog);
     tcase_add_test(tc, fail_exits_1);

@@ -28,6 +28,7 @@ int scenario_smp(void);
 int scenario_boot_state(void);
 int scenario_triple_fault(void);
 int scenario_page_fault(void);
+int scenario_ap_page_fault(void);
 int scenario_hang(void);
 int scenario_bad_hypercall(void);
 int scenario_fail(void);
