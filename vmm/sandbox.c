@@ -73,6 +73,9 @@ static bool readable(const char *p)
     return access(p, R_OK) == 0;
 }
 
+/* The kernel and base initramfs: $VMM_SANDBOX_KERNEL / $VMM_SANDBOX_INITRD,
+ * else in $VMM_SANDBOX_DIR, else in this build tree's directory, else in the
+ * one scripts/setup prepares. */
 static int find_assets(struct assets *a, struct sbx_err *e)
 {
     const char *dir = getenv("VMM_SANDBOX_DIR");
@@ -91,7 +94,12 @@ static int find_assets(struct assets *a, struct sbx_err *e)
         return sbx_fail(e, "the sandbox assets are missing (%s: %s): run scripts/setup, or "
                         "scripts/sandbox/prepare DIR and set VMM_SANDBOX_DIR=DIR",
                         missing, strerror(errno));
+    return 0;
+}
 
+/* $VMM_SANDBOX_QEMU, or qemu-system-x86_64 from PATH. */
+static int find_qemu(struct assets *a, struct sbx_err *e)
+{
     const char *q = getenv("VMM_SANDBOX_QEMU");
     if (q && *q) {
         snprintf(a->qemu, sizeof a->qemu, "%s", q);
@@ -351,7 +359,8 @@ int sandbox_run(int argc, char **argv)
     struct assets a;
     struct workdir w;
     struct sbx_qemu_cfg cfg = {0};
-    if (find_assets(&a, &e) != 0 || prepare_run(argc, argv, &a, &w, &cfg, &e) != 0) {
+    if (find_assets(&a, &e) != 0 || find_qemu(&a, &e) != 0 ||
+        prepare_run(argc, argv, &a, &w, &cfg, &e) != 0) {
         say("%s", e.msg);
         return VMM_EXIT_SANDBOX;
     }
