@@ -182,9 +182,12 @@ enum vmm_exit_status {
  *   /cpus/cpu@N       device_type = "cpu", reg = <APIC ID>, one per vCPU,
  *                     N = CPU index 0..cpus-1 (CPU 0 is the bootstrap CPU)
  *   /chosen           bootargs = "...", stdout-path = "/uart@3f8"
- *   /uart@3f8         compatible = "ns16550a", reg = <0x3f8 8> (I/O port)
- *   /reserved-memory  one child per reserved region (low memory, FDT,
- *                     kernel image); also listed in the FDT memreserve map
+ *   /uart@3f8         compatible = "ns16550a", reg = <0 0x3f8 0 8>
+ *                     (I/O ports, in the root's 2 + 2 cells)
+ *   /reserved-memory  one child per reserved region: boot@0 (IVT, handoff,
+ *                     AP trampoline, firmware scratch), fdt@20000,
+ *                     low@40000 (rest of the low 1 MiB), kernel@<addr>
+ *                     (the image); also the FDT memreserve map, same order
  *   /vmm              compatible = "vmm,hypercall-v1",
  *                     abi-version = <VMM_ABI_VERSION>,
  *                     hypercall-port = <VMM_HYPERCALL_PORT>
