@@ -273,22 +273,45 @@ bool rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta, uint6
     return true;
 }
 
-uint32_t rmap_count_frame_range(const struct tlb_validator *v, uint64_t pa, uint64_t len)
+/* Visit the rmap keys that may map frames in [pa, pa+len): by address when the range is small,
+ * else by walking the table (so a huge free costs at most the table size). */
+static void rmap_visit(const struct tlb_validator *v, uint64_t pa, uint64_t len,
+                       bool (*fn)(void *ctx, uint64_t key, uint64_t val), void *ctx)
 {
-    uint64_t total = 0;
+    if (len / PAGE_4K > v->rmap.cap) {
+        for (size_t k = 0; k < v->rmap.cap; k++) {
+            uint64_t key = v->rmap.keys[k];
+            if (key == HMAP_EMPTY)
+                continue;
+            uint64_t base = key & ~0xfffull, size = pt_page_size((int)(key & 0xfff));
+            if (base < pa + len && pa < base + size && !fn(ctx, key, v->rmap.vals[k]))
+                break;
+        }
+        return;
+    }
     for (int level = 1; level <= 3; level++) {
         if (level > 1 && v->rmap_huge == 0)
             break;
         uint64_t sz = pt_page_size(level);
-        uint64_t first = pa & ~(sz - 1), end = pa + len;
-        /* Bound the walk: a huge free is checked per 4 KiB only for its first 1 GiB. */
-        uint64_t steps = 0;
-        for (uint64_t b = first; b < end && steps < (1u << 18); b += sz, steps++) {
+        for (uint64_t b = pa & ~(sz - 1); b < pa + len; b += sz) {
             uint64_t *p = hmap_get(&v->rmap, rmap_key(b, level));
-            if (p)
-                total += *p >> RMAP_COUNT_SHIFT;
+            if (p && !fn(ctx, rmap_key(b, level), *p))
+                return;
         }
     }
+}
+
+static bool add_count(void *ctx, uint64_t key, uint64_t val)
+{
+    (void)key;
+    *(uint64_t *)ctx += val >> RMAP_COUNT_SHIFT;
+    return true;
+}
+
+uint32_t rmap_count_frame_range(const struct tlb_validator *v, uint64_t pa, uint64_t len)
+{
+    uint64_t total = 0;
+    rmap_visit(v, pa, len, add_count, &total);
     return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
 }
 
@@ -315,23 +338,28 @@ static size_t scan_locations(const struct tlb_validator *v, uint64_t pa, uint64_
     return n;
 }
 
+struct loc_ctx {
+    uint64_t *locs;
+    size_t n, max;
+    bool lost;
+};
+
+static bool add_loc(void *ctx, uint64_t key, uint64_t val)
+{
+    struct loc_ctx *x = ctx;
+    (void)key;
+    if ((val >> RMAP_COUNT_SHIFT) == 1 && (val & RMAP_LOC_MASK))
+        x->locs[x->n++] = val & RMAP_LOC_MASK;
+    else
+        x->lost = true;   /* several aliases or an unknown location: scan */
+    return x->n < x->max && !x->lost;
+}
+
 size_t rmap_locations(const struct tlb_validator *v, uint64_t pa, uint64_t len, uint64_t *locs, size_t max)
 {
-    size_t n = 0;
-    bool lost = false;
-    for (int level = 1; level <= 3 && n < max; level++) {
-        if (level > 1 && v->rmap_huge == 0)
-            break;
-        uint64_t sz = pt_page_size(level), steps = 0;
-        for (uint64_t b = pa & ~(sz - 1); b < pa + len && steps < (1u << 18) && n < max; b += sz, steps++) {
-            uint64_t *p = hmap_get(&v->rmap, rmap_key(b, level));
-            if (!p)
-                continue;
-            if ((*p >> RMAP_COUNT_SHIFT) == 1 && (*p & RMAP_LOC_MASK))
-                locs[n++] = *p & RMAP_LOC_MASK;
-            else
-                lost = true;   /* several aliases or an unknown location: scan */
-        }
-    }
-    return lost ? scan_locations(v, pa, len, locs, 0, max) : n;
+    struct loc_ctx x = { locs, 0, max, false };
+    if (max == 0)
+        return 0;
+    rmap_visit(v, pa, len, add_loc, &x);
+    return x.lost ? scan_locations(v, pa, len, locs, 0, max) : x.n;
 }

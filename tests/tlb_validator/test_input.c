@@ -469,6 +469,32 @@ START_TEST(teardown_of_unloaded_tree_is_clean)
 }
 END_TEST
 
+/* A free of a huge range (more pages than the reverse map has slots) still finds the live mapping
+ * inside it, by walking the map instead of the range. */
+START_TEST(huge_free_finds_live_mapping)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_store(&b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_free_frame(&b, 0, 0, 1ull << 20);   /* 4 GiB starting at 0 */
+    enum tlb_verdict r;
+    struct tlb_validator *v = sb_validate(&b, NULL, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_BAD_INPUT);   /* the range also covers live page-table nodes */
+    ck_assert_ptr_nonnull(strstr(tlb_validator_error(v), "live page-table node"));
+    tlb_validator_destroy(v);
+    sb_free(&b);
+    base(&b, 1);
+    sb_store(&b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_free_frame(&b, 0, 0x180000, 1ull << 20);   /* above the nodes, covers F */
+    v = sb_validate(&b, NULL, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_VIOLATION);
+    ck_assert_uint_eq(tlb_validator_class_count(v, TLB_T19), 1);
+    ck_assert_uint_eq(tlb_validator_report(v, 0)->va, 0x5000);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
 START_TEST(json_one_object_per_line)
 {
     struct sb b;
@@ -551,6 +577,7 @@ Suite *input_suite(void)
     tcase_add_test(tc, hints_are_not_violations);
     tcase_add_test(tc, free_in_unloaded_tree_is_a_hint);
     tcase_add_test(tc, teardown_of_unloaded_tree_is_clean);
+    tcase_add_test(tc, huge_free_finds_live_mapping);
     tcase_add_test(tc, json_one_object_per_line);
     suite_add_tcase(s, tc);
     return s;

@@ -62,7 +62,7 @@ struct tlb_validator_options {
     bool report_upgrades;        /* report permission upgrades as spurious-fault HINTs */
     bool report_lints;           /* report flushes that discharge nothing ("flush of a clean VA") as HINTs */
     bool allow_seq_gaps;         /* accept increasing but non-consecutive sequence numbers */
-    size_t max_reports;          /* reports kept in memory; 0 = 10000. Counts are always exact. */
+    size_t max_reports;          /* reports kept in memory; 0 = 1000. Counts are always exact. */
     const struct tlb_policy *policies;
     size_t npolicies;            /* at most 16 */
 };
