@@ -4,6 +4,9 @@
  * VECTOR_IPI_TEST + its own index, so the receiver knows the sender from the
  * vector alone and IPIs from different senders can never merge in the IRR.
  * The BSP waits (bounded) for all n*(n-1) deliveries and checks the matrix.
+ *
+ * Fault injection for testing the checker: bootargs `ipi-skip=S-R` makes CPU
+ * S leave out its IPI to CPU R; the scenario must then name that pair.
  */
 #include "guest/apic.h"
 #include "guest/arch.h"
@@ -12,10 +15,14 @@
 #include "guest/printf.h"
 #include "guest/scenario.h"
 #include "guest/smp.h"
+#include "guest/string.h"
 #include "guest/trap.h"
 #include "guest/tsc.h"
 
 #define IPI_WAIT_US 5000000
+
+/* The pair left out by ipi-skip=S-R (none: MAX_CPUS). */
+static unsigned skip_sender = MAX_CPUS, skip_receiver = MAX_CPUS;
 
 /* received[r][s]: IPIs CPU r got from CPU s. */
 static volatile uint32_t received[MAX_CPUS][MAX_CPUS];
@@ -34,7 +41,7 @@ static void send_to_all_others(void *unused)
     (void)unused;
     unsigned me = this_cpu()->index;
     for (unsigned r = 0; r < bootinfo.ncpus; r++)
-        if (r != me)
+        if (r != me && !(me == skip_sender && r == skip_receiver))
             apic_send_ipi(bootinfo.cpus[r].apic_id, (uint8_t)(VECTOR_IPI_TEST + me));
 }
 
@@ -54,9 +61,28 @@ static int check_matrix(unsigned n)
     return bad;
 }
 
+static void parse_skip(void)
+{
+    char v[16], *end;
+    if (bootarg_get(bootinfo.bootargs, "ipi-skip", v, sizeof(v)) != 1)
+        return;
+    unsigned long s = strtoul(v, &end, 10);
+    if (*end == '-') {
+        unsigned long r = strtoul(end + 1, &end, 10);
+        if (!*end && s < MAX_CPUS && r < MAX_CPUS) {
+            skip_sender = (unsigned)s;
+            skip_receiver = (unsigned)r;
+            kprintf("smp: fault injection: cpu %lu will not send its IPI to cpu %lu\n", s, r);
+            return;
+        }
+    }
+    kprintf("smp: ignoring malformed ipi-skip=%s (expected S-R)\n", v);
+}
+
 int scenario_smp(void)
 {
     unsigned n = bootinfo.ncpus;
+    parse_skip();
     if (smp_online_count() != n) {
         kprintf("smp: FAIL: %u of %u cpus online\n", smp_online_count(), n);
         return 1;

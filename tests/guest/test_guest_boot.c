@@ -55,6 +55,20 @@ START_TEST(smp_every_cpu_and_ipi_pair)
 }
 END_TEST
 
+/* The checker itself: with one IPI left out on purpose, the scenario must
+ * fail and name exactly that pair. */
+START_TEST(smp_names_a_missing_ipi)
+{
+    boot(3, "ipi-skip=2-0", 60);
+    expect_exit(1);
+    ck_assert_msg(strstr(res.console, "IPI cpu 2 -> cpu 0 delivered 0 time(s), expected 1"),
+                  "console:\n%s", res.console);
+    ck_assert_ptr_nonnull(strstr(res.console, "5 of 6 IPIs delivered"));
+    ck_assert_ptr_null(strstr(res.console, "IPI cpu 1 ->"));  /* no other pair blamed */
+    ck_assert_ptr_null(strstr(res.console, "-> cpu 1 "));
+}
+END_TEST
+
 START_TEST(boot_state_all_checks_pass)
 {
     boot(1, "scenario=boot-state", 30);
@@ -216,6 +230,7 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, smp_every_cpu_and_ipi_pair, 0,
                         (int)(sizeof(smp_cpus) / sizeof(smp_cpus[0])));
+    tcase_add_test(tc, smp_names_a_missing_ipi);
     tcase_add_test(tc, boot_state_all_checks_pass);
     tcase_add_test(tc, page_fault_is_reported);
     tcase_add_test(tc, ap_page_fault_names_the_cpu);
