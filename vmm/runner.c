@@ -13,11 +13,9 @@
 #include "memmap.h"
 #include "out.h"
 #include "payload.h"
+#include "sandbox.h"
 #include "status.h"
 #include "vmm/abi.h"
-#ifdef VMM_HAVE_SANDBOX
-#include "sandbox.h"
-#endif
 
 #define BENCH_ITERATIONS 5
 
@@ -246,7 +244,6 @@ static int run_bench(struct vmm_kvm *k, struct plan *pl, const struct vmm_option
  * Returns -1 when the VMM should run directly. */
 static int maybe_sandbox(const struct vmm_options *o, int argc, char **argv)
 {
-#ifdef VMM_HAVE_SANDBOX
     const char *why = "unknown reason";
 
     if (o->sandbox) {
@@ -258,14 +255,6 @@ static int maybe_sandbox(const struct vmm_options *o, int argc, char **argv)
                  "(QEMU/TCG, nested SVM)\n", why);
         return sandbox_run(argc, argv);
     }
-#else
-    (void)argc;
-    (void)argv;
-    if (o->sandbox) {
-        vmm_errf("vmm: error: this vmm was built without the sandbox\n");
-        return VMM_EXIT_SANDBOX;
-    }
-#endif
     return -1;
 }
 
