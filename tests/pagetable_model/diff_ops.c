@@ -339,8 +339,15 @@ void diff_op_map(struct diff *d, int level, bool tracked, unsigned sel, struct p
     pt_vaddr_t va = d->va;
     struct pt_item it = { .level = level, .prop = prop, .tracked = tracked };
     it.pa = tracked ? d->pool[sel % DIFF_POOL_FRAMES] : untracked_pa(level, sel);
-    if (tracked && sel >= DIFF_POOL_FRAMES * 1000u)
-        it.pa = untracked_pa(1, sel);   /* a tracked item that is no frame: BAD_FRAME */
+    if (tracked && sel >= DIFF_POOL_FRAMES * 1000u) {
+        /* A tracked item that is not a live data frame (BAD_FRAME): beyond
+           the arena, a page-table node, or a free frame. */
+        unsigned k = sel - DIFF_POOL_FRAMES * 1000u;
+        pt_paddr_t last = (d->hp.nr_frames - 1) * K4;
+        it.pa = k == 0 ? untracked_pa(1, sel) : d->pt.root;
+        if (k == 2 && pt_frame_refcount(&d->hp.mem, last) == PT_REF_UNUSED)
+            it.pa = last;
+    }
     uint64_t size = pt_page_size(level >= 1 && level <= 3 ? level : 1);
     diff_op_begin(d, va, va + size);
     snprintf(d->op_desc, sizeof(d->op_desc),

@@ -197,7 +197,8 @@ static void random_map(struct diff *d)
         case 0: prop.flags |= 0x20; break;              /* BAD_PROP */
         case 1: level = 2, tracked = true; break;       /* UNTRACKED_SIZE (or others) */
         case 2: level = 4, tracked = false; break;      /* BAD_LEVEL */
-        default: tracked = true, level = 1, sel = DIFF_POOL_FRAMES * 1000u; /* BAD_FRAME */
+        default: tracked = true, level = 1;                     /* BAD_FRAME */
+                 sel = DIFF_POOL_FRAMES * 1000u + (unsigned)diff_below(d, 3);
         }
     }
     diff_op_map(d, level, tracked, sel, prop, diff_chance(d, 3));
