@@ -375,7 +375,7 @@ static void end_run_locked(struct hx_vm *vm, int cpu, enum hx_end end)
 {
     if (vm->stopping)
         return;
-    vm->stopping = true;
+    __atomic_store_n(&vm->stopping, true, __ATOMIC_SEQ_CST); /* vCPU threads poll it */
     vm->res->end = end;
     vm->res->end_cpu = cpu;
     for (int i = 0; i < vm->cpus; i++) {
