@@ -93,14 +93,17 @@ static enum tlb_verdict route(struct tlb_validator *v, const struct tlb_event *e
     switch (ev->type) {
     case TLB_EV_PTE_STORE: return store_apply(v, ev);
     case TLB_EV_FLUSH: return cpu_flush(v, ev);
-    case TLB_EV_CR3_LOAD: return cpu_cr3_load(v, ev);
+    case TLB_EV_CR3_LOAD:
+        check_cr3_activated(v, ev);
+        return cpu_cr3_load(v, ev);
+    case TLB_EV_ACTIVATE: return check_activate(v, ev);
     case TLB_EV_DISPATCH: return check_dispatch(v, ev);
     case TLB_EV_SYNC_DONE: return check_sync(v, ev);
     case TLB_EV_FREE: return check_free(v, ev);
     case TLB_EV_OP_BEGIN: return check_op_begin(v, ev);
     case TLB_EV_OP_END: return check_op_end(v, ev);
     default:
-        /* FLUSH_ISSUE, REMOTE_DONE, ACTIVATE, FRAME_REF, CURSOR_*: recorded in the
+        /* FLUSH_ISSUE, REMOTE_DONE, FRAME_REF, CURSOR_*: recorded in the
          * stream for humans; the model's verdicts do not depend on them (v1). */
         return TLB_VERDICT_OK;
     }

@@ -301,8 +301,8 @@ enum tlb_verdict check_op_end(struct tlb_validator *v, const struct tlb_event *e
             const struct oblig *o = &v->ob[id];
             if ((o->flags & OB_REPORTED) || !ob_overlaps(o, start, len))
                 continue;
-            if (o->root != ev->root && o->va < KERNEL_HALF)
-                continue;   /* another address space's user half */
+            if (o->root && ev->root && o->root != ev->root && o->va < KERNEL_HALF)
+                continue;   /* another address space's user half (0 = unknown: assume the same) */
             unsigned cls = check_classify_open(v, o, ev->cpu);
             report_oblig(v, id, cls, class_rule(cls), ev->seq, missed_seq(v, o, cls), classify_why(cls));
         }
@@ -320,4 +320,35 @@ void check_finish(struct tlb_validator *v)
                          "obligation never discharged: the stream ended with this CPU still able to cache "
                          "the stale entry");
         }
+}
+
+enum tlb_verdict check_activate(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    struct vcpu *c = &v->cpus[ev->cpu];
+    v->saw_activate = true;
+    uint32_t i;
+    for (i = 0; i < c->nentered && c->entered[i] != ev->root; i++)
+        ;
+    if (ev->sub == TLB_ACTIVATE_ENTER && i == c->nentered) {
+        if (c->nentered < 8)
+            c->entered[c->nentered++] = ev->root;
+        else
+            c->entered_overflow = true;
+    } else if (ev->sub == TLB_ACTIVATE_LEAVE && i < c->nentered) {
+        c->entered[i] = c->entered[--c->nentered];
+    }
+    return TLB_VERDICT_OK;
+}
+
+void check_cr3_activated(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    const struct vcpu *c = &v->cpus[ev->cpu];
+    if (!v->opt.report_lints || !v->saw_activate || c->entered_overflow)
+        return;
+    for (uint32_t i = 0; i < c->nentered; i++)
+        if (c->entered[i] == ev->root)
+            return;
+    struct report_args a = { TLB_REPORT_HINT, 0, "R10", ev->cpu, ev->root, 0, 0, 0, 0, 0, ev->seq };
+    report_add(v, &a, "CR3 load of root 0x%llx on CPU %u, which has not entered that address space's CPU set: "
+               "a dispatch that snapshots the set would miss this CPU", (unsigned long long)ev->root, ev->cpu);
 }

@@ -71,7 +71,6 @@ enum oblig_flag {
     OB_VIA_PSC  = 1u << 4,   /* a leaf made stale by the removal of a table above it */
     OB_REPORTED = 1u << 5,   /* already reported once (one report per obligation) */
     OB_DISPATCHED = 1u << 6, /* a dispatch by the creator targeted this CPU for it */
-    OB_SYNCED   = 1u << 7,   /* ... and the creator synced after that dispatch */
 };
 
 struct oblig {
@@ -120,7 +119,9 @@ struct vcpu {
     uint8_t op_kind;
     uint64_t op_start, op_end, op_seq, op_root;
     uint64_t last_dispatch_seq, last_sync_seq;
-    uint64_t active_mask_roots[4];     /* informational: last roots entered (for reports) */
+    uint64_t entered[8];     /* roots whose CPU set this CPU entered (ACTIVATE), for the lint */
+    uint32_t nentered;
+    bool entered_overflow;
 };
 
 /* Per-store reach: which CPUs (and PCIDs) may cache entries below a node. */
@@ -162,6 +163,7 @@ struct tlb_validator {
     uint64_t last_seq;
     bool have_seq;
     bool finished;
+    bool saw_activate;       /* the stream reports activations: lint CR3 loads outside them */
     bool new_violation;      /* set by report_add during the current feed */
     char error[256];
     bool failed;
@@ -238,6 +240,9 @@ enum tlb_verdict check_sync(struct tlb_validator *v, const struct tlb_event *ev)
 enum tlb_verdict check_op_begin(struct tlb_validator *v, const struct tlb_event *ev);
 enum tlb_verdict check_op_end(struct tlb_validator *v, const struct tlb_event *ev);
 void check_finish(struct tlb_validator *v);
+/* ACTIVATE bookkeeping, and the lint for a CR3 load outside the CPU's entered address spaces. */
+enum tlb_verdict check_activate(struct tlb_validator *v, const struct tlb_event *ev);
+void check_cr3_activated(struct tlb_validator *v, const struct tlb_event *ev);
 /* Classify an open obligation at a completion point (T13/T16/T15/T20/T11/T4). */
 unsigned check_classify_open(const struct tlb_validator *v, const struct oblig *o, uint32_t initiator);
 

@@ -495,6 +495,28 @@ START_TEST(huge_free_finds_live_mapping)
 }
 END_TEST
 
+/* OSTD's activation order: join the CPU set, then load CR3. A CR3 load outside the set is a hint
+ * (a dispatch snapshot would miss the CPU), only when the stream reports activations at all. */
+START_TEST(cr3_load_outside_cpu_set_is_a_hint)
+{
+    struct sb b;
+    base(&b, 2);
+    sb_activate(&b, 1, R, true);
+    sb_cr3(&b, 1, R, 0, false);          /* fine */
+    sb_cr3(&b, 0, 0x300000, 0, false);   /* CPU 0 never entered 0x300000 */
+    struct tlb_validator_options o = tlb_validator_default_options(2);
+    o.report_lints = true;
+    enum tlb_verdict r;
+    struct tlb_validator *v = sb_validate(&b, &o, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_OK);
+    ck_assert_uint_eq(tlb_validator_count(v, TLB_REPORT_HINT), 1);
+    ck_assert_uint_eq(tlb_validator_report(v, 0)->cpu, 0);
+    ck_assert_uint_eq(tlb_validator_report(v, 0)->root, 0x300000);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
 START_TEST(json_one_object_per_line)
 {
     struct sb b;
@@ -578,6 +600,7 @@ Suite *input_suite(void)
     tcase_add_test(tc, free_in_unloaded_tree_is_a_hint);
     tcase_add_test(tc, teardown_of_unloaded_tree_is_clean);
     tcase_add_test(tc, huge_free_finds_live_mapping);
+    tcase_add_test(tc, cr3_load_outside_cpu_set_is_a_hint);
     tcase_add_test(tc, json_one_object_per_line);
     suite_add_tcase(s, tc);
     return s;
