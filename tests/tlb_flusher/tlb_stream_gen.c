@@ -106,16 +106,19 @@ int main(int argc, char **argv)
     bool ok = workload_run(&s, &o, &st);
     ok = sim_shutdown(&s) && ok;
     ok = ok && sim_write_stream(&s, a.out);
+    uint64_t ipis = 0;
+    for (unsigned c = 0; c < s.nr_cpus; c++)
+        ipis += s.cpu[c].ipis;
     if (ok)
         printf("{\"cpus\":%llu,\"ops\":%llu,\"seed\":%llu,\"faults\":%llu,\"events\":%zu,\"maps\":%llu,"
                "\"huge_maps\":%llu,\"replaced\":%llu,\"unmaps\":%llu,\"protects\":%llu,\"activations\":%llu,"
-               "\"ipi_deliveries\":%llu,\"nomem\":%llu,\"file\":\"%s\"}\n",
+               "\"ipis_sent\":%llu,\"ipis_taken_by_scheduler\":%llu,\"nomem\":%llu,\"file\":\"%s\"}\n",
                (unsigned long long)a.cpus, (unsigned long long)a.ops, (unsigned long long)a.seed,
                (unsigned long long)a.faults, s.nr_ev, (unsigned long long)st.maps,
                (unsigned long long)st.huge_maps,
                (unsigned long long)st.replaced, (unsigned long long)st.unmaps,
                (unsigned long long)st.protects, (unsigned long long)st.activations,
-               (unsigned long long)st.deliveries, (unsigned long long)st.failures, a.out);
+               (unsigned long long)ipis, (unsigned long long)st.deliveries, (unsigned long long)st.failures, a.out);
     sim_destroy(&s);
     return ok ? 0 : 1;
 }
