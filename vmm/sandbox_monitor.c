@@ -264,6 +264,8 @@ static void console_line(struct run *x)
     const char *l = x->line;
     enum sbx_line kind = sbx_console_feed(&x->con, l);
     double t = now_s() - x->t0;
+    if (kind != SBX_LINE_NOISE)
+        x->last_output = now_s();
     if (kind == SBX_LINE_INIT) {
         x->r->boot_s = t;
         if (x->cfg->verbose)
@@ -290,7 +292,9 @@ static bool pump(struct run *x, int i)
         return errno == EINTR || errno == EAGAIN;
     if (n == 0)
         return false;
-    if (i != P_QEMU)
+    /* Only the inner vmm's output and protocol lines prove progress: a
+     * wedged L1 can keep printing (soft lockup reports) forever. */
+    if (i == P_OUT || i == P_ERR)
         x->last_output = now_s();
     if (i == P_OUT)
         write_all(1, buf, (size_t)n);

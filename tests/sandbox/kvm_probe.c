@@ -10,6 +10,9 @@
  *   --read FILE    print FILE's contents (checks input copying)
  *   --log FILE     also write the stdout transcript to FILE (output copying)
  *   --hang         print nothing and sleep forever (silence watchdog)
+ *   --kmsg-noise   with --hang: write a kernel log line every second (the
+ *                  L1 console keeps talking; the silence watchdog must not
+ *                  take that for progress)
  *   --sleep S      sleep S seconds before exiting (signal tests)
  *   --verbose      passed through to the sandbox
  */
@@ -140,7 +143,7 @@ static int print_file(const char *path)
 int main(int argc, char **argv)
 {
     int status = 0;
-    bool echo = false, hang = false, sandbox = false;
+    bool echo = false, hang = false, sandbox = false, noise = false;
     const char *log = NULL, *read = NULL;
     unsigned sleep_s = 0;
     for (int i = 1; i < argc; i++) {
@@ -151,6 +154,8 @@ int main(int argc, char **argv)
             echo = true;
         else if (strcmp(a, "--hang") == 0)
             hang = true;
+        else if (strcmp(a, "--kmsg-noise") == 0)
+            noise = true;
         else if (strcmp(a, "--status") == 0 && i + 1 < argc)
             status = atoi(argv[++i]) & 0xff;
         else if (strcmp(a, "--log") == 0 && i + 1 < argc)
@@ -173,8 +178,18 @@ int main(int argc, char **argv)
             if (strcmp(argv[i], "--sandbox") != 0 && strcmp(argv[i], "--no-sandbox") != 0)
                 out("arg[%d]=<%s>\n", k++, argv[i]);
     if (hang) {
-        for (;;)
-            pause();
+        int kmsg = noise ? open("/dev/kmsg", O_WRONLY | O_CLOEXEC) : -1;
+        if (noise && kmsg < 0)
+            fprintf(stderr, "probe: /dev/kmsg: %s\n", strerror(errno));
+        for (;;) {
+            static const char line[] = "<3>probe: kernel log noise\n";
+            if (kmsg >= 0 && write(kmsg, line, sizeof line - 1) < 0)
+                fprintf(stderr, "probe: /dev/kmsg: %s\n", strerror(errno));
+            if (kmsg >= 0)
+                sleep(1);
+            else
+                pause();
+        }
     } else {
         int said = run_guest(status);
         if (said < 0)
