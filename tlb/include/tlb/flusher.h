@@ -246,8 +246,9 @@ void tlb_note_pte_store(struct tlb_domain *dom, const struct pt_pte_store *store
  */
 void tlb_note_frame_free(struct tlb_domain *dom, pt_paddr_t pa, int node_level);
 
-/* Emit an event from outside the flusher (e.g. the simulation's markers).
-   `ev`'s seq, cpu and version fields are filled in here. */
+/* Emit an event from outside the flusher (e.g. a platform's own markers).
+   Requires: ev's type and payload set. Guarantees: ev->seq and ev->cpu are
+   filled in here (next sequence number, calling CPU) before the sink sees it. */
 void tlb_emit(struct tlb_domain *dom, struct tlb_event *ev);
 
 /* ---------------------------------------------------------------------------
@@ -265,7 +266,13 @@ struct tlb_flusher {
     uint64_t wait_gen[TLB_MAX_CPUS];   /* per target: the queued_gen to wait for */
 };
 
-/* Start an empty flusher for the space whose CPU set is `targets`. */
+/*
+ * Start an empty flusher for the space whose CPU set is `targets` and whose
+ * root is `root` (used in events only).
+ * Requires: dom initialised; targets outlives the flusher. The flusher is
+ * then used on the calling CPU only, and must be finished (or its last
+ * dispatch done) before it is forgotten, or its kept frags leak.
+ */
 void tlb_flusher_init(struct tlb_flusher *f, struct tlb_domain *dom,
                       struct tlb_atomic_cpuset *targets, pt_paddr_t root);
 
@@ -305,7 +312,8 @@ void tlb_flusher_dispatch(struct tlb_flusher *f);
  */
 void tlb_flusher_sync(struct tlb_flusher *f);
 
-/* Dispatch anything still queued (so no kept frag is leaked). */
+/* Dispatch anything still queued (so no kept frag is leaked). Does not sync.
+   tlb_cursor_drop calls it. */
 void tlb_flusher_finish(struct tlb_flusher *f);
 
 /*
