@@ -225,6 +225,18 @@ static int map_descend(struct pt_cursor *c, int level)
     return PT_OK;
 }
 
+/* map over a non-empty slot: hand the old content back, move on. */
+static __attribute__((noinline)) int map_replaced(struct pt_cursor *c, pt_pte_t old, int level,
+                                                  struct pt_frag *replaced)
+{
+    if (pt_pte_is_leaf(old))
+        mapped_frag(old, level, c->va, replaced);
+    else
+        stray_frag(c, old, level, c->va, replaced);
+    move_forward(c);
+    return 1;
+}
+
 /* A property's cache key: never 0 (bit 24), equal iff the props are. */
 static inline uint32_t prop_key(struct pt_prop p)
 {
@@ -267,12 +279,7 @@ map_here(struct pt_cursor *c, const struct pt_item *item, struct pt_frag *replac
             move_forward(c);
         return 0;
     }
-    if (pt_pte_is_leaf(old))
-        mapped_frag(old, level, c->va, replaced);
-    else
-        stray_frag(c, old, level, c->va, replaced);
-    move_forward(c);
-    return 1;
+    return map_replaced(c, old, level, replaced);
 }
 
 /* Everything but the fast path: full checks, descent, then the store. */

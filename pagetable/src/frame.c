@@ -11,6 +11,13 @@
 _Static_assert(sizeof(struct pt_frame_meta) <= 64, "frame metadata slot must fit in 64 bytes");
 _Static_assert(sizeof(struct pt_frame_meta) == 64, "frame metadata slot is exactly 64 bytes");
 
+__attribute__((noinline)) void pt_pte_report(const struct pt_mem *mem, pt_paddr_t node,
+                                             unsigned i, int level, pt_pte_t old, pt_pte_t new_pte)
+{
+    struct pt_pte_store s = { node, i, level, old, new_pte };
+    mem->ops->pte_stored(mem->ctx, &s);
+}
+
 void pt_mem_init(struct pt_mem *mem, const struct pt_platform_ops *ops, void *ctx,
                  struct pt_frame_meta *meta, uint64_t nr_frames)
 {

@@ -37,14 +37,15 @@ static inline pt_pte_t pt_pte_load(const pt_pte_t *ptes, unsigned i)
  * lock-free walker that sees a new child also sees the child's contents),
  * then the platform's pte_stored hook runs with old and new values.
  */
+void pt_pte_report(const struct pt_mem *mem, pt_paddr_t node, unsigned i, int level,
+                   pt_pte_t old, pt_pte_t new_pte);
+
 static inline void pt_pte_store(const struct pt_mem *mem, pt_paddr_t node, pt_pte_t *ptes,
                                 unsigned i, int level, pt_pte_t old, pt_pte_t new_pte)
 {
     __atomic_store_n(&ptes[i], new_pte, __ATOMIC_RELEASE);
-    if (mem->ops->pte_stored) {
-        struct pt_pte_store s = { node, i, level, old, new_pte };
-        mem->ops->pte_stored(mem->ctx, &s);
-    }
+    if (mem->ops->pte_stored)
+        pt_pte_report(mem, node, i, level, old, new_pte);  /* out of line: keeps hot paths lean */
 }
 
 /* Spin lock in the node's metadata (OSTD: CAS 0->1 Acquire, store 0 Release). */
