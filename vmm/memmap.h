@@ -14,7 +14,7 @@
 #define VMM_DEFAULT_RAM  (128ull << 20)
 #define VMM_RAM_ALIGN    0x1000ull       /* --mem must be whole 4 KiB pages */
 #define VMM_MAX_CPUS     64u
-#define VMM_DEFAULT_CPUS 1u
+#define VMM_DEFAULT_CPUS 4u     /* `vmm --guest` shows an SMP boot */
 #define VMM_DEFAULT_TIMEOUT_S 30u
 #define VMM_MAX_TIMEOUT_S 86400u
 

@@ -44,7 +44,7 @@ static const char usage[] =
     "guest) on KVM through the built-in firmware.\n"
     "\n"
     "  --guest [IMAGE]   boot IMAGE, or the built-in guest when IMAGE is omitted\n"
-    "  --cpus N          number of vCPUs, 1-64 (default 1)\n"
+    "  --cpus N          number of vCPUs, 1-64 (default 4)\n"
     "  --mem SIZE        guest RAM, K/M/G suffixes, 16M-3G (default 128M)\n"
     "  --bootargs STR    kernel command line (FDT /chosen/bootargs)\n"
     "  --timeout SECS    watchdog: stop a guest running longer (default 30)\n"
