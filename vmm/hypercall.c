@@ -164,17 +164,18 @@ static int64_t hc_cpu_online(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *c
 {
     uint64_t idx = c->arg[0], apic = c->arg[1];
 
-    if (idx >= ctx->cpus || apic != idx) {
+    /* A CPU reports itself: its index and APIC ID are the vCPU's own. */
+    if (idx != c->cpu || apic != idx) {
         __atomic_add_fetch(&ctx->bad_calls, 1, __ATOMIC_RELAXED);
         vmm_errf("vmm: cpu %u: hypercall cpu_online: CPU index %" PRIu64 " / APIC ID %"
-                 PRIu64 " does not match the FDT (%u CPUs, APIC ID = index); "
-                 "returned -EINVAL\n", c->cpu, idx, apic, ctx->cpus);
+                 PRIu64 " is not the calling CPU's (index %u, APIC ID %u as in the FDT); "
+                 "returned -EINVAL\n", c->cpu, idx, apic, c->cpu, c->cpu);
         return -VMM_EINVAL;
     }
     if (idx == 0 && !__atomic_load_n(&ctx->cpu0_online, __ATOMIC_ACQUIRE)) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        ctx->cpu0_online_at = now;   /* only CPU 0's thread writes it */
+        ctx->cpu0_online_at = now;   /* only vCPU 0's thread gets here */
         __atomic_store_n(&ctx->cpu0_online, true, __ATOMIC_RELEASE);
     }
     __atomic_or_fetch(&ctx->online_mask, 1ull << idx, __ATOMIC_RELAXED);

@@ -47,7 +47,8 @@ int vmm_hc_check_range(uint64_t addr, uint64_t len, uint64_t mem_size);
 
 /*
  * Performs one hypercall.
- * Requires: ctx initialised (counters zero), call->cpu < ctx->cpus.
+ * Requires: ctx initialised (counters zero), call->cpu < ctx->cpus (the
+ *   calling vCPU's index, trusted: it comes from the VMM, not the guest).
  * Guarantees: never reads or writes outside ctx->ram[0, mem_size); prints
  *   console text, assertion failures, test results and exception reports
  *   (guest strings sanitised); res->ret = 0 on success, -VMM_EINVAL on a

@@ -217,6 +217,7 @@ START_TEST(cpu_online)
     ck_assert_int_eq(call(1, VMM_HC_CPU_ONLINE, 1, 1, 0, 0, 0).ret, 0);
     ck_assert_uint_eq(ctx.online_mask, 3);
     ck_assert_int_eq(call(1, VMM_HC_CPU_ONLINE, 2, 2, 0, 0, 0).ret, -VMM_EINVAL);
+    ck_assert_int_eq(call(1, VMM_HC_CPU_ONLINE, 0, 0, 0, 0, 0).ret, -VMM_EINVAL); /* not itself */
     ck_assert_int_eq(call(1, VMM_HC_CPU_ONLINE, 1, 5, 0, 0, 0).ret, -VMM_EINVAL);
     ck_assert_int_eq(call(1, VMM_HC_CPU_ONLINE, UINT64_MAX, 0, 0, 0, 0).ret, -VMM_EINVAL);
     ck_assert_uint_eq(ctx.online_mask, 3);

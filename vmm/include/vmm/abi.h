@@ -136,7 +136,8 @@ enum vmm_hypercall {
      * an unhandled CPU exception; the VMM prints it and stops with
      * VMM_EXIT_GUEST_CRASH. */
     VMM_HC_EXCEPTION   = 5,
-    /* cpu_online(rdi = cpu index from the FDT, rsi = APIC ID): a CPU reports in */
+    /* cpu_online(rdi = cpu index from the FDT, rsi = APIC ID): the calling CPU
+     * reports itself in (both must be its own, else -VMM_EINVAL) */
     VMM_HC_CPU_ONLINE  = 6,
 };
 
