@@ -2,11 +2,12 @@
  * tlbcheck: validate a TLB event stream file (docs/tlb-events.md) and print
  * the report.
  *
- *   tlbcheck [--json] [--hints] [--upgrades] [--allow-gaps]
+ *   tlbcheck [--json] [--hints] [--upgrades] [--allow-gaps] [--adopt]
  *            [--policy NAME:CLASSES[:START:END]]... FILE
  *
  * CLASSES is a comma-separated list such as T1,T11,T15; START/END are hex or
- * decimal VAs (END exclusive). Exit status: 0 clean (tolerated reports and
+ * decimal VAs (END exclusive). --adopt accepts a stream that starts with page
+ * tables already built (see docs/validator.md). Exit status: 0 clean (tolerated reports and
  * hints allowed), 1 violations, 2 bad input or usage.
  */
 #include <errno.h>
@@ -21,7 +22,7 @@
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "tlbcheck: %s\nusage: tlbcheck [--json] [--hints] [--upgrades] [--allow-gaps] "
+    fprintf(stderr, "tlbcheck: %s\nusage: tlbcheck [--json] [--hints] [--upgrades] [--allow-gaps] [--adopt] "
                     "[--policy NAME:CLASSES[:START:END]]... FILE\n", msg);
     return 2;
 }
@@ -103,6 +104,8 @@ int main(int argc, char **argv)
             opt.report_upgrades = true;
         else if (!strcmp(argv[i], "--allow-gaps"))
             opt.allow_seq_gaps = true;
+        else if (!strcmp(argv[i], "--adopt"))
+            opt.adopt_unknown_entries = true;
         else if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
             if (opt.npolicies == MAX_POLICIES)
                 return usage("too many --policy options (at most 16)");

@@ -50,6 +50,7 @@ struct vnode {
     uint16_t parent_index;   /* index of this node in its parent(s) */
     struct vnode *parent;    /* one parent (NULL when detached, or for a root) */
     uint64_t base_va;        /* canonical VA of entry 0; valid when attached */
+    uint64_t written[8];     /* entries ever stored to (for adopt_unknown_entries) */
     uint64_t pte[512];
 };
 

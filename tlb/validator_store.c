@@ -308,6 +308,20 @@ static enum tlb_verdict check_shape(struct tlb_validator *v, const struct tlb_ev
     return TLB_VERDICT_OK;
 }
 
+/* Take `old` as the entry's value (it predates the stream): link/count it like a store would. */
+static enum tlb_verdict adopt(struct tlb_validator *v, struct vnode *n, unsigned idx, uint64_t old, uint64_t seq)
+{
+    if ((n->level == 4 && is_leaf(old)) || (n->level == 1 && is_table(old)))
+        return v_bad_input(v, "event %llu: adopted old value 0x%llx does not fit a level-%u node",
+                           (unsigned long long)seq, (unsigned long long)old, n->level);
+    n->pte[idx] = old;
+    if (is_table(old) && !tree_link(v, n, idx, old, seq))
+        return TLB_VERDICT_BAD_INPUT;
+    if (is_leaf(old) && !rmap_add(v, old, n->level, +1, n->pa, idx))
+        return v_bad_input(v, "event %llu: out of memory", (unsigned long long)seq);
+    return TLB_VERDICT_OK;
+}
+
 enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev)
 {
     if (check_shape(v, ev) != TLB_VERDICT_OK)
@@ -317,6 +331,12 @@ enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev
     uint64_t old = ev->u.pte.old_pte, new = ev->u.pte.new_pte;
     struct vnode *n = tree_node_get(v, ev->u.pte.node, level, ev->seq);
     if (!n)
+        return TLB_VERDICT_BAD_INPUT;
+    uint64_t bit = 1ull << (idx & 63);
+    bool first = !(n->written[idx >> 6] & bit);
+    n->written[idx >> 6] |= bit;
+    if (n->pte[idx] != old && first && n->pte[idx] == 0 && v->opt.adopt_unknown_entries &&
+        adopt(v, n, idx, old, ev->seq) != TLB_VERDICT_OK)
         return TLB_VERDICT_BAD_INPUT;
     if (n->pte[idx] != old)
         return v_bad_input(v, "event %llu: PTE store to node 0x%llx index %u says the old value was 0x%llx, "

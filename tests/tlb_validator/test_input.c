@@ -517,6 +517,53 @@ START_TEST(cr3_load_outside_cpu_set_is_a_hint)
 }
 END_TEST
 
+/* A stream that starts after the page tables were built: by default the first store's old value
+ * must match the (empty) model; with adopt_unknown_entries it is taken as the truth, and the
+ * downgrade it describes still creates obligations. */
+START_TEST(adopt_entries_that_predate_the_stream)
+{
+    struct sb b;
+    sb_init(&b, 1);
+    sb_cr3(&b, 0, R, 0, false);
+    /* Pretend the tree R -> L3 -> L2 -> L1 and a page at VA 5 existed before the stream. */
+    struct tlb_event ev = { .cpu = 0, .type = TLB_EV_PTE_STORE, .sub = 4, .arg = 0, .root = R };
+    ev.u.pte.node = R;
+    ev.u.pte.old_pte = sb_table(L3);
+    ev.u.pte.new_pte = sb_table(L3) | PTE_A;   /* an upgrade: A set */
+    sb_raw(&b, ev);
+    ev.sub = 3;
+    ev.u.pte.node = L3;
+    ev.u.pte.old_pte = sb_table(L2);
+    ev.u.pte.new_pte = sb_table(L2) | PTE_A;
+    sb_raw(&b, ev);
+    ev.sub = 2;
+    ev.u.pte.node = L2;
+    ev.u.pte.old_pte = sb_table(L1);
+    ev.u.pte.new_pte = sb_table(L1) | PTE_A;
+    sb_raw(&b, ev);
+    ev.sub = 1;
+    ev.arg = 5;
+    ev.u.pte.node = L1;
+    ev.u.pte.old_pte = sb_leaf(F, true, false);
+    ev.u.pte.new_pte = 0;                       /* unmapped, never flushed */
+    sb_raw(&b, ev);
+    enum tlb_verdict r;
+    struct tlb_validator *v = sb_validate(&b, NULL, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_BAD_INPUT);
+    ck_assert_ptr_nonnull(strstr(tlb_validator_error(v), "modelled value"));
+    tlb_validator_destroy(v);
+    struct tlb_validator_options o = tlb_validator_default_options(1);
+    o.adopt_unknown_entries = true;
+    v = sb_validate(&b, &o, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_VIOLATION);
+    ck_assert_uint_eq(tlb_validator_class_count(v, TLB_T11), 1);
+    ck_assert_uint_eq(tlb_validator_report(v, 0)->va, 0x5000);
+    ck_assert_uint_eq(tlb_validator_report(v, 0)->frame, F);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
 START_TEST(json_one_object_per_line)
 {
     struct sb b;
@@ -601,6 +648,7 @@ Suite *input_suite(void)
     tcase_add_test(tc, teardown_of_unloaded_tree_is_clean);
     tcase_add_test(tc, huge_free_finds_live_mapping);
     tcase_add_test(tc, cr3_load_outside_cpu_set_is_a_hint);
+    tcase_add_test(tc, adopt_entries_that_predate_the_stream);
     tcase_add_test(tc, json_one_object_per_line);
     suite_add_tcase(s, tc);
     return s;

@@ -62,6 +62,9 @@ struct tlb_validator_options {
     bool report_upgrades;        /* report permission upgrades as spurious-fault HINTs */
     bool report_lints;           /* report flushes that discharge nothing ("flush of a clean VA") as HINTs */
     bool allow_seq_gaps;         /* accept increasing but non-consecutive sequence numbers */
+    bool adopt_unknown_entries;  /* a stream that starts with page tables already built: the first
+                                    store to a never-written entry takes its `old` value as the
+                                    truth instead of requiring the modelled 0 */
     size_t max_reports;          /* reports kept in memory; 0 = 1000. Counts are always exact. */
     const struct tlb_policy *policies;
     size_t npolicies;            /* at most 16 */
