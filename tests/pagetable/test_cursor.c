@@ -480,6 +480,46 @@ START_TEST(kernel_top_level_kept)
 }
 END_TEST
 
+/* The top of the kernel half: entry ends that wrap past 2^64 clamp at the
+ * barrier instead of wrapping the cursor back to 0. */
+START_TEST(kernel_top_of_address_space)
+{
+    struct pt_page_table k;
+    ck_assert_int_eq(pt_create(&k, mem, &pt_kernel_config), PT_OK);
+    const pt_vaddr_t last_pml4 = 0xffffff8000000000ull, top = 0xfffffffffffff000ull;
+    struct pt_cursor c;
+    struct pt_query q;
+    struct pt_frag f;
+    pt_vaddr_t found;
+    ck_assert_int_eq(pt_cursor_new(&c, &k, last_pml4, 0), PT_ERR_INVALID_RANGE);  /* end 2^64 */
+    ck_assert_int_eq(pt_cursor_new(&c, &k, last_pml4, top), PT_OK);
+    ck_assert_int_eq(c.guard_level, 3);
+    ck_assert_int_eq(pt_cursor_jump(&c, top - 0x1000), PT_OK);
+    ck_assert_int_eq(pt_cursor_query(&c, &q), PT_OK);
+    ck_assert(!q.mapped);
+    ck_assert_uint_eq(q.start, 0xffffffffc0000000ull);
+    ck_assert_uint_eq(q.end, 0);  /* 2^64 */
+    ck_assert_int_eq(pt_cursor_jump(&c, last_pml4), PT_OK);
+    ck_assert_int_eq(pt_cursor_find_next(&c, top - last_pml4, &found), 0);
+    ck_assert_uint_eq(pt_cursor_va(&c), top);
+    pt_cursor_drop(&c);
+    util_map4k(&k, top - 0x1000, PT_RW);
+    ck_assert_int_eq(pt_cursor_new(&c, &k, last_pml4, top), PT_OK);
+    ck_assert_int_eq(pt_cursor_find_next(&c, top - last_pml4, &found), 1);
+    ck_assert_uint_eq(found, top - 0x1000);
+    ck_assert_int_eq(pt_cursor_jump(&c, last_pml4), PT_OK);
+    ck_assert_int_eq(pt_cursor_take_next(&c, top - last_pml4, &f), 1);
+    ck_assert_int_eq(f.kind, PT_FRAG_MAPPED);  /* the last 1 GiB entry is not wholly in range */
+    ck_assert_uint_eq(f.va, top - 0x1000);
+    pt_frag_release(mem, &f);
+    ck_assert_uint_eq(pt_cursor_va(&c), top);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 0, &f), 0);
+    pt_cursor_drop(&c);
+    util_check(&k);
+    pt_destroy(&k);
+}
+END_TEST
+
 /* ---- protect_next ---- */
 
 static struct pt_prop set_flags(struct pt_prop old, void *arg)
@@ -571,6 +611,59 @@ START_TEST(empty_nodes_stay_until_destroy)
 }
 END_TEST
 
+/* pt_check really catches what the NOMEM and concurrency tests rely on it
+ * for (each corruption is undone before the next). */
+static void expect_check_error(const char *what)
+{
+    struct pt_check_result r;
+    ck_assert(!pt_check(&pt, &r));
+    ck_assert_str_eq(r.error, what);
+}
+
+START_TEST(checker_detects_corruption)
+{
+    util_map4k(&pt, 0x1000, PT_RW);
+    util_map4k(&pt, 0x400000, PT_RW);
+    struct pt_cursor c;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x1000, 0x2000), PT_OK);
+    pt_paddr_t l1 = c.path[0];
+    pt_cursor_drop(&c);
+    pt_paddr_t l2 = pt_pte_table_paddr(((pt_pte_t *)pt_host_frame_ptr(&hp, pt.root))[0]);
+    l2 = pt_pte_table_paddr(((pt_pte_t *)pt_host_frame_ptr(&hp, l2))[0]);
+    pt_pte_t *l2p = pt_host_frame_ptr(&hp, l2), *l1p = pt_host_frame_ptr(&hp, l1);
+    struct pt_frame_meta *m = pt_frame_meta(mem, l1);
+
+    m->nr_children++;
+    expect_check_error("nr_children differs from the non-zero PTE count");
+    m->nr_children--;
+    m->stray = 1;
+    expect_check_error("reachable node is marked stray");
+    m->stray = 0;
+    m->lock = 1;
+    expect_check_error("node is locked with no live cursor");
+    m->lock = 0;
+    pt_pte_t saved = l2p[2];  /* the 0x400000 level-1 node */
+    l2p[2] = l2p[0];
+    expect_check_error("node reachable twice");
+    l2p[2] = saved;
+    saved = l1p[1];
+    l1p[1] = saved | PTE_UNTRACKED;  /* fine: an untracked leaf */
+    ck_assert(pt_check(&pt, &(struct pt_check_result){0}));
+    l1p[1] = pt_pte_make_leaf(200 * 4096, 1, util_prop(PT_R));  /* tracked, never allocated */
+    expect_check_error("tracked leaf's frame is not live");
+    l1p[1] = saved;
+    l2p[7] = pt_pte_make_leaf(0x40000000, 2, util_prop(PT_R));  /* tracked huge leaf */
+    m = pt_frame_meta(mem, l2);
+    m->nr_children++;
+    expect_check_error("tracked leaf above level 1");
+    l2p[7] = pt_pte_make_leaf(0x40000000, 2, util_prop(PT_R)) | PTE_UNTRACKED | (1ull << 13);
+    expect_check_error("huge leaf's address is not aligned to its size");
+    l2p[7] = 0;
+    m->nr_children--;
+    util_check(&pt);
+}
+END_TEST
+
 START_TEST(error_names)
 {
     ck_assert_str_eq(pt_error_name(PT_ERR_NOMEM), "PT_ERR_NOMEM");
@@ -599,9 +692,11 @@ int main(void)
     tcase_add_test(tc, take_next_whole_subtree);
     tcase_add_test(tc, take_next_after_query_detaches_whole_table);
     tcase_add_test(tc, kernel_top_level_kept);
+    tcase_add_test(tc, kernel_top_of_address_space);
     tcase_add_test(tc, protect_next_writes_only_changes);
     tcase_add_test(tc, pte_store_hook_sees_every_store);
     tcase_add_test(tc, empty_nodes_stay_until_destroy);
+    tcase_add_test(tc, checker_detects_corruption);
     tcase_add_test(tc, error_names);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
