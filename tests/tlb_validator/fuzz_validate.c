@@ -25,6 +25,7 @@ static void run(const uint8_t *buf, size_t len, bool lints)
     o.report_lints = lints;
     o.report_upgrades = lints;
     o.allow_seq_gaps = lints;
+    o.adopt_unknown_entries = lints;
     o.policies = &p;
     o.npolicies = 1;
     o.max_reports = 64;
