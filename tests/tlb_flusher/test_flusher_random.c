@@ -5,7 +5,7 @@
  * simulation must end with no live kept batch and no leaked frame.
  *
  * Usage: tlb_flusher_random [--ops N] [--seed S]
- *   --ops N   operations per CPU configuration (default 3000)
+ *   --ops N   operations per CPU configuration (default 3000; CTest: 10000, slow: 100000)
  *   --seed S  base seed (default: from TLB_SEED in the environment, else 1);
  *             each configuration uses seed + its index, printed on failure.
  */
