@@ -180,8 +180,24 @@ int tlb_cursor_map(struct tlb_cursor *c, const struct pt_item *item)
     return r == 0 && cleared == 1 ? 1 : r;
 }
 
+/* The length checks of find_next / take_next / protect_next, done before
+   anything is emitted, so a rejected call leaves no trace in the stream. */
+static int check_len(const struct tlb_cursor *c, uint64_t len)
+{
+    if (len & (PT_BASE_PAGE_SIZE - 1))
+        return PT_ERR_UNALIGNED;
+    if (len > c->pc.barrier_end - c->pc.va)
+        return PT_ERR_BEYOND_BARRIER;
+    return TLB_OK;
+}
+
 int tlb_cursor_unmap(struct tlb_cursor *c, uint64_t len, bool sync, uint64_t *nr_frames)
 {
+    if (nr_frames)
+        *nr_frames = 0;
+    int bad = check_len(c, len);
+    if (bad < 0 || len == 0)
+        return bad;
     struct tlb_vmspace *vs = c->vs;
     struct tlb_domain *dom = vs->dom;
     pt_vaddr_t start = c->pc.va, end = start + len;
@@ -232,6 +248,11 @@ static struct pt_prop protect_wrapper(struct pt_prop old, void *arg)
 int tlb_cursor_protect(struct tlb_cursor *c, uint64_t len, pt_protect_fn op, void *arg,
                        uint64_t *nr_changed)
 {
+    if (nr_changed)
+        *nr_changed = 0;
+    int bad = check_len(c, len);
+    if (bad < 0 || len == 0)
+        return bad;
     struct tlb_vmspace *vs = c->vs;
     struct tlb_domain *dom = vs->dom;
     pt_vaddr_t start = c->pc.va, end = start + len;

@@ -123,6 +123,19 @@ static enum tlb_verdict free_frame(struct tlb_validator *v, const struct tlb_eve
     return TLB_VERDICT_OK;
 }
 
+void check_node_reuse(struct tlb_validator *v, uint64_t pa, uint64_t seq)
+{
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        OB_FOREACH_OPEN(v, c, id, nx) {
+            const struct oblig *o = &v->ob[id];
+            if ((o->flags & OB_REPORTED) || !frame_overlap(o, pa, PAGE_4K))
+                continue;
+            unsigned cls = free_class(v, o);
+            report_oblig(v, id, cls, class_rule(cls), seq, missed_seq(v, o, cls),
+                         "frame reused as a page-table node while this CPU may still cache a translation to it");
+        }
+}
+
 static bool snap_has(const struct oblig *o, uint64_t pa)
 {
     if (o->frame == pa)

@@ -241,6 +241,8 @@ enum tlb_verdict check_sync(struct tlb_validator *v, const struct tlb_event *ev)
 enum tlb_verdict check_op_begin(struct tlb_validator *v, const struct tlb_event *ev);
 enum tlb_verdict check_op_end(struct tlb_validator *v, const struct tlb_event *ev);
 void check_finish(struct tlb_validator *v);
+/* A frame becomes a page-table node (first seen as one): no CPU may still cache a translation to it. */
+void check_node_reuse(struct tlb_validator *v, uint64_t pa, uint64_t seq);
 /* ACTIVATE bookkeeping, and the lint for a CR3 load outside the CPU's entered address spaces. */
 enum tlb_verdict check_activate(struct tlb_validator *v, const struct tlb_event *ev);
 void check_cr3_activated(struct tlb_validator *v, const struct tlb_event *ev);

@@ -44,6 +44,7 @@ struct vnode *tree_node_get(struct tlb_validator *v, uint64_t pa, int level, uin
     }
     n->pa = pa;
     n->level = (uint8_t)level;
+    check_node_reuse(v, pa, seq);
     return n;
 }
 

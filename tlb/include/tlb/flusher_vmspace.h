@@ -90,16 +90,18 @@ int tlb_cursor_map(struct tlb_cursor *c, const struct pt_item *item);
  * Unmap [va, va+len) from the cursor's va: every removed frame and detached
  * subtree is kept until flushed everywhere; one dispatch at the end; a sync
  * too if `sync`. *nr_frames (may be NULL) gets the number of tracked frames
- * unmapped (OSTD's return value). Fails as pt_cursor_take_next; a failure
- * part-way still flushes what was removed.
+ * unmapped (OSTD's return value). len == 0 does nothing.
+ * Fails before doing anything with PT_ERR_UNALIGNED (len not 4 KiB-aligned)
+ * or PT_ERR_BEYOND_BARRIER (va + len past the cursor's range); with
+ * PT_ERR_NOMEM part-way (a split), still flushing what was removed.
  */
 int tlb_cursor_unmap(struct tlb_cursor *c, uint64_t len, bool sync, uint64_t *nr_frames);
 
 /*
  * Apply `op` to every mapped leaf in [va, va+len) (protect_next loop), issue
  * a flush for each leaf whose property changed, dispatch, sync.
- * *nr_changed (may be NULL) gets the number of leaves changed.
- * Fails as pt_cursor_protect_next; a failure part-way still flushes.
+ * *nr_changed (may be NULL) gets the number of leaves changed. len == 0
+ * does nothing. Fails as tlb_cursor_unmap.
  */
 int tlb_cursor_protect(struct tlb_cursor *c, uint64_t len, pt_protect_fn op, void *arg,
                        uint64_t *nr_changed);
