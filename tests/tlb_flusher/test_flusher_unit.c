@@ -201,6 +201,17 @@ START_TEST(cursor_and_destroy_errors)
     struct tlb_cursor c;
     ck_assert_int_eq(tlb_cursor_new(&c, &s->spaces[0], BASE + 1, BASE + PG), PT_ERR_UNALIGNED);
     ck_assert_int_eq(tlb_cursor_new(&c, &s->spaces[0], BASE + PG, BASE), PT_ERR_INVALID_RANGE);
+    /* Rejected lengths: an error, and nothing in the stream. */
+    ck_assert_int_eq(tlb_cursor_new(&c, &s->spaces[0], BASE, BASE + 4 * PG), 0);
+    size_t mark = s->nr_ev;
+    uint64_t n = 99;
+    ck_assert_int_eq(tlb_cursor_unmap(&c, PG + 1, true, &n), PT_ERR_UNALIGNED);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(tlb_cursor_unmap(&c, 5 * PG, true, NULL), PT_ERR_BEYOND_BARRIER);
+    ck_assert_int_eq(tlb_cursor_protect(&c, 8 * PG, NULL, NULL, NULL), PT_ERR_BEYOND_BARRIER);
+    ck_assert_int_eq(tlb_cursor_unmap(&c, 0, true, NULL), 0);
+    ck_assert_uint_eq(s->nr_ev, mark);
+    tlb_cursor_drop(&c);
     tlb_vmspace_activate(s->dom, &s->spaces[0]);
     ck_assert_int_eq(tlb_vmspace_destroy(&s->spaces[0]), TLB_ERR_BUSY);
     ck_assert_str_eq(tlb_error_name(TLB_ERR_BUSY), "TLB_ERR_BUSY");
