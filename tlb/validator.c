@@ -42,6 +42,7 @@ struct tlb_validator *tlb_validator_create(const struct tlb_validator_options *o
     v->opt.policies = NULL;   /* copied below; the caller's array need not outlive us */
     v->ncpus = opt->cpu_count;
     v->ob_free = NONE32;
+    v->ob_epoch = 1;   /* fresh nodes hold 0: never marked */
     for (size_t i = 0; i < opt->npolicies; i++) {
         struct policy_copy *p = &v->policies[i];
         snprintf(p->name, sizeof p->name, "%s", opt->policies[i].name);

@@ -51,6 +51,7 @@ struct vnode {
     struct vnode *parent;    /* one parent (NULL when detached, or for a root) */
     uint64_t base_va;        /* canonical VA of entry 0; valid when attached */
     uint64_t written[8];     /* entries ever stored to (for adopt_unknown_entries) */
+    uint32_t ob_epoch[512];  /* == validator's ob_epoch: an obligation for this entry may be open */
     uint64_t pte[512];
 };
 
@@ -155,6 +156,8 @@ struct tlb_validator {
     struct reach reach;      /* scratch for validator_store.c */
     struct oblig *ob;        /* the pool */
     uint32_t ob_cap, ob_free;
+    uint64_t total_open;     /* open obligations on all CPUs */
+    uint32_t ob_epoch;       /* bumped (from 1) whenever total_open drops to 0 */
 
     struct tlb_report *reports;
     size_t nreports, capreports;
@@ -187,9 +190,9 @@ bool tree_reaches(const struct tlb_validator *v, uint64_t root_pa, const struct 
 const struct vnode *tree_top(const struct vnode *n);
 /* Does `root` hold `top` (a tree_top result)? */
 bool tree_root_has(const struct vnode *root, const struct vnode *top);
-typedef void (*leaf_fn)(void *ctx, const struct vnode *n, unsigned idx);
+typedef void (*leaf_fn)(void *ctx, struct vnode *n, unsigned idx);
 /* Call fn for every leaf entry (any P) in the subtree of n. */
-void tree_visit_leaves(const struct tlb_validator *v, const struct vnode *n, leaf_fn fn, void *ctx,
+void tree_visit_leaves(const struct tlb_validator *v, struct vnode *n, leaf_fn fn, void *ctx,
                        int depth);
 /* Link child pointed to by table entry `pte` at (parent, idx); false on bad input. */
 bool tree_link(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte, uint64_t seq);

@@ -41,6 +41,7 @@ void ob_open(struct tlb_validator *v, uint32_t id)
         v->ob[c->open_head].prev = id;
     c->open_head = id;
     c->nopen++;
+    v->total_open++;
 }
 
 static void snap_release(struct oblig *o)
@@ -65,6 +66,9 @@ void ob_close(struct tlb_validator *v, uint32_t id)
     if (o->next != NONE32)
         v->ob[o->next].prev = o->prev;
     c->nopen--;
+    /* Nothing open anywhere: every entry's "may have an open obligation" mark expires at once. */
+    if (--v->total_open == 0)
+        v->ob_epoch++;
     snap_release(o);
     o->next = v->ob_free;
     v->ob_free = id;

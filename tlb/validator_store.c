@@ -125,13 +125,15 @@ struct leaf_ctx {
 };
 
 /* Create the obligations for one stale leaf entry on every CPU that may cache it. */
-static void leaf_obligations(struct leaf_ctx *x, const struct vnode *n, unsigned idx, uint64_t old,
+static void leaf_obligations(struct leaf_ctx *x, struct vnode *n, unsigned idx, uint64_t old,
                              uint64_t new)
 {
     struct tlb_validator *v = x->v;
     uint64_t va = tree_entry_va(n, idx), size = pt_page_size(n->level);
     uint64_t frame = old & pt_leaf_addr_mask(n->level);
     bool global = old & PTE_G;
+    /* Duplicates are only possible if this entry already has an obligation that may be open. */
+    bool may_dup = n->ob_epoch[idx] == v->ob_epoch;
     /* Still mapped somewhere else once this mapping goes (an alias)? */
     uint32_t others = rmap_count_frame_range(v, frame, size);
     if (pte_tracked_leaf(old, n->level) && others > 0)
@@ -140,7 +142,7 @@ static void leaf_obligations(struct leaf_ctx *x, const struct vnode *n, unsigned
         int np = global ? (x->r->global[c] ? 1 : 0) : x->r->npcid[c];
         for (int k = 0; k < np; k++) {
             uint16_t pcid = global ? v->cpus[c].pcid : x->r->pcids[c][k];
-            if (leaf_dup(v, c, pcid, va, n->level, frame))
+            if (may_dup && leaf_dup(v, c, pcid, va, n->level, frame))
                 continue;
             uint32_t id = ob_alloc(v);
             if (id == NONE32) {
@@ -164,11 +166,12 @@ static void leaf_obligations(struct leaf_ctx *x, const struct vnode *n, unsigned
             o->created_seq = x->ev->seq;
             o->flags = x->extra_flags | (global ? OB_GLOBAL : 0) | (others ? OB_ALIAS : 0);
             ob_open(v, id);
+            n->ob_epoch[idx] = v->ob_epoch;
         }
     }
 }
 
-static void subtree_leaf(void *ctx, const struct vnode *n, unsigned idx)
+static void subtree_leaf(void *ctx, struct vnode *n, unsigned idx)
 {
     struct leaf_ctx *x = ctx;
     uint64_t e = n->pte[idx];

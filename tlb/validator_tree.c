@@ -189,7 +189,7 @@ uint64_t *tree_subtree_nodes(const struct tlb_validator *v, uint64_t pte, uint32
     return arr;
 }
 
-void tree_visit_leaves(const struct tlb_validator *v, const struct vnode *n, leaf_fn fn, void *ctx,
+void tree_visit_leaves(const struct tlb_validator *v, struct vnode *n, leaf_fn fn, void *ctx,
                        int depth)
 {
     if (!n || depth > 4)

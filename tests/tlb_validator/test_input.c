@@ -564,6 +564,31 @@ START_TEST(adopt_entries_that_predate_the_stream)
 }
 END_TEST
 
+/* Two downgrades of the same entry before any flush (RW -> RO, then unmap) leave one stale entry per
+ * CPU: one obligation, one report. After a flush, a new downgrade is a new obligation. */
+START_TEST(repeated_downgrade_reported_once)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_store(&b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_op(&b, 0, R, true, TLB_OP_UNMAP, 0x5000, 0x6000);
+    sb_store(&b, 0, R, L1, 1, 5, sb_leaf(F, false, false));
+    sb_store(&b, 0, R, L1, 1, 5, 0);
+    sb_op(&b, 0, R, false, TLB_OP_UNMAP, 0x5000, 0x6000);
+    sb_invlpg(&b, 0, 0x5000);
+    sb_store(&b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_store(&b, 0, R, L1, 1, 5, sb_leaf(F, false, false));
+    enum tlb_verdict r;
+    struct tlb_validator *v = sb_validate(&b, NULL, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_VIOLATION);
+    ck_assert_uint_eq(tlb_validator_class_count(v, TLB_T15), 1);   /* the first two stores */
+    ck_assert_uint_eq(tlb_validator_class_count(v, TLB_T11), 1);   /* the last one, at the end */
+    ck_assert_uint_eq(tlb_validator_count(v, TLB_REPORT_VIOLATION), 2);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
 START_TEST(json_one_object_per_line)
 {
     struct sb b;
@@ -649,6 +674,7 @@ Suite *input_suite(void)
     tcase_add_test(tc, huge_free_finds_live_mapping);
     tcase_add_test(tc, cr3_load_outside_cpu_set_is_a_hint);
     tcase_add_test(tc, adopt_entries_that_predate_the_stream);
+    tcase_add_test(tc, repeated_downgrade_reported_once);
     tcase_add_test(tc, json_one_object_per_line);
     suite_add_tcase(s, tc);
     return s;
