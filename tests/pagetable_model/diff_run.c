@@ -248,6 +248,8 @@ static void session(struct diff *d, uint64_t budget)
         return;
     uint64_t n = 1 + diff_below(d, budget < 48 ? budget : 48);
     unsigned mode = (unsigned)diff_below(d, 100);
+    if (e - s >= pt_page_size(PT_NR_LEVELS) && mode >= 22)
+        mode = (unsigned)diff_below(d, 22);   /* a whole top-level entry: unmap or protect it */
     pt_vaddr_t loop_start = d->va;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t room = d->bar_hi - d->va;
