@@ -28,7 +28,10 @@ struct diff_pending {
     struct model_list contents;
 };
 
+#define DIFF_MAX_ERR 16
+
 struct diff_stats {
+    uint64_t err_by_code[DIFF_MAX_ERR];   /* expected errors, by -rc */
     uint64_t ops, cursors, full_checks, nomem, errors_expected;
     uint64_t maps, replaced_leaf, replaced_table, takes, strays, protects, splits;
     uint64_t queries, finds, jumps;

@@ -86,6 +86,13 @@ static size_t count_tracked(const struct model_list *l)
     return n;
 }
 
+static void count_error(struct diff *d, int rc)
+{
+    d->st.errors_expected++;
+    if (rc < 0 && rc > -DIFF_MAX_ERR)
+        d->st.err_by_code[-rc]++;
+}
+
 static void expect_rc(struct diff *d, int got, int want)
 {
     DIFF_EXPECT(d, got == want, "returned %d (%s), expected %d (%s)", got, pt_error_name(got),
@@ -124,7 +131,7 @@ int diff_op_cursor_new(struct diff *d, pt_vaddr_t start, pt_vaddr_t end, bool in
     int rc = pt_cursor_new(&d->c, &d->pt, start, end);
     pt_host_fail_off(&d->hp);
     if (want != PT_OK) {
-        d->st.errors_expected++;
+        count_error(d, rc);
         expect_rc(d, rc, want);
     } else if (rc == PT_ERR_NOMEM) {
         DIFF_EXPECT(d, inject_nomem, "PT_ERR_NOMEM without an injected failure");
@@ -167,7 +174,7 @@ void diff_op_query(struct diff *d)
     int rc = pt_cursor_query(&d->c, &q);
     if (va >= d->bar_hi) {
         expect_rc(d, rc, PT_ERR_INVALID_VADDR);
-        d->st.errors_expected++;
+        count_error(d, rc);
     } else {
         expect_rc(d, rc, PT_OK);
         long i = model_find(&d->model, va);
@@ -204,7 +211,7 @@ void diff_op_find_next(struct diff *d, uint64_t len)
     int rc = pt_cursor_find_next(&d->c, len, &found);
     if (want != PT_OK) {
         expect_rc(d, rc, want);
-        d->st.errors_expected++;
+        count_error(d, rc);
     } else {
         long i = len ? model_first_in(&d->model, va, va + len) : -1;
         if (i >= 0) {
@@ -238,7 +245,7 @@ void diff_op_jump(struct diff *d, pt_vaddr_t target)
     if (want == PT_OK)
         d->va = target;
     else
-        d->st.errors_expected++;
+        count_error(d, rc);
     DIFF_EXPECT(d, d->stores == 0, "jump stored %" PRIu64 " PTEs", d->stores);
     diff_check_after_op(d);
 }
@@ -370,7 +377,7 @@ void diff_op_map(struct diff *d, int level, bool tracked, unsigned sel, struct p
     pt_host_fail_off(&d->hp);
 
     if (errs) {
-        d->st.errors_expected++;
+        count_error(d, rc);
         DIFF_EXPECT(d, rc < 0 && (errs & (1u << -rc)),
                     "returned %d (%s); the contract demands one of the errors in mask %#x", rc,
                     pt_error_name(rc), errs);
@@ -495,7 +502,7 @@ int diff_op_take_next(struct diff *d, uint64_t len, bool inject_nomem)
     int rc = pt_cursor_take_next(&d->c, len, &f);
     pt_host_fail_off(&d->hp);
     if (want != PT_OK) {
-        d->st.errors_expected++;
+        count_error(d, rc);
         expect_rc(d, rc, want);
     } else if (rc == PT_ERR_NOMEM) {
         DIFF_EXPECT(d, inject_nomem, "PT_ERR_NOMEM without an injected failure");
@@ -583,7 +590,7 @@ int diff_op_protect_next(struct diff *d, uint64_t len, bool inject_nomem, bool b
     int rc = pt_cursor_protect_next(&d->c, len, protect_op, &a, &s, &e);
     pt_host_fail_off(&d->hp);
     if (want != PT_OK) {
-        d->st.errors_expected++;
+        count_error(d, rc);
         expect_rc(d, rc, want);
         DIFF_EXPECT(d, !a.called, "protect op called despite %s", pt_error_name(want));
         end_ranged(d, va);
@@ -615,7 +622,7 @@ int diff_op_protect_next(struct diff *d, uint64_t len, bool inject_nomem, bool b
                 a.seen.priv, a.seen.cache, m->prop.flags);
     if (bad_prop) {
         expect_rc(d, rc, PT_ERR_BAD_PROP);
-        d->st.errors_expected++;
+        count_error(d, rc);
         d->va = m->va;   /* the contract: the leaf is left unchanged, the cursor stays at it */
     } else {
         expect_rc(d, rc, 1);

@@ -191,7 +191,9 @@ static void random_map(struct diff *d)
         return;
     }
     struct pt_prop prop = pick_prop(d);
-    unsigned sel = (unsigned)diff_below(d, 1u << 20);
+    /* A pool frame (tracked) or an untracked PA; values from
+       DIFF_POOL_FRAMES * 1000 up are reserved for the BAD_FRAME cases. */
+    unsigned sel = (unsigned)diff_below(d, DIFF_POOL_FRAMES * 1000u);
     if (errcase) {
         switch (diff_below(d, 4)) {
         case 0: prop.flags |= 0x20; break;              /* BAD_PROP */
@@ -369,6 +371,15 @@ static void print_stats(const struct diff *d, const char *phase, bool quiet)
            phase, s->ops, s->cursors, s->full_checks, s->maps, s->replaced_leaf, s->replaced_table,
            s->takes, s->strays, s->protects, s->splits, s->queries, s->finds, s->jumps, s->nomem,
            s->errors_expected, s->max_mappings, s->max_live);
+    printf("{\"phase\": \"%s\", \"expected_errors_by_code\": {", phase);
+    const char *sep = "";
+    for (int i = 1; i < DIFF_MAX_ERR; i++) {
+        if (s->err_by_code[i]) {
+            printf("%s\"%s\": %" PRIu64, sep, pt_error_name(-i), s->err_by_code[i]);
+            sep = ", ";
+        }
+    }
+    printf("}}\n");
     fflush(stdout);
 }
 
