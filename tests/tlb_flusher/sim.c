@@ -100,9 +100,26 @@ static void p_irq_restore(void *ctx, unsigned long state)
 
 /* A spinning CPU lets one other CPU with a pending interrupt run it (picked
    at random, so the order in which acks arrive varies with the seed). */
+/* Let another CPU run one operation of its own while this one spins. */
+static void run_nested(struct sim *s)
+{
+    if (!s->nested_op || s->nest_depth || s->nr_cpus < 2 || sim_rand(s, 100) >= s->nested_pct)
+        return;
+    unsigned saved = s->cur, other = (unsigned)sim_rand(s, s->nr_cpus - 1);
+    other += other >= saved;
+    s->nest_depth++;
+    s->cur = other;
+    if (!s->nested_op(s, s->nested_arg))
+        s->nested_failed = true;
+    s->nested_runs++;
+    s->cur = saved;
+    s->nest_depth--;
+}
+
 static void p_relax(void *ctx)
 {
     struct sim *s = ctx;
+    run_nested(s);
     unsigned pending[TLB_MAX_CPUS], n = 0;
     for (unsigned c = 0; c < s->nr_cpus; c++)
         if (s->cpu[c].ipi_pending)

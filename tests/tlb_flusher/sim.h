@@ -47,6 +47,20 @@ struct sim {
     bool ev_oom;
     bool recording;                    /* false once the machine powers off */
     uint64_t relax_idle;               /* consecutive relax calls with nothing to run */
+    /*
+     * Optional: while a CPU spins (relax), other CPUs keep running their own
+     * operations, as they would on a real machine. With probability
+     * nested_pct %, relax runs nested_op on another CPU (sim->cur switched
+     * to it). Only one level deep; nested_op must not take a page-table
+     * cursor that could overlap the spinning CPU's (a single-threaded
+     * simulation cannot wait for it): use another address space.
+     */
+    bool (*nested_op)(struct sim *s, void *arg);
+    void *nested_arg;
+    unsigned nested_pct;
+    unsigned nest_depth;
+    uint64_t nested_runs;
+    bool nested_failed;
     uint64_t baseline_live;            /* frames live before any space existed */
 };
 

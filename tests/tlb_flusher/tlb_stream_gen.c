@@ -5,7 +5,10 @@
  *
  *   tlb_stream_gen --cpus N --ops N --seed S -o FILE
  *                  [--spaces N] [--global-pct P] [--async-unmap-pct P]
- *                  [--huge-pct P] [--faults MASK]
+ *                  [--huge-pct P] [--nested-pct P] [--faults MASK]
+ *
+ * --nested-pct: in that % of a CPU's spins another CPU runs an operation
+ * meanwhile (default 30).
  *
  * --faults plants bugs (enum tlb_fault bits of tlb/flusher.h) so the stream
  * contains violations. Prints one JSON line with what it did.
@@ -21,7 +24,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: tlb_stream_gen --cpus N --ops N --seed S -o FILE\n"
                  "                      [--spaces N] [--global-pct P] [--async-unmap-pct P] [--huge-pct P]\n"
-                 "                      [--faults MASK]\n");
+                 "                      [--nested-pct P] [--faults MASK]\n");
 }
 
 /* Parse an unsigned number in [lo, hi]; false with a message otherwise. */
@@ -40,14 +43,14 @@ static bool parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, 
 }
 
 struct args {
-    uint64_t cpus, ops, seed, spaces, global_pct, async_pct, huge_pct, faults;
+    uint64_t cpus, ops, seed, spaces, global_pct, async_pct, huge_pct, nested_pct, faults;
     const char *out;
     bool have_cpus, have_ops, have_seed;
 };
 
 static bool parse_args(int argc, char **argv, struct args *a)
 {
-    *a = (struct args){.spaces = 3, .global_pct = 0};
+    *a = (struct args){.spaces = 3, .global_pct = 0, .nested_pct = 30};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok;
@@ -65,6 +68,8 @@ static bool parse_args(int argc, char **argv, struct args *a)
             ok = parse_u64(o, v, 0, 100, &a->async_pct);
         else if (!strcmp(o, "--huge-pct"))
             ok = parse_u64(o, v, 0, 100, &a->huge_pct);
+        else if (!strcmp(o, "--nested-pct"))
+            ok = parse_u64(o, v, 0, 100, &a->nested_pct);
         else if (!strcmp(o, "--faults"))
             ok = parse_u64(o, v, 0, TLB_FAULT_ALL, &a->faults);
         else if (!strcmp(o, "-o") && v)
@@ -102,6 +107,7 @@ int main(int argc, char **argv)
     o.global_pct = (unsigned)a.global_pct;
     o.async_unmap_pct = (unsigned)a.async_pct;
     o.huge_pct = (unsigned)a.huge_pct;
+    o.nested_pct = (unsigned)a.nested_pct;
     struct workload_stats st;
     bool ok = workload_run(&s, &o, &st);
     ok = sim_shutdown(&s) && ok;
@@ -112,13 +118,13 @@ int main(int argc, char **argv)
     if (ok)
         printf("{\"cpus\":%llu,\"ops\":%llu,\"seed\":%llu,\"faults\":%llu,\"events\":%zu,\"maps\":%llu,"
                "\"huge_maps\":%llu,\"replaced\":%llu,\"unmaps\":%llu,\"protects\":%llu,\"activations\":%llu,"
-               "\"ipis_sent\":%llu,\"ipis_taken_by_scheduler\":%llu,\"nomem\":%llu,\"file\":\"%s\"}\n",
+               "\"nested_ops\":%llu,\"ipis_sent\":%llu,\"ipis_taken_by_scheduler\":%llu,\"nomem\":%llu,\"file\":\"%s\"}\n",
                (unsigned long long)a.cpus, (unsigned long long)a.ops, (unsigned long long)a.seed,
                (unsigned long long)a.faults, s.nr_ev, (unsigned long long)st.maps,
                (unsigned long long)st.huge_maps,
                (unsigned long long)st.replaced, (unsigned long long)st.unmaps,
                (unsigned long long)st.protects, (unsigned long long)st.activations,
-               (unsigned long long)ipis, (unsigned long long)st.deliveries, (unsigned long long)st.failures, a.out);
+               (unsigned long long)st.nested, (unsigned long long)ipis, (unsigned long long)st.deliveries, (unsigned long long)st.failures, a.out);
     sim_destroy(&s);
     return ok ? 0 : 1;
 }

@@ -5,18 +5,35 @@
 
 struct workload_opts workload_default_opts(uint64_t nr_ops)
 {
-    return (struct workload_opts){.nr_ops = nr_ops, .global_pct = 0, .async_unmap_pct = 0,
+    return (struct workload_opts){.nr_ops = nr_ops, .global_pct = 0, .async_unmap_pct = 0, .nested_pct = 30,
                                   .base = 0x40000000ull, .window_pages = 1024};
 }
 
+/* Whether another CPU is in the middle of an operation on `vs` (it spins
+   in a nested simulation step, holding its cursor). */
+static bool busy_elsewhere(struct sim *s, const struct tlb_vmspace *vs)
+{
+    for (unsigned c = 0; c < s->nr_cpus; c++)
+        if (c != s->cur && s->dom->cpu[c].ctx_root == vs->pt.root)
+            return true;
+    return false;
+}
+
 /* The space an operation acts on: mostly the CPU's own, sometimes another
-   one (a CPU may edit an address space it is not running). */
+   one (a CPU may edit an address space it is not running); never one whose
+   cursor a spinning CPU holds. NULL if every space is busy. */
 static struct tlb_vmspace *pick_space(struct sim *s)
 {
     struct tlb_vmspace *active = s->dom->cpu[s->cur].active;
-    if (active && active != &s->idle && sim_rand(s, 100) < 70)
+    if (active && active != &s->idle && sim_rand(s, 100) < 70 && !busy_elsewhere(s, active))
         return active;
-    return &s->spaces[sim_rand(s, s->nr_spaces)];
+    unsigned first = (unsigned)sim_rand(s, s->nr_spaces);
+    for (unsigned i = 0; i < s->nr_spaces; i++) {
+        struct tlb_vmspace *vs = &s->spaces[(first + i) % s->nr_spaces];
+        if (!busy_elsewhere(s, vs))
+            return vs;
+    }
+    return NULL;
 }
 
 static pt_vaddr_t pick_page(struct sim *s, const struct workload_opts *o)
@@ -94,6 +111,8 @@ static bool one_op(struct sim *s, const struct workload_opts *o, struct workload
         return true;
     }
     struct tlb_vmspace *vs = pick_space(s);
+    if (!vs)
+        return true;   /* every space is in use by a spinning CPU: skip */
     pt_vaddr_t va = pick_page(s, o);
     if (r < 50 && sim_rand(s, 100) < o->huge_pct && o->window_pages >= 512) {
         /* An untracked 2 MiB leaf over an aligned block (replacing whatever
@@ -126,9 +145,25 @@ static bool one_op(struct sim *s, const struct workload_opts *o, struct workload
     return check(sim_protect(s, vs, va, len, clear, set), "protect", st);
 }
 
+struct nested_ctx {
+    const struct workload_opts *o;
+    struct workload_stats *st;
+};
+
+static bool nested_op(struct sim *s, void *arg)
+{
+    struct nested_ctx *n = arg;
+    n->st->nested++;
+    return one_op(s, n->o, n->st);
+}
+
 bool workload_run(struct sim *s, const struct workload_opts *o, struct workload_stats *st)
 {
     *st = (struct workload_stats){0};
+    struct nested_ctx nctx = {o, st};
+    s->nested_op = nested_op;
+    s->nested_arg = &nctx;
+    s->nested_pct = o->nested_pct;
     for (uint64_t done = 0; done < o->nr_ops;) {
         sim_switch(s, (unsigned)sim_rand(s, s->nr_cpus));
         /* A CPU with an interrupt pending takes it before running on,
@@ -137,9 +172,12 @@ bool workload_run(struct sim *s, const struct workload_opts *o, struct workload_
             st->deliveries++;
             continue;
         }
-        if (!one_op(s, o, st))
+        if (!one_op(s, o, st) || s->nested_failed) {
+            s->nested_op = NULL;
             return false;
+        }
         done++;
     }
+    s->nested_op = NULL;   /* nctx dies here */
     return true;
 }

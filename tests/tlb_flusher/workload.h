@@ -13,15 +13,18 @@ struct workload_opts {
     unsigned global_pct;      /* % of maps that create global (G=1) leaves */
     unsigned async_unmap_pct; /* % of unmaps that do not sync (OSTD VmSpace::unmap) */
     unsigned huge_pct;        /* % of maps that map an untracked 2 MiB leaf */
+    unsigned nested_pct;      /* % of spins in which another CPU runs an operation meanwhile */
     pt_vaddr_t base;          /* start of the VA window each space uses */
     uint64_t window_pages;    /* its size in 4 KiB pages */
 };
 
-/* Defaults: no async unmaps, no global maps, a 4 MiB window at 1 GiB. */
+/* Defaults: no async unmaps, no global maps, no huge maps, other CPUs run
+   an operation in 30% of spins, a 4 MiB window at 1 GiB. */
 struct workload_opts workload_default_opts(uint64_t nr_ops);
 
 struct workload_stats {
     uint64_t maps, huge_maps, replaced, unmaps, protects, activations, deliveries, failures;
+    uint64_t nested;          /* operations run by other CPUs while one spun */
 };
 
 /*
