@@ -61,6 +61,100 @@ static void set_va(struct pt_cursor *c, pt_vaddr_t target)
     c->va = target;
 }
 
+/*
+ * One-entry caches. Sequential work through a cursor almost always sees one
+ * property over and over, and turning a struct pt_prop into PTE bits (or
+ * back) costs more than the rest of a 4 KiB map or protect. Each cache maps
+ * an exact key to what the encoder/decoder returned for it, so a hit gives
+ * bit-for-bit what a miss computes; the op of protect_next is still called
+ * for every leaf.
+ *
+ * map_key/map_bits: the four bytes of an item starting at `prop`
+ *   (flags, priv, cache, tracked), validated, and the leaf bits without the
+ *   address: PTE_LEAF | prop bits | (tracked ? 0 : PTE_UNTRACKED).
+ * prot_key/prot_bits: a valid property (three bytes) and its PT_PROP_BITS.
+ * dec_bits/dec_prop: pte & PT_PROP_BITS and its decoded property.
+ */
+_Static_assert(sizeof(struct pt_prop) == 3 &&
+                   offsetof(struct pt_item, tracked) == offsetof(struct pt_item, prop) + 3 &&
+                   sizeof(bool) == 1,
+               "item_key reads prop and tracked as one 32-bit word");
+
+static inline uint32_t item_key(const struct pt_item *item)
+{
+    uint32_t k;
+    __builtin_memcpy(&k, &item->prop, sizeof(k));  /* flags, priv, cache, tracked */
+    return k;
+}
+
+/* flags | priv << 8 | cache << 16: the struct's bytes in order, which a
+ * compiler turns into one masking of the register the struct came in. */
+static inline uint32_t prop_key(struct pt_prop p)
+{
+    uint32_t k = 0;
+    __builtin_memcpy(&k, &p, sizeof(p));
+    return k;
+}
+
+/* Remember `item`'s (already validated) property for the map fast path. */
+static inline void map_cache_fill(struct pt_cursor *c, const struct pt_item *item)
+{
+    c->map_key = item_key(item);
+    c->map_bits = PTE_LEAF | pt_prop_bits(item->prop) | (item->tracked ? 0 : PTE_UNTRACKED);
+}
+
+/* PT_PROP_BITS of `p`, or false if p is invalid. */
+static inline bool prot_bits_cached(struct pt_cursor *c, struct pt_prop p, pt_pte_t *bits)
+{
+    uint32_t key = prop_key(p);
+    if (__builtin_expect(key != c->prot_key, 0)) {
+        if (!pt_prop_valid_fast(p))
+            return false;
+        c->prot_key = key;
+        c->prot_bits = pt_prop_bits(p);
+    }
+    *bits = c->prot_bits;
+    return true;
+}
+
+/* The property of leaf `pte`. */
+static inline struct pt_prop prop_decode_cached(struct pt_cursor *c, pt_pte_t pte)
+{
+    pt_pte_t bits = pte & PT_PROP_BITS;
+    if (__builtin_expect(bits != c->dec_bits, 0)) {
+        c->dec_bits = bits;
+        c->dec_prop = pt_pte_prop_fast(pte);
+    }
+    return c->dec_prop;
+}
+
+static inline struct pt_item item_from_pte_cached(struct pt_cursor *c, pt_pte_t pte, int level)
+{
+    struct pt_item it;
+    it.pa = pt_pte_leaf_paddr(pte, level);
+    it.level = level;
+    it.prop = prop_decode_cached(c, pte);
+    it.tracked = pt_pte_leaf_tracked(pte);
+    return it;
+}
+
+/* The slot of `va` in level-1 node `ptes` (byte offset (va >> 12 & 511) * 8). */
+static inline pt_pte_t *l1_slot(pt_pte_t *ptes, pt_vaddr_t va)
+{
+    return (pt_pte_t *)((char *)ptes + ((va >> (PT_BASE_PAGE_SHIFT - 3)) & (PT_NR_ENTRIES * 8 - 8)));
+}
+
+/* After a 4 KiB entry at level 1: step to the next page, leaving the node
+ * or the range through move_forward. */
+static inline void advance_l1(struct pt_cursor *c, pt_vaddr_t va)
+{
+    pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
+    if (__builtin_expect(pt_index(next, 1) != 0 && next < c->barrier_end, 1))
+        c->va = next;  /* still inside this node and the range */
+    else
+        move_forward(c);
+}
+
 int pt_cursor_new(struct pt_cursor *c, struct pt_page_table *pt, pt_vaddr_t start, pt_vaddr_t end)
 {
     if ((start | end) & PAGE_MASK)
@@ -96,7 +190,7 @@ int pt_cursor_query(struct pt_cursor *c, struct pt_query *out)
         out->end = out->start + size;
         out->mapped = pt_pte_is_leaf(pte);
         if (out->mapped)
-            out->item = pt_item_from_pte(pte, c->level);
+            out->item = item_from_pte_cached(c, pte, c->level);
         return PT_OK;
     }
 }
@@ -151,12 +245,13 @@ static void stray_frag(struct pt_cursor *c, pt_pte_t pte, int level, pt_vaddr_t 
     out->num_frames = pt_mark_stray_and_unlock(c->pt->mem, out->node, level - 1);
 }
 
-static void mapped_frag(pt_pte_t pte, int level, pt_vaddr_t va, struct pt_frag *out)
+static inline void mapped_frag(struct pt_cursor *c, pt_pte_t pte, int level, pt_vaddr_t va,
+                               struct pt_frag *out)
 {
     out->kind = PT_FRAG_MAPPED;
     out->va = va;
     out->len = pt_page_size(level);
-    out->item = pt_item_from_pte(pte, level);
+    out->item = item_from_pte_cached(c, pte, level);
     out->node = 0;
     out->node_level = 0;
     out->num_frames = 0;
@@ -230,56 +325,11 @@ static __attribute__((noinline)) int map_replaced(struct pt_cursor *c, pt_pte_t 
                                                   struct pt_frag *replaced)
 {
     if (pt_pte_is_leaf(old))
-        mapped_frag(old, level, c->va, replaced);
+        mapped_frag(c, old, level, c->va, replaced);
     else
         stray_frag(c, old, level, c->va, replaced);
     move_forward(c);
     return 1;
-}
-
-/* A property's cache key: never 0 (bit 24), equal iff the props are. */
-static inline uint32_t prop_key(struct pt_prop p)
-{
-    return (uint32_t)p.flags | (uint32_t)p.priv << 8 | (uint32_t)p.cache << 16 | 1u << 24;
-}
-
-/* The PTE bits of a valid `p`, through the cursor's one-entry cache (mapping
- * runs of pages with one property is the common case). */
-static inline pt_pte_t prop_bits_cached(struct pt_cursor *c, struct pt_prop p)
-{
-    uint32_t key = prop_key(p);
-    if (__builtin_expect(key != c->prop_key, 0)) {
-        c->prop_key = key;
-        c->prop_pte_bits = pt_prop_bits(p);
-    }
-    return c->prop_pte_bits;
-}
-
-/* Store the leaf at the cursor (already at `level`, the item's level) and
- * move on. Always inlined so the fast path gets level == 1 as a constant.
- * prop_bits: pt_prop_bits(item->prop). */
-static inline __attribute__((always_inline)) int
-map_here(struct pt_cursor *c, const struct pt_item *item, struct pt_frag *replaced, int level,
-         pt_pte_t prop_bits)
-{
-    struct pt_mem *mem = c->pt->mem;
-    pt_paddr_t node = c->path[level - 1];
-    pt_pte_t *ptes = c->ptes[level - 1];
-    unsigned i = pt_index(c->va, level);
-    pt_pte_t old = pt_pte_load(ptes, i);
-    pt_pte_t new_pte = item->pa | PTE_LEAF | prop_bits | (item->tracked ? 0 : PTE_UNTRACKED);
-    pt_pte_store(mem, node, ptes, i, level, old, new_pte);
-    if (__builtin_expect(pt_pte_is_absent(old), 1)) {
-        pt_meta_fast(mem, node)->nr_children++;
-        uint64_t size = pt_page_size(level);
-        pt_vaddr_t next = c->va + size;
-        if (__builtin_expect(pt_index(next, level) != 0 && next < c->barrier_end, 1))
-            c->va = next;  /* still inside this node and the range */
-        else
-            move_forward(c);
-        return 0;
-    }
-    return map_replaced(c, old, level, replaced);
 }
 
 /* Everything but the fast path: full checks, descent, then the store. */
@@ -291,21 +341,63 @@ static __attribute__((noinline)) int map_slow(struct pt_cursor *c, const struct 
         return err;
     if (c->level != item->level && (err = map_descend(c, item->level)))
         return err;
-    return map_here(c, item, replaced, c->level, prop_bits_cached(c, item->prop));
+    struct pt_mem *mem = c->pt->mem;
+    int level = c->level;
+    pt_paddr_t node = cur_node(c);
+    pt_pte_t *ptes = cur_ptes(c);
+    unsigned i = pt_index(c->va, level);
+    pt_pte_t old = pt_pte_load(ptes, i);
+    pt_pte_t new_pte = item->pa | PTE_LEAF | pt_prop_bits(item->prop) |
+                       (item->tracked ? 0 : PTE_UNTRACKED);
+    pt_pte_store(mem, node, ptes, i, level, old, new_pte);
+    if (level == 1)
+        map_cache_fill(c, item);  /* the next page takes the fast path */
+    if (!pt_pte_is_absent(old))
+        return map_replaced(c, old, level, replaced);
+    pt_node_meta(mem, node)->nr_children++;
+    move_forward(c);
+    return 0;
+}
+
+/* The fast path's store over a non-empty slot: report it, then hand the old
+ * content back as map_replaced does. */
+static __attribute__((noinline)) int map_fast_replaced(struct pt_cursor *c, pt_pte_t *slot,
+                                                       pt_pte_t old, pt_pte_t new_pte,
+                                                       struct pt_frag *replaced)
+{
+    struct pt_mem *mem = c->pt->mem;
+    if (mem->ops->pte_stored)
+        pt_pte_report(mem, c->path[0], (unsigned)(slot - c->ptes[0]), 1, old, new_pte);
+    return map_replaced(c, old, 1, replaced);
 }
 
 int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_frag *replaced)
 {
     PT_ASSERT(item && replaced, "pt_cursor_map: NULL item or replaced");
-    /* Fast path: a 4 KiB item with the cached (hence valid) property at a
-     * cursor already on a level-1 node: sequential mapping. The checks are
-     * map_check's in a cheaper form (va is 4 KiB-aligned, so va < barrier_end
-     * means the page fits; level 1 never exceeds the guard level). */
-    if (__builtin_expect(item->level == 1 && c->level == 1 && c->va < c->barrier_end &&
-                             !(item->pa & PAGE_MASK) && prop_key(item->prop) == c->prop_key &&
-                             (!item->tracked || tracked_frame_ok(c->pt->mem, item->pa)),
-                         1))
-        return map_here(c, item, replaced, 1, c->prop_pte_bits);
+    /* Fast path: a 4 KiB item whose (property, tracked) pair was validated
+     * by the previous map through this cursor, at a cursor already on a
+     * level-1 node: sequential mapping. The checks are map_check's in a
+     * cheaper form (va is 4 KiB-aligned, so va < barrier_end means the page
+     * fits; level 1 never exceeds the guard level; a cached key is valid). */
+    pt_vaddr_t va = c->va;
+    if (__builtin_expect(item->level == 1 && c->level == 1 && va < c->barrier_end &&
+                             !(item->pa & PAGE_MASK) && item_key(item) == c->map_key,
+                         1)) {
+        struct pt_mem *mem = c->pt->mem;
+        if (__builtin_expect(!item->tracked || tracked_frame_ok(mem, item->pa), 1)) {
+            pt_pte_t *slot = l1_slot(c->ptes[0], va);
+            pt_pte_t old = pt_pte_load(slot, 0);
+            pt_pte_t new_pte = item->pa | c->map_bits;
+            __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
+            if (__builtin_expect(!pt_pte_is_absent(old), 0))
+                return map_fast_replaced(c, slot, old, new_pte, replaced);
+            pt_node_meta(mem, c->path[0])->nr_children++;
+            advance_l1(c, va);
+            if (__builtin_expect(mem->ops->pte_stored != NULL, 0))
+                pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, 0, new_pte);
+            return 0;
+        }
+    }
     return map_slow(c, item, replaced);
 }
 
@@ -329,13 +421,13 @@ static inline int act_on_leaf(struct pt_cursor *c, const struct find_args *a, pt
     if (a->mode == TAKE) {
         pt_pte_store(mem, node, ptes, i, level, pte, 0);
         pt_meta_fast(mem, node)->nr_children--;
-        mapped_frag(pte, level, c->va, a->frag);
+        mapped_frag(c, pte, level, c->va, a->frag);
     } else {
-        struct pt_prop new_prop = a->op(pt_pte_prop_fast(pte), a->op_arg);
-        if (!pt_prop_valid_fast(new_prop))
+        pt_pte_t bits;
+        if (!prot_bits_cached(c, a->op(prop_decode_cached(c, pte), a->op_arg), &bits))
             return PT_ERR_BAD_PROP;
         /* The encoding is injective on valid properties: compare bits. */
-        pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | pt_prop_bits(new_prop);
+        pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | bits;
         if (new_pte != pte)
             pt_pte_store(mem, node, ptes, i, level, pte, new_pte);
         *a->start = c->va;
@@ -415,8 +507,35 @@ int pt_cursor_find_next(struct pt_cursor *c, uint64_t len, pt_vaddr_t *found)
     return find_impl(c, len, &a);
 }
 
+/* Are len's checks (find_impl's) passed at a cursor on a level-1 node, with
+ * at least one page to go? len - 1 < barrier_end - va means
+ * 1 <= len <= barrier_end - va; alignment is tested apart. */
+static inline bool l1_len_ok(const struct pt_cursor *c, pt_vaddr_t va, uint64_t len)
+{
+    return c->level == 1 && !(len & PAGE_MASK) && len - 1 < c->barrier_end - va;
+}
+
 int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out)
 {
+    /* Fast path: a 4 KiB leaf at the cursor on a level-1 node (leaf-by-leaf
+     * unmapping), unless find_impl would first go up to remove the whole
+     * node (va at its start and len covering it). Same effect as find_impl. */
+    pt_vaddr_t va = c->va;
+    if (__builtin_expect(l1_len_ok(c, va, len) &&
+                             (pt_index(va, 1) != 0 || len < pt_page_size(2)), 1)) {
+        pt_pte_t *slot = l1_slot(c->ptes[0], va);
+        pt_pte_t pte = pt_pte_load(slot, 0);
+        if (__builtin_expect(pt_pte_is_leaf(pte), 1)) {
+            struct pt_mem *mem = c->pt->mem;
+            __atomic_store_n(slot, 0, __ATOMIC_RELEASE);  /* as pt_pte_store */
+            pt_node_meta(mem, c->path[0])->nr_children--;
+            mapped_frag(c, pte, 1, va, out);
+            advance_l1(c, va);
+            if (__builtin_expect(mem->ops->pte_stored != NULL, 0))
+                pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, pte, 0);
+            return 1;
+        }
+    }
     struct find_args a = { .mode = TAKE, .frag = out };
     return find_impl(c, len, &a);
 }
@@ -424,18 +543,31 @@ int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out)
 int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, void *arg,
                            pt_vaddr_t *start, pt_vaddr_t *end)
 {
-    struct find_args a = { .mode = PROTECT, .op = op, .op_arg = arg, .start = start, .end = end };
     /* Fast path: the cursor sits on a 4 KiB leaf inside the range (sequential
-     * protect of mapped pages); the same checks as find_impl's. */
-    if (__builtin_expect(c->level == 1 && len >= PT_BASE_PAGE_SIZE && !(len & PAGE_MASK) &&
-                             len <= c->barrier_end - c->va,
-                         1)) {
-        pt_pte_t *ptes = cur_ptes(c);
-        unsigned i = pt_index(c->va, 1);
-        pt_pte_t pte = pt_pte_load(ptes, i);
-        if (pt_pte_is_leaf(pte))
-            return act_on_leaf(c, &a, cur_node(c), ptes, i, pte);
+     * protect of mapped pages); the same checks and effect as find_impl's. */
+    pt_vaddr_t va = c->va;
+    if (__builtin_expect(l1_len_ok(c, va, len), 1)) {
+        pt_pte_t *slot = l1_slot(c->ptes[0], va);
+        pt_pte_t pte = pt_pte_load(slot, 0);
+        if (__builtin_expect(pt_pte_is_leaf(pte), 1)) {
+            pt_pte_t bits;
+            if (!prot_bits_cached(c, op(prop_decode_cached(c, pte), arg), &bits))
+                return PT_ERR_BAD_PROP;
+            /* The encoding is injective on valid properties: compare bits. */
+            pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | bits;
+            *start = va;
+            *end = va + PT_BASE_PAGE_SIZE;
+            advance_l1(c, va);
+            if (new_pte != pte) {
+                __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
+                struct pt_mem *mem = c->pt->mem;
+                if (__builtin_expect(mem->ops->pte_stored != NULL, 0))
+                    pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, pte, new_pte);
+            }
+            return 1;
+        }
     }
+    struct find_args a = { .mode = PROTECT, .op = op, .op_arg = arg, .start = start, .end = end };
     return find_impl(c, len, &a);
 }
 

@@ -14,6 +14,15 @@ static inline struct pt_frame_meta *pt_meta_fast(const struct pt_mem *mem, pt_pa
     return &mem->meta[pa >> PT_BASE_PAGE_SHIFT];
 }
 
+/* The metadata of page-table node `node` (4 KiB-aligned, so its slot is at
+ * byte offset node / 4096 * 64 = node >> 6: one shift fewer on hot paths). */
+_Static_assert(sizeof(struct pt_frame_meta) == 64 && PT_BASE_PAGE_SHIFT == 12,
+               "pt_node_meta relies on 64-byte slots and 4 KiB frames");
+static inline struct pt_frame_meta *pt_node_meta(const struct pt_mem *mem, pt_paddr_t node)
+{
+    return (struct pt_frame_meta *)((char *)mem->meta + (node >> 6));
+}
+
 /* The 512 PTEs of node `node`. */
 static inline pt_pte_t *pt_node_ptes(const struct pt_mem *mem, pt_paddr_t node)
 {
@@ -92,6 +101,18 @@ static inline struct pt_item pt_item_from_pte(pt_pte_t pte, int level)
     it.prop = pt_pte_prop(pte);
     it.tracked = pt_pte_leaf_tracked(pte);
     return it;
+}
+
+/* Empty the cursor's one-entry caches (cursor.c): each sentinel is a value
+ * no real key or PT_PROP_BITS pattern can take. */
+static inline void pt_cursor_reset_caches(struct pt_cursor *c)
+{
+    c->map_key = UINT32_MAX;   /* byte 3 is a bool (0 or 1) in a real key */
+    c->map_bits = 0;
+    c->prot_key = UINT32_MAX;  /* a real key fits in 24 bits */
+    c->prot_bits = 0;
+    c->dec_bits = UINT64_MAX;  /* has PTE_PS, which PT_PROP_BITS excludes */
+    c->dec_prop = (struct pt_prop){ 0, 0, 0 };
 }
 
 /* Lock / unlock protocol (lock.c). */

@@ -144,8 +144,7 @@ int pt_lock_range(struct pt_cursor *c)
     }
     c->guard_level = level;
     c->level = level;
-    c->prop_key = 0;
-    c->prop_pte_bits = 0;
+    pt_cursor_reset_caches(c);
     c->path[level - 1] = node;
     c->ptes[level - 1] = pt_node_ptes(c->pt->mem, node);
     dfs_lock(c->pt->mem, node, level, c->barrier_start, c->barrier_end - 1);

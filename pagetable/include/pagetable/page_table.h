@@ -127,8 +127,14 @@ struct pt_cursor {
     pt_paddr_t path[PT_NR_LEVELS];     /* path[l-1] = node at level l, or 0 */
     pt_pte_t *ptes[PT_NR_LEVELS];      /* ptes[l-1] = path[l-1]'s entries as mapped by
                                           ops->phys_to_virt (a cache; internal) */
-    uint32_t prop_key;                 /* internal: last valid property mapped ... */
-    pt_pte_t prop_pte_bits;            /* ... and its PTE bits (0 key: none yet) */
+    /* Internal one-entry caches for runs of pages with one property (the
+       common case); cursor.c explains each. Never read by callers. */
+    uint32_t map_key;                  /* last valid (prop, tracked) mapped at level 1 ... */
+    pt_pte_t map_bits;                 /* ... and its PTE bits except the address */
+    uint32_t prot_key;                 /* last valid property an op returned ... */
+    pt_pte_t prot_bits;                /* ... and its PT_PROP_BITS encoding */
+    pt_pte_t dec_bits;                 /* last PT_PROP_BITS decoded ... */
+    struct pt_prop dec_prop;           /* ... and their property */
 };
 
 /*
