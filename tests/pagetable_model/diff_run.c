@@ -311,16 +311,28 @@ static void phase_setup(struct diff *d, const struct phase *ph)
     diff_check_full(d);
 }
 
-/* Unmap the whole window through one cursor, as take_next loops do. */
-static void unmap_all(struct diff *d)
+/* take_next over [s, e) until nothing is left, through one cursor. */
+static void unmap_range(struct diff *d, pt_vaddr_t s, pt_vaddr_t e)
 {
-    if (diff_op_cursor_new(d, d->win_lo, d->win_hi, false) != PT_OK)
-        diff_fail(d, "cannot open a cursor over the window for the final unmap");
+    if (diff_op_cursor_new(d, s, e, false) != PT_OK)
+        diff_fail(d, "cannot open a cursor over [%#" PRIx64 ", %#" PRIx64 ") for the final unmap",
+                  s, e);
     while (diff_op_take_next(d, d->bar_hi - d->va, false) == 1)
         ;
-    diff_check_unmapped_span(d, d->win_lo, d->win_hi);
+    diff_check_unmapped_span(d, s, e);
     diff_op_cursor_drop(d);
+}
+
+/* Unmap the whole window, then each whole top-level entry the window
+ * touches: a user config detaches those level-3 nodes, a kernel config must
+ * keep them. */
+static void unmap_all(struct diff *d)
+{
+    unmap_range(d, d->win_lo, d->win_hi);
     DIFF_EXPECT(d, d->model.n == 0, "model still has %zu mappings after unmapping all", d->model.n);
+    uint64_t top = pt_page_size(PT_NR_LEVELS);
+    for (pt_vaddr_t s = align_down(d->win_lo, top); s < d->win_hi; s += top)
+        unmap_range(d, s, s + top);
 }
 
 static void phase_teardown(struct diff *d, const struct phase *ph)
