@@ -342,9 +342,15 @@ static void print_results(void)
 
 /* ------------------------------------------------- the phases, by name */
 
-/* One noinline function per measured phase: callgrind toggles on its name. */
+/* One noinline function per measured phase: callgrind toggles on its name,
+ * so GCC must not clone it under another name either. */
+#if defined(__clang__)
+#define BENCH_NOCLONE
+#else
+#define BENCH_NOCLONE __attribute__((noclone))
+#endif
 #define PHASE(name, type, call)                                                \
-    static __attribute__((noinline, noclone, used)) type bench_phase_##name(struct pt_page_table *pt, uint64_t n) \
+    static __attribute__((noinline, used)) BENCH_NOCLONE type bench_phase_##name(struct pt_page_table *pt, uint64_t n) \
     {                                                                          \
         (void)pt;                                                              \
         return call;                                                           \
