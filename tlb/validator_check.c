@@ -57,13 +57,14 @@ static const char *free_why(unsigned cls)
     }
 }
 
-/* Which CPU, if any, may cache entries of the tree holding `n` (and a global leaf there)? */
-static bool reachable_cpu(const struct tlb_validator *v, const struct vnode *n, bool global, uint32_t *cpu)
+/* Which CPU, if any, may cache an entry of the tree holding `n` that has been available since
+ * `since` (as a global leaf: `global`)? */
+static bool reachable_cpu(const struct tlb_validator *v, const struct vnode *n, uint64_t since, bool global,
+                          uint32_t *cpu)
 {
     const struct vnode *top = tree_top(n);
-    uint16_t pcids[MAX_PCIDS];
     for (uint32_t c = 0; top && c < v->ncpus; c++)
-        if (cpu_reach_pcids(v, c, top, pcids, MAX_PCIDS) > 0 || (global && cpu_reach_global(v, c, top))) {
+        if (cpu_may_cache(v, c, top, since, global)) {
             *cpu = c;
             return true;
         }
@@ -86,7 +87,7 @@ static void live_mapping_check(struct tlb_validator *v, const struct tlb_event *
         if (!node)
             continue;
         uint64_t e = node->pte[idx];
-        bool reach = tree_attached(node) && reachable_cpu(v, node, e & PTE_G, &cpu);
+        bool reach = tree_attached(node) && reachable_cpu(v, node, tree_entry_since(node, idx), e & PTE_G, &cpu);
         uint64_t va = tree_attached(node) ? tree_entry_va(node, idx) : 0;
         if (!reach && !v->opt.report_lints)
             continue;
@@ -171,7 +172,7 @@ static enum tlb_verdict free_node(struct tlb_validator *v, const struct tlb_even
     /* Still reachable by some CPU: its paging-structure caches may point here. Still linked into a
      * tree that no CPU has loaded (an address space torn down child-first): only a hint. */
     bool attached = n->level < 4 && tree_attached(n);
-    bool linked = n->level < 4 ? attached && reachable_cpu(v, n, false, &cpu) : root_loaded_somewhere(v, pa, &cpu);
+    bool linked = n->level < 4 ? attached && reachable_cpu(v, n, tree_link_since(n), false, &cpu) : root_loaded_somewhere(v, pa, &cpu);
     if (linked) {
         struct report_args a = { TLB_REPORT_VIOLATION, TLB_T9, "R3", cpu, ev->root,
                                  n->level < 4 ? n->base_va : 0, pt_page_size(n->level), pa, 0, 0, ev->seq };

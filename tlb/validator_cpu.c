@@ -11,7 +11,15 @@
  *  - ALL_GLOBAL (CR4.PGE toggle): everything, every PCID (R8).
  * A CPU may cache entries of every root bound to one of its PCIDs (the
  * current one included) and global entries of every root loaded since its
- * last global flush (R1).
+ * last global flush (R1) -- but of a root or PCID it no longer uses, only
+ * the entries that were available while it used it: a MOV to CR3 (no PCID)
+ * invalidates every non-global TLB entry and every paging-structure-cache
+ * entry (SDM §4.10.4.1), so afterwards the CPU can no longer walk the old
+ * tree and can fill nothing new from it; global entries survive, and a
+ * non-current PCID keeps what it cached. Each slot and each root therefore
+ * carries the sequence number at which the CPU stopped using it (`until`),
+ * and an entry is cacheable there only if it has been available (vnode
+ * `since`, along its whole path) since before that.
  */
 #include <stdlib.h>
 
@@ -58,42 +66,78 @@ static struct pcid_slot *slot_get(struct vcpu *c, uint16_t pcid)
     return s;
 }
 
+/* `root` becomes the current root (again): its global entries are all cacheable from now on. */
 static void groots_add(struct vcpu *c, uint64_t root)
 {
     for (uint32_t i = 0; i < c->ngroots; i++)
-        if (c->groots[i] == root)
+        if (c->groots[i] == root) {
+            c->guntil[i] = SEQ_CURRENT;
             return;
-    if (c->ngroots == GROOTS_MAX)
+        }
+    if (c->ngroots == GROOTS_MAX) {
         c->groots_all = true;   /* conservative: any root's globals may be cached */
-    else
-        c->groots[c->ngroots++] = root;
+    } else {
+        c->groots[c->ngroots] = root;
+        c->guntil[c->ngroots++] = SEQ_CURRENT;
+    }
+}
+
+/* The CPU switches away from `root` at `seq`: it keeps only the global entries available before. */
+static void groots_leave(struct vcpu *c, uint64_t root, uint64_t seq)
+{
+    for (uint32_t i = 0; i < c->ngroots; i++)
+        if (c->groots[i] == root) {
+            c->guntil[i] = seq;
+            return;
+        }
 }
 
 int cpu_reach_pcids(const struct tlb_validator *v, uint32_t ci, const struct vnode *top,
-                    uint16_t *pcids, int max)
+                    uint16_t *pcids, uint64_t *bounds, int max)
 {
     const struct vcpu *c = &v->cpus[ci];
     int n = 0;
-    for (uint32_t i = 0; i < c->nslots && n < max; i++)
-        if (tree_root_has(c->slots[i].root_node, top))
-            pcids[n++] = c->slots[i].pcid;
+    for (uint32_t i = 0; i < c->nslots && n < max; i++) {
+        uint64_t b = tree_root_bound(c->slots[i].root_node, top, c->slots[i].until);
+        if (b) {
+            pcids[n] = c->slots[i].pcid;
+            bounds[n++] = b;
+        }
+    }
     return n;
 }
 
-bool cpu_reach_global(const struct tlb_validator *v, uint32_t ci, const struct vnode *top)
+static uint64_t max64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+uint64_t cpu_reach_global(const struct tlb_validator *v, uint32_t ci, const struct vnode *top)
 {
     const struct vcpu *c = &v->cpus[ci];
     if (!top)
-        return false;
+        return 0;
     if (c->groots_all)
-        return true;
+        return SEQ_CURRENT;
+    /* Roots bound to PCIDs are also in groots (both are reset together by a global flush), with a
+     * later or equal `until`; the slots are checked too because their root_node is cached. */
+    uint64_t b = 0;
     for (uint32_t i = 0; i < c->nslots; i++)
-        if (tree_root_has(c->slots[i].root_node, top))
+        b = max64(b, tree_root_bound(c->slots[i].root_node, top, c->slots[i].until));
+    for (uint32_t i = 0; i < c->ngroots && b != SEQ_CURRENT; i++)
+        b = max64(b, tree_root_bound(tree_node(v, c->groots[i]), top, c->guntil[i]));
+    return b;
+}
+
+bool cpu_may_cache(const struct tlb_validator *v, uint32_t ci, const struct vnode *top, uint64_t since,
+                   bool global)
+{
+    if (!top)
+        return false;
+    uint16_t pcids[MAX_PCIDS];
+    uint64_t bounds[MAX_PCIDS];
+    int n = cpu_reach_pcids(v, ci, top, pcids, bounds, MAX_PCIDS);
+    for (int k = 0; k < n; k++)
+        if (since < bounds[k])
             return true;
-    for (uint32_t i = 0; i < c->ngroots; i++)
-        if (tree_root_has(tree_node(v, c->groots[i]), top))
-            return true;
-    return false;
+    return global && since < cpu_reach_global(v, ci, top);
 }
 
 /* PCID reuse check (T14) for a no-flush CR3 load that switches root or PCID. */
@@ -136,11 +180,20 @@ enum tlb_verdict cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *e
         }
         c->last_full_flush_seq = ev->seq;
     }
+    /* What the CPU stops using now keeps only what was available until now. */
+    if (c->cr3_loaded && c->pcid != ev->arg) {
+        struct pcid_slot *old = slot_find(c, c->pcid);
+        if (old)
+            old->until = ev->seq;
+    }
+    if (c->cr3_loaded && c->root != ev->root)
+        groots_leave(c, c->root, ev->seq);
     struct pcid_slot *s = slot_get(c, ev->arg);
     if (!s)
         return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
     s->root = ev->root;
     s->root_node = root;
+    s->until = SEQ_CURRENT;
     c->cr3_loaded = true;
     c->pcid = ev->arg;
     c->root = ev->root;

@@ -53,6 +53,16 @@ struct vnode {
     uint64_t written[8];     /* entries ever stored to (for adopt_unknown_entries) */
     uint32_t ob_epoch[512];  /* == validator's ob_epoch: an obligation for this entry may be open */
     uint64_t pte[512];
+    /*
+     * since[i]: sequence number of the store from which entry i's translation
+     * (leaf) or link (table) has been available to the MMU without a change
+     * that created obligations: the store that made it hardware-present or
+     * downgraded it. Upgrades and equivalent splits keep it (a CPU may still
+     * hold the older, equally cacheable form). 0 = since before the stream.
+     * A CPU that stopped using a root/PCID at sequence L can hold the entry
+     * only if the path's since values are all < L (see tree_entry_since).
+     */
+    uint64_t since[512];
 };
 
 /*
@@ -95,10 +105,15 @@ struct oblig {
 
 /* ---- per-CPU state (validator_cpu.c) ------------------------------------ */
 
+/* "Still current": a bound above every sequence number. */
+#define SEQ_CURRENT UINT64_MAX
+
 struct pcid_slot {
     uint16_t pcid;
     uint64_t root;           /* the root whose translations this PCID may hold */
     struct vnode *root_node; /* cached lookup of root (NULL if unknown or freed) */
+    uint64_t until;          /* when this PCID stopped being current (SEQ_CURRENT while it is):
+                                it holds only entries available before then */
 };
 
 #define GROOTS_MAX 32
@@ -110,6 +125,8 @@ struct vcpu {
     struct pcid_slot *slots; /* PCIDs that may hold translations (current included) */
     uint32_t nslots, capslots;
     uint64_t groots[GROOTS_MAX];   /* roots loaded since the last global flush */
+    uint64_t guntil[GROOTS_MAX];   /* when the CPU last switched away from groots[i] (SEQ_CURRENT
+                                      while loaded): it holds only global entries available before */
     uint32_t ngroots;
     bool groots_all;         /* overflowed: assume any root */
     uint32_t open_head;      /* open obligations (doubly linked) */
@@ -126,12 +143,18 @@ struct vcpu {
     bool entered_overflow;
 };
 
-/* Per-store reach: which CPUs (and PCIDs) may cache entries below a node. */
+/*
+ * Per-store reach: which CPUs (and PCIDs) may cache entries below a node. An
+ * entry whose path became available at sequence `since` (tree_entry_since)
+ * may be cached in PCID pcids[c][k] iff since < pbound[c][k], and as a global
+ * entry on CPU c iff since < gbound[c] (0: never; SEQ_CURRENT: the CPU runs it).
+ */
 #define MAX_PCIDS 8
 struct reach {
     int npcid[TLB_MAX_CPUS];
     uint16_t pcids[TLB_MAX_CPUS][MAX_PCIDS];
-    bool global[TLB_MAX_CPUS];
+    uint64_t pbound[TLB_MAX_CPUS][MAX_PCIDS];
+    uint64_t gbound[TLB_MAX_CPUS];
 };
 
 /* ---- the validator ----------------------------------------------------- */
@@ -190,10 +213,21 @@ bool tree_reaches(const struct tlb_validator *v, uint64_t root_pa, const struct 
 const struct vnode *tree_top(const struct vnode *n);
 /* Does `root` hold `top` (a tree_top result)? */
 bool tree_root_has(const struct vnode *root, const struct vnode *top);
-typedef void (*leaf_fn)(void *ctx, struct vnode *n, unsigned idx);
-/* Call fn for every leaf entry (any P) in the subtree of n. */
-void tree_visit_leaves(const struct tlb_validator *v, struct vnode *n, leaf_fn fn, void *ctx,
-                       int depth);
+/*
+ * Since when has entry idx of attached node n been available below its top
+ * (tree_top): the largest `since` of the entry and of every table entry on
+ * the path up to the top. The root's own link to a level-3 top is per root:
+ * tree_root_bound adds it.
+ */
+uint64_t tree_entry_since(const struct vnode *n, unsigned idx);
+/* The same for the link to node n itself (its parent's entry; 0 for a top). */
+uint64_t tree_link_since(const struct vnode *n);
+/*
+ * Bound for entries below `top` seen through `root`, a root the CPU stopped
+ * using at `until`: entries with since < the result may be cached. 0 when the
+ * root does not hold top, or linked top only at or after `until`.
+ */
+uint64_t tree_root_bound(const struct vnode *root, const struct vnode *top, uint64_t until);
 /* Link child pointed to by table entry `pte` at (parent, idx); false on bad input. */
 bool tree_link(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte, uint64_t seq);
 void tree_unlink(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte);
@@ -227,12 +261,18 @@ enum tlb_verdict cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *e
 enum tlb_verdict cpu_flush(struct tlb_validator *v, const struct tlb_event *ev);
 /*
  * Which PCIDs of CPU c may hold (non-global) entries of the tree hanging from
- * `top` (a tree_top result)? Writes up to max PCIDs to pcids, returns how many.
+ * `top` (a tree_top result)? Writes up to max PCIDs to pcids and their bounds
+ * (tree_root_bound: entries with since < bound) to bounds, returns how many.
  */
 int cpu_reach_pcids(const struct tlb_validator *v, uint32_t c, const struct vnode *top,
-                    uint16_t *pcids, int max);
-/* May CPU c hold a global entry of the tree hanging from `top`? */
-bool cpu_reach_global(const struct tlb_validator *v, uint32_t c, const struct vnode *top);
+                    uint16_t *pcids, uint64_t *bounds, int max);
+/* Bound for global entries of the tree hanging from `top` on CPU c: it may hold those with
+ * since < the result (0: none). */
+uint64_t cpu_reach_global(const struct tlb_validator *v, uint32_t c, const struct vnode *top);
+/* May CPU c cache an entry below `top` available since `since` (global: as a global entry, in
+ * any PCID; else in one of its PCIDs)? */
+bool cpu_may_cache(const struct tlb_validator *v, uint32_t c, const struct vnode *top, uint64_t since,
+                   bool global);
 
 /* validator_store.c */
 enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev);

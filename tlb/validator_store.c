@@ -11,6 +11,14 @@
  * obligations for every present leaf below it (they were reachable, so they
  * may be cached, R1). Upgrades (P 0->1, RW 0->1, U/S 0->1, NX 1->0, A/D
  * 0->1) create none (R2); they may be reported as spurious-fault hints.
+ *
+ * Which CPUs may cache the old entry: those whose current or retained roots
+ * and PCIDs reach it AND that used them while the entry (its whole path)
+ * was available, i.e. after its `since` store (validator_cpu.c). A store
+ * resets `since` when it makes the entry present or downgrades it (the old
+ * form is then covered by the obligations just created); an upgrade or an
+ * equivalent split keeps it, because a CPU that left before may still hold
+ * the older form, which the next downgrade makes just as stale.
  */
 #include <stdlib.h>
 
@@ -22,8 +30,8 @@
 static void reach_compute(const struct tlb_validator *v, const struct vnode *top, struct reach *r)
 {
     for (uint32_t c = 0; c < v->ncpus; c++) {
-        r->npcid[c] = top ? cpu_reach_pcids(v, c, top, r->pcids[c], MAX_PCIDS) : 0;
-        r->global[c] = r->npcid[c] > 0 || cpu_reach_global(v, c, top);
+        r->npcid[c] = top ? cpu_reach_pcids(v, c, top, r->pcids[c], r->pbound[c], MAX_PCIDS) : 0;
+        r->gbound[c] = cpu_reach_global(v, c, top);
     }
 }
 
@@ -124,9 +132,10 @@ struct leaf_ctx {
     bool oom;
 };
 
-/* Create the obligations for one stale leaf entry on every CPU that may cache it. */
+/* Create the obligations for one stale leaf entry, available since `since`, on every CPU that may
+ * cache it. */
 static void leaf_obligations(struct leaf_ctx *x, struct vnode *n, unsigned idx, uint64_t old,
-                             uint64_t new)
+                             uint64_t new, uint64_t since)
 {
     struct tlb_validator *v = x->v;
     uint64_t va = tree_entry_va(n, idx), size = pt_page_size(n->level);
@@ -139,8 +148,10 @@ static void leaf_obligations(struct leaf_ctx *x, struct vnode *n, unsigned idx, 
     if (pte_tracked_leaf(old, n->level) && others > 0)
         others--;
     for (uint32_t c = 0; c < v->ncpus; c++) {
-        int np = global ? (x->r->global[c] ? 1 : 0) : x->r->npcid[c];
+        int np = global ? (since < x->r->gbound[c] ? 1 : 0) : x->r->npcid[c];
         for (int k = 0; k < np; k++) {
+            if (!global && since >= x->r->pbound[c][k])
+                continue;   /* this PCID stopped being used before the entry was available */
             uint16_t pcid = global ? v->cpus[c].pcid : x->r->pcids[c][k];
             if (may_dup && leaf_dup(v, c, pcid, va, n->level, frame))
                 continue;
@@ -171,19 +182,31 @@ static void leaf_obligations(struct leaf_ctx *x, struct vnode *n, unsigned idx, 
     }
 }
 
-static void subtree_leaf(void *ctx, struct vnode *n, unsigned idx)
+/* Leaf obligations for every present leaf below node n, whose path down to n has been available
+ * since `since`. */
+static void subtree_leaves(struct leaf_ctx *x, struct vnode *n, uint64_t since, int depth)
 {
-    struct leaf_ctx *x = ctx;
-    uint64_t e = n->pte[idx];
-    if (hw_present(e) && !x->oom)
-        leaf_obligations(x, n, idx, e, 0);
+    if (!n || depth > 4)
+        return;
+    for (unsigned i = 0; i < 512 && !x->oom; i++) {
+        uint64_t e = n->pte[i];
+        if (e == 0)
+            continue;
+        uint64_t s = n->since[i] > since ? n->since[i] : since;
+        if (e & PTE_PS) {
+            if (hw_present(e))
+                leaf_obligations(x, n, i, e, 0, s);
+        } else if (n->level > 1)
+            subtree_leaves(x, tree_node(x->v, e & PTE_TABLE_ADDR_MASK), s, depth + 1);
+    }
 }
 
 /* Paging-structure obligations for a removed/changed table entry, and its leaves. */
-static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev, const struct vnode *n,
+static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev, struct vnode *n,
                             const struct reach *r)
 {
     unsigned idx = ev->arg;
+    uint64_t since = tree_entry_since(n, idx);
     uint64_t old = ev->u.pte.old_pte;
     uint32_t nn = 0;
     uint64_t *nodes = tree_subtree_nodes(v, old, &nn);
@@ -196,6 +219,8 @@ static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev,
         *refs = 0;
     for (uint32_t c = 0; c < v->ncpus; c++)
         for (int k = 0; k < r->npcid[c]; k++) {
+            if (since >= r->pbound[c][k])
+                continue;   /* this PCID stopped being used before the table entry was available */
             uint32_t id = ob_alloc(v);
             if (id == NONE32)
                 return false;
@@ -227,7 +252,7 @@ static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev,
         free(refs);
     }
     struct leaf_ctx x = { v, ev, r, OB_VIA_PSC, false };
-    tree_visit_leaves(v, tree_node(v, old & PTE_TABLE_ADDR_MASK), subtree_leaf, &x, 0);
+    subtree_leaves(&x, tree_node(v, old & PTE_TABLE_ADDR_MASK), since, 0);
     return !x.oom;
 }
 
@@ -348,15 +373,25 @@ enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev
                            (unsigned long long)old, (unsigned long long)n->pte[idx]);
     if (old == new)
         return TLB_VERDICT_OK;
-    if (tree_attached(n) && !(is_leaf(old) && is_table(new) && equivalent_split(v, old, level, new))) {
+    /* Keep the entry's `since` across an upgrade or an equivalent split of a present entry. */
+    bool keep_since = false;
+    bool attached = tree_attached(n);
+    if (attached && is_leaf(old) && is_table(new) && equivalent_split(v, old, level, new)) {
+        keep_since = true;
+        /* The small leaves give the same translations as the huge one: available since the same store. */
+        struct vnode *child = tree_node(v, new & PTE_TABLE_ADDR_MASK);
+        for (unsigned i = 0; i < 512; i++)
+            child->since[i] = n->since[idx];
+    } else if (attached) {
         struct reach *r = &v->reach;
         bool need = hw_present(old) &&
                     (is_leaf(old) ? leaf_downgrade(old, new, level) : table_downgrade(old, new)) != NULL;
+        keep_since = hw_present(old) && !need;
         if (need) {
             reach_compute(v, tree_top(n), r);
             if (is_leaf(old)) {
                 struct leaf_ctx x = { v, ev, r, 0, false };
-                leaf_obligations(&x, n, idx, old, new);
+                leaf_obligations(&x, n, idx, old, new, tree_entry_since(n, idx));
                 if (x.oom)
                     return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
             } else if (!psc_obligations(v, ev, n, r)) {
@@ -368,6 +403,8 @@ enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev
     }
     /* Apply to the model. */
     n->pte[idx] = new;
+    if (!keep_since)
+        n->since[idx] = ev->seq;
     if (is_table(old))
         tree_unlink(v, n, idx, old);
     if (is_leaf(old))

@@ -87,6 +87,32 @@ bool tree_root_has(const struct vnode *root, const struct vnode *top)
     return e != 0 && !(e & PTE_PS) && (e & PTE_TABLE_ADDR_MASK) == top->pa;
 }
 
+uint64_t tree_link_since(const struct vnode *n)
+{
+    uint64_t s = 0;
+    /* Up to the top: every parent of a level-3 node is a root, whose link is per root. */
+    for (; n && n->level < 3 && n->parent; n = n->parent)
+        if (n->parent->since[n->parent_index] > s)
+            s = n->parent->since[n->parent_index];
+    return s;
+}
+
+uint64_t tree_entry_since(const struct vnode *n, unsigned idx)
+{
+    uint64_t up = tree_link_since(n);
+    return n->since[idx] > up ? n->since[idx] : up;
+}
+
+uint64_t tree_root_bound(const struct vnode *root, const struct vnode *top, uint64_t until)
+{
+    if (!tree_root_has(root, top))
+        return 0;
+    if (top->level == 4)
+        return until;
+    /* The root's link to top must itself predate `until` for anything below to have been reachable. */
+    return root->since[top->parent_index] < until ? until : 0;
+}
+
 bool tree_reaches(const struct tlb_validator *v, uint64_t root_pa, const struct vnode *n)
 {
     return tree_root_has(tree_node(v, root_pa), tree_top(n));
@@ -187,22 +213,6 @@ uint64_t *tree_subtree_nodes(const struct tlb_validator *v, uint64_t pte, uint32
         return NULL;
     }
     return arr;
-}
-
-void tree_visit_leaves(const struct tlb_validator *v, struct vnode *n, leaf_fn fn, void *ctx,
-                       int depth)
-{
-    if (!n || depth > 4)
-        return;
-    for (unsigned i = 0; i < 512; i++) {
-        uint64_t e = n->pte[i];
-        if (e == 0)
-            continue;
-        if (e & PTE_PS)
-            fn(ctx, n, i);
-        else if (n->level > 1)
-            tree_visit_leaves(v, tree_node(v, e & PTE_TABLE_ADDR_MASK), fn, ctx, depth + 1);
-    }
 }
 
 void tree_forget(struct tlb_validator *v, struct vnode *n)

@@ -425,5 +425,13 @@ const struct scenario tlb_scenarios[] = {
     { "t19", true, scenario_t19, false },
     { "t19_freed_while_mapped", false, scenario_t19_freed_while_mapped, false },
     { "t20", true, scenario_t20, false },
+    { "global_mapped_after_leave", true, scenario_global_mapped_after_leave, true },
+    { "t10_global_left_after_map", true, scenario_t10_global_left_after_map, false },
+    { "t1_global_left_after_map", true, scenario_t1_global_left_after_map, false },
+    { "t10_global_upgraded_after_leave", true, scenario_t10_global_upgraded_after_leave, false },
+    { "t10_global_split_after_leave", true, scenario_t10_global_split_after_leave, false },
+    { "global_linked_after_leave", true, scenario_global_linked_after_leave, true },
+    { "pcid_mapped_after_switch", true, scenario_pcid_mapped_after_switch, true },
+    { "t10_pcid_left_after_map", true, scenario_t10_pcid_left_after_map, false },
 };
 const unsigned tlb_nscenarios = sizeof tlb_scenarios / sizeof tlb_scenarios[0];

@@ -24,6 +24,16 @@ struct scenario {
 };
 
 extern const struct scenario tlb_scenarios[];
+
+/* What a CPU retains of an address space it left (scenarios_retained.c). */
+void scenario_global_mapped_after_leave(struct sb *b, bool bug, struct expect *e);
+void scenario_t10_global_left_after_map(struct sb *b, bool bug, struct expect *e);
+void scenario_t1_global_left_after_map(struct sb *b, bool bug, struct expect *e);
+void scenario_t10_global_upgraded_after_leave(struct sb *b, bool bug, struct expect *e);
+void scenario_t10_global_split_after_leave(struct sb *b, bool bug, struct expect *e);
+void scenario_global_linked_after_leave(struct sb *b, bool bug, struct expect *e);
+void scenario_pcid_mapped_after_switch(struct sb *b, bool bug, struct expect *e);
+void scenario_t10_pcid_left_after_map(struct sb *b, bool bug, struct expect *e);
 extern const unsigned tlb_nscenarios;
 
 #endif
