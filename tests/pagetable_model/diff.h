@@ -77,6 +77,7 @@ struct diff {
     /* Randomness and reporting. */
     uint64_t rng;
     uint64_t seed;
+    uint64_t ops_total, full_every;     /* the run's parameters, for the repro line */
     uint64_t op_index;                  /* global op counter (across phases) */
     char op_desc[320];
     struct diff_stats st;

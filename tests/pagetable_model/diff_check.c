@@ -22,11 +22,12 @@ void diff_fail(struct diff *d, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr,
             "pagetable_diff: FAILED\n"
-            "  reproduce: pagetable_diff_test --seed %" PRIu64 " (failed at op #%" PRIu64 ")\n"
+            "  reproduce: pagetable_diff_test --seed %" PRIu64 " --ops %" PRIu64
+            " --full-every %" PRIu64 " (failed at op #%" PRIu64 ")\n"
             "  phase: %s, cursor %s [%#" PRIx64 ", %#" PRIx64 "), expected va %#" PRIx64 "\n"
             "  op: %s\n"
             "  difference: %s\n",
-            d->seed, d->op_index, d->cfg_name ? d->cfg_name : "?",
+            d->seed, d->ops_total, d->full_every, d->op_index, d->cfg_name ? d->cfg_name : "?",
             d->cursor_live ? "live" : "dropped", d->bar_lo, d->bar_hi, d->va, d->op_desc, msg);
     ck_abort_msg("differential test failed at op #%" PRIu64 " (seed %" PRIu64 "): %s",
                  d->op_index, d->seed, msg);

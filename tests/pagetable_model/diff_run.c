@@ -400,6 +400,8 @@ void diff_run(const struct diff_params *p)
     static struct diff d;   /* large; static keeps it off the stack */
     memset(&d, 0, sizeof(d));
     d.seed = d.rng = p->seed;
+    d.ops_total = p->ops;
+    d.full_every = p->full_every;
     if (!p->quiet) {
         printf("pagetable_diff: seed %" PRIu64 ", %" PRIu64 " ops, full check every %" PRIu64
                " ops\n", p->seed, p->ops, p->full_every);
