@@ -69,21 +69,22 @@ static void set_va(struct pt_cursor *c, pt_vaddr_t target)
  * bit-for-bit what a miss computes; the op of protect_next is still called
  * for every leaf.
  *
- * map_key/map_bits: the four bytes of an item starting at `prop`
- *   (flags, priv, cache, tracked), validated, and the leaf bits without the
- *   address: PTE_LEAF | prop bits | (tracked ? 0 : PTE_UNTRACKED).
+ * map_key/map_bits: the eight bytes of a level-1 item starting at `level`
+ *   (level = 1, then flags, priv, cache, tracked), validated, and the leaf
+ *   bits without the address: PTE_LEAF | prop bits | (tracked ? 0 :
+ *   PTE_UNTRACKED). One compare checks level and property.
  * prot_key/prot_bits: a valid property (three bytes) and its PT_PROP_BITS.
  * dec_bits/dec_prop: pte & PT_PROP_BITS and its decoded property.
  */
-_Static_assert(sizeof(struct pt_prop) == 3 &&
-                   offsetof(struct pt_item, tracked) == offsetof(struct pt_item, prop) + 3 &&
-                   sizeof(bool) == 1,
-               "item_key reads prop and tracked as one 32-bit word");
+_Static_assert(sizeof(int) == 4 && sizeof(struct pt_prop) == 3 && sizeof(bool) == 1 &&
+                   offsetof(struct pt_item, prop) == offsetof(struct pt_item, level) + 4 &&
+                   offsetof(struct pt_item, tracked) == offsetof(struct pt_item, prop) + 3,
+               "item_key reads level, prop and tracked as one 64-bit word");
 
-static inline uint32_t item_key(const struct pt_item *item)
+static inline uint64_t item_key(const struct pt_item *item)
 {
-    uint32_t k;
-    __builtin_memcpy(&k, &item->prop, sizeof(k));  /* flags, priv, cache, tracked */
+    uint64_t k;
+    __builtin_memcpy(&k, &item->level, sizeof(k));  /* level, flags, priv, cache, tracked */
     return k;
 }
 
@@ -351,7 +352,7 @@ static __attribute__((noinline)) int map_slow(struct pt_cursor *c, const struct 
                        (item->tracked ? 0 : PTE_UNTRACKED);
     pt_pte_store(mem, node, ptes, i, level, old, new_pte);
     if (level == 1)
-        map_cache_fill(c, item);  /* the next page takes the fast path */
+        map_cache_fill(c, item);  /* item->level == 1 */  /* the next page takes the fast path */
     if (!pt_pte_is_absent(old))
         return map_replaced(c, old, level, replaced);
     pt_node_meta(mem, node)->nr_children++;
@@ -371,6 +372,21 @@ static __attribute__((noinline)) int map_fast_replaced(struct pt_cursor *c, pt_p
     return map_replaced(c, old, 1, replaced);
 }
 
+/* The rest of a fast-path map that leaves the node or the range, or has a
+ * PTE-store hook to call (out of line: keeps the fast path free of calls,
+ * so it needs no saved registers). The store of new_pte into the empty slot
+ * of `va` is done and counted; c->va is still va or already moved past it. */
+static __attribute__((noinline)) int map_fast_finish(struct pt_cursor *c, pt_vaddr_t va,
+                                                     pt_pte_t new_pte)
+{
+    if (c->va == va)
+        move_forward(c);
+    struct pt_mem *mem = c->pt->mem;
+    if (mem->ops->pte_stored)
+        pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, 0, new_pte);
+    return 0;
+}
+
 int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_frag *replaced)
 {
     PT_ASSERT(item && replaced, "pt_cursor_map: NULL item or replaced");
@@ -380,23 +396,34 @@ int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_fra
      * cheaper form (va is 4 KiB-aligned, so va < barrier_end means the page
      * fits; level 1 never exceeds the guard level; a cached key is valid). */
     pt_vaddr_t va = c->va;
-    if (__builtin_expect(item->level == 1 && c->level == 1 && va < c->barrier_end &&
-                             !(item->pa & PAGE_MASK) && item_key(item) == c->map_key,
+    if (__builtin_expect(item_key(item) == c->map_key && c->level == 1 && va < c->barrier_end &&
+                             !(item->pa & PAGE_MASK),
                          1)) {
         struct pt_mem *mem = c->pt->mem;
-        if (__builtin_expect(!item->tracked || tracked_frame_ok(mem, item->pa), 1)) {
-            pt_pte_t *slot = l1_slot(c->ptes[0], va);
-            pt_pte_t old = pt_pte_load(slot, 0);
-            pt_pte_t new_pte = item->pa | c->map_bits;
-            __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
-            if (__builtin_expect(!pt_pte_is_absent(old), 0))
-                return map_fast_replaced(c, slot, old, new_pte, replaced);
-            pt_node_meta(mem, c->path[0])->nr_children++;
-            advance_l1(c, va);
-            if (__builtin_expect(mem->ops->pte_stored != NULL, 0))
-                pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, 0, new_pte);
-            return 0;
+        pt_paddr_t pa = item->pa;
+        if (item->tracked) {  /* tracked_frame_ok, inline */
+            if ((pa >> PT_BASE_PAGE_SHIFT) >= mem->nr_frames)
+                return map_slow(c, item, replaced);
+            const struct pt_frame_meta *m = pt_meta_fast(mem, pa);
+            uint64_t rc = __atomic_load_n(&m->ref_count, __ATOMIC_RELAXED);
+            if (rc - 1 >= PT_REF_MAX ||  /* not 1..PT_REF_MAX */
+                (m->usage != PT_USAGE_UNTYPED && m->usage != PT_USAGE_KERNEL))
+                return map_slow(c, item, replaced);
         }
+        pt_pte_t *slot = l1_slot(c->ptes[0], va);
+        pt_pte_t old = pt_pte_load(slot, 0);
+        pt_pte_t new_pte = pa | c->map_bits;
+        __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
+        if (__builtin_expect(!pt_pte_is_absent(old), 0))
+            return map_fast_replaced(c, slot, old, new_pte, replaced);
+        pt_node_meta(mem, c->path[0])->nr_children++;
+        pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
+        if (__builtin_expect(pt_index(next, 1) == 0 || next >= c->barrier_end, 0))
+            return map_fast_finish(c, va, new_pte);
+        c->va = next;
+        if (__builtin_expect(mem->ops->pte_stored != NULL, 0))
+            return map_fast_finish(c, va, new_pte);
+        return 0;
     }
     return map_slow(c, item, replaced);
 }

@@ -61,8 +61,18 @@ static void zero_frame(const struct pt_mem *mem, pt_paddr_t pa)
 {
     /* Atomic stores: never turned into a libc memset call (freestanding). */
     uint64_t *p = (uint64_t *)mem->ops->phys_to_virt(mem->ctx, pa);
-    for (unsigned i = 0; i < PT_BASE_PAGE_SIZE / 8; i++)
-        __atomic_store_n(&p[i], 0, __ATOMIC_RELAXED);
+    /* Eight stores per step: a node is zeroed per 512 pages mapped, and the
+     * loop overhead was a measurable share of a 4 KiB map. */
+    for (unsigned i = 0; i < PT_BASE_PAGE_SIZE / 8; i += 8) {
+        __atomic_store_n(&p[i + 0], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&p[i + 1], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&p[i + 2], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&p[i + 3], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&p[i + 4], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&p[i + 5], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&p[i + 6], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&p[i + 7], 0, __ATOMIC_RELAXED);
+    }
 }
 
 bool pt_frame_alloc(struct pt_mem *mem, enum pt_frame_usage usage, pt_paddr_t *pa)

@@ -107,7 +107,7 @@ static inline struct pt_item pt_item_from_pte(pt_pte_t pte, int level)
  * no real key or PT_PROP_BITS pattern can take. */
 static inline void pt_cursor_reset_caches(struct pt_cursor *c)
 {
-    c->map_key = UINT32_MAX;   /* byte 3 is a bool (0 or 1) in a real key */
+    c->map_key = UINT64_MAX;   /* byte 7 is a bool (0 or 1) in a real key */
     c->map_bits = 0;
     c->prot_key = UINT32_MAX;  /* a real key fits in 24 bits */
     c->prot_bits = 0;

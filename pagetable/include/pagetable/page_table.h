@@ -129,7 +129,7 @@ struct pt_cursor {
                                           ops->phys_to_virt (a cache; internal) */
     /* Internal one-entry caches for runs of pages with one property (the
        common case); cursor.c explains each. Never read by callers. */
-    uint32_t map_key;                  /* last valid (prop, tracked) mapped at level 1 ... */
+    uint64_t map_key;                  /* last valid (level 1, prop, tracked) mapped ... */
     pt_pte_t map_bits;                 /* ... and its PTE bits except the address */
     uint32_t prot_key;                 /* last valid property an op returned ... */
     pt_pte_t prot_bits;                /* ... and its PT_PROP_BITS encoding */
