@@ -8,7 +8,7 @@
  *
  * It also offers a "probe" port (HX_PROBE_PORT): an `out` to it makes the
  * harness snapshot that vCPU's registers and special registers, so a test
- * stub can expose the exact CPU state at a point of its choice.
+ * probe can expose the exact CPU state at a point of its choice.
  */
 #ifndef KVM_HARNESS_H
 #define KVM_HARNESS_H

@@ -1,10 +1,10 @@
 /*
- * firmware_boot: boots the real firmware ROM on KVM with a stub kernel
- * (stub_kernel.S) and checks, from the host, the state the firmware hands
+ * firmware_boot: boots the real firmware ROM on KVM with a probe kernel
+ * (probe_kernel.S) and checks, from the host, the state the firmware hands
  * over (abi.h, docs/boot.md), its refusal of bad boot handoffs, and the AP
  * trampoline (INIT-SIPI-SIPI -> long mode -> mailbox entry).
  *
- * Usage: test_firmware <firmware.bin> <stub.elf>. Exits 77 (skipped) when
+ * Usage: test_firmware <firmware.bin> <probe.elf>. Exits 77 (skipped) when
  * /dev/kvm cannot be opened.
  */
 #include <check.h>
@@ -14,7 +14,7 @@
 
 #include "kvm_harness.h"
 
-static const char *rom_path, *stub_path;
+static const char *rom_path, *probe_path;
 
 #define CR0_PE (1ull << 0)
 #define CR0_NW (1ull << 29)
@@ -27,9 +27,9 @@ static const char *rom_path, *stub_path;
 #define EFER_NXE (1ull << 11)
 #define RFLAGS_IF (1ull << 9)
 
-#define STUB_DO_AP 0x7000
-#define STUB_AP_ARG 0x1122334455667788ull
-#define STUB_AP_STACK 0x300000ull
+#define PROBE_DO_AP 0x7000
+#define PROBE_AP_ARG 0x1122334455667788ull
+#define PROBE_AP_STACK 0x300000ull
 
 struct boot {
     struct hx_vm *vm;
@@ -37,17 +37,17 @@ struct boot {
     uint64_t entry;
 };
 
-/* Boots the stub with a handoff edited by `edit` (may be NULL). */
-static void boot_stub(struct boot *b, int cpus, bool do_ap,
+/* Boots the probe with a handoff edited by `edit` (may be NULL). */
+static void boot_probe(struct boot *b, int cpus, bool do_ap,
                       void (*edit)(struct vmm_boot_handoff *))
 {
     char err[256];
     uint64_t end;
     b->vm = hx_create(cpus, 64ull << 20, rom_path, err, sizeof(err));
     ck_assert_msg(b->vm, "hx_create: %s", err);
-    ck_assert_msg(hx_load_elf(b->vm, stub_path, &b->entry, &end, err, sizeof(err)) == 0,
-                  "load stub: %s", err);
-    *(uint64_t *)hx_ram(b->vm, STUB_DO_AP, 8) = do_ap;
+    ck_assert_msg(hx_load_elf(b->vm, probe_path, &b->entry, &end, err, sizeof(err)) == 0,
+                  "load probe: %s", err);
+    *(uint64_t *)hx_ram(b->vm, PROBE_DO_AP, 8) = do_ap;
     memset(hx_ram(b->vm, VMM_AP_MAILBOX_ADDR, sizeof(struct vmm_ap_mailbox)), 0xa5,
            sizeof(struct vmm_ap_mailbox));
     struct vmm_boot_handoff h = {
@@ -76,7 +76,7 @@ static void check_long_mode(const struct hx_probe *p)
 START_TEST(entry_state)
 {
     struct boot b;
-    boot_stub(&b, 1, false, NULL);
+    boot_probe(&b, 1, false, NULL);
     ck_assert_msg(b.res.end == HX_END_EXIT && b.res.status == 0,
                   "run ended %d status %llu (%s) console: %s", b.res.end,
                   (unsigned long long)b.res.status, b.res.error, b.res.console);
@@ -137,7 +137,7 @@ static const struct {
 START_TEST(bad_handoff)
 {
     struct boot b;
-    boot_stub(&b, 1, false, bad_handoffs[_i].edit);
+    boot_probe(&b, 1, false, bad_handoffs[_i].edit);
     ck_assert_msg(b.res.end == HX_END_EXIT, "run ended %d (%s)", b.res.end, b.res.error);
     ck_assert_uint_eq(b.res.status, 0xf1);
     ck_assert_msg(strstr(b.res.console, "firmware: bad boot handoff") &&
@@ -151,15 +151,15 @@ END_TEST
 START_TEST(ap_trampoline)
 {
     struct boot b;
-    boot_stub(&b, 2, true, NULL);
+    boot_probe(&b, 2, true, NULL);
     ck_assert_msg(b.res.end == HX_END_EXIT && b.res.status == 0,
                   "run ended %d status %llu (%s)", b.res.end,
                   (unsigned long long)b.res.status, b.res.error);
     const struct hx_probe *bsp = &b.res.probe[0], *ap = &b.res.probe[1];
     ck_assert(bsp->taken && ap->taken);
     check_long_mode(ap);
-    ck_assert_uint_eq(ap->regs.rdi, STUB_AP_ARG);
-    ck_assert_uint_eq(ap->regs.rsp, STUB_AP_STACK);
+    ck_assert_uint_eq(ap->regs.rdi, PROBE_AP_ARG);
+    ck_assert_uint_eq(ap->regs.rsp, PROBE_AP_STACK);
     ck_assert_uint_eq(ap->sregs.cr3, bsp->sregs.cr3);
     ck_assert_uint_eq(ap->sregs.apic_base & 0xfffff000, 0xfee00000);
     const struct vmm_ap_mailbox *mb = hx_ram(b.vm, VMM_AP_MAILBOX_ADDR, sizeof(*mb));
@@ -171,7 +171,7 @@ END_TEST
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: %s <firmware.bin> <stub.elf>\n", argv[0]);
+        fprintf(stderr, "usage: %s <firmware.bin> <probe.elf>\n", argv[0]);
         return 2;
     }
     if (!hx_kvm_available()) {
@@ -179,7 +179,7 @@ int main(int argc, char **argv)
         return 77;
     }
     rom_path = argv[1];
-    stub_path = argv[2];
+    probe_path = argv[2];
     Suite *s = suite_create("firmware");
     TCase *tc = tcase_create("boot");
     tcase_set_timeout(tc, 120);

@@ -4,16 +4,16 @@
  * firmware's identity map.
  *
  * Entry (BSP): probe (the harness snapshots all registers), then either exit
- * with status 0, or (if the harness set STUB_DO_AP) start the AP with APIC
+ * with status 0, or (if the harness set PROBE_DO_AP) start the AP with APIC
  * ID 1 through the firmware's trampoline using INIT-SIPI-SIPI on the xAPIC
  * (the firmware leaves the local APIC in xAPIC mode) and the AP mailbox.
- * The AP probes at its entry and sets STUB_AP_DONE.
+ * The AP probes at its entry and sets PROBE_AP_DONE.
  *
  * Exit status: 0 ok; 3 = the AP never set mailbox.started; 4 = the AP
  * started but never reached its entry.
  */
-#define STUB_DO_AP     0x7000   /* u64 set by the harness */
-#define STUB_AP_DONE   0x7008   /* u64 set by the AP */
+#define PROBE_DO_AP     0x7000   /* u64 set by the harness */
+#define PROBE_AP_DONE   0x7008   /* u64 set by the AP */
 #define MAILBOX        0x8f00
 #define PROBE_PORT     0xe0
 #define AP_STACK_TOP   0x300000
@@ -27,7 +27,7 @@
     .globl _start
 _start:
     outb %al, $PROBE_PORT
-    cmpq $0, STUB_DO_AP
+    cmpq $0, PROBE_DO_AP
     jne start_ap
     xorl %edi, %edi
 exit:                                   /* VMM_HC_EXIT(rdi) */
@@ -70,7 +70,7 @@ start_ap:
     jmp exit
 2:  movl $4, %edi
     movq $200000000, %rcx
-3:  cmpq $0, STUB_AP_DONE
+3:  cmpq $0, PROBE_AP_DONE
     jne 4f
     pause
     decq %rcx
@@ -87,7 +87,7 @@ delay:
 
 ap_entry:
     outb %al, $PROBE_PORT
-    movq $1, STUB_AP_DONE
+    movq $1, PROBE_AP_DONE
 1:  cli
     hlt
     jmp 1b
