@@ -73,8 +73,11 @@ static void set_va(struct pt_cursor *c, pt_vaddr_t target)
  *   (level = 1, then flags, priv, cache, tracked), validated, and the leaf
  *   bits without the address: PTE_LEAF | prop bits | (tracked ? 0 :
  *   PTE_UNTRACKED). One compare checks level and property.
- * prot_key/prot_bits: a valid property (three bytes) and its PT_PROP_BITS.
- * dec_bits/dec_prop: pte & PT_PROP_BITS and its decoded property.
+ * prot_prop/prot_bits: a valid property and its PT_PROP_BITS (compared
+ *   field by field: compilers pass a 3-byte struct in a register but build
+ *   a 32-bit key from it slowly).
+ * dec_bits/dec_item: pte & (PT_PROP_BITS | PTE_UNTRACKED) and the level-1
+ *   item it decodes to (level 1, prop, tracked; pa is not cached).
  */
 _Static_assert(sizeof(int) == 4 && sizeof(struct pt_prop) == 3 && sizeof(bool) == 1 &&
                    offsetof(struct pt_item, prop) == offsetof(struct pt_item, level) + 4 &&
@@ -88,15 +91,6 @@ static inline uint64_t item_key(const struct pt_item *item)
     return k;
 }
 
-/* flags | priv << 8 | cache << 16: the struct's bytes in order, which a
- * compiler turns into one masking of the register the struct came in. */
-static inline uint32_t prop_key(struct pt_prop p)
-{
-    uint32_t k = 0;
-    __builtin_memcpy(&k, &p, sizeof(p));
-    return k;
-}
-
 /* Remember `item`'s (already validated) property for the map fast path. */
 static inline void map_cache_fill(struct pt_cursor *c, const struct pt_item *item)
 {
@@ -107,11 +101,12 @@ static inline void map_cache_fill(struct pt_cursor *c, const struct pt_item *ite
 /* PT_PROP_BITS of `p`, or false if p is invalid. */
 static inline bool prot_bits_cached(struct pt_cursor *c, struct pt_prop p, pt_pte_t *bits)
 {
-    uint32_t key = prop_key(p);
-    if (__builtin_expect(key != c->prot_key, 0)) {
+    if (__builtin_expect(p.flags != c->prot_prop.flags || p.priv != c->prot_prop.priv ||
+                             p.cache != c->prot_prop.cache,
+                         0)) {
         if (!pt_prop_valid_fast(p))
             return false;
-        c->prot_key = key;
+        c->prot_prop = p;
         c->prot_bits = pt_prop_bits(p);
     }
     *bits = c->prot_bits;
@@ -119,23 +114,35 @@ static inline bool prot_bits_cached(struct pt_cursor *c, struct pt_prop p, pt_pt
 }
 
 /* The property of leaf `pte`. */
+#define DEC_BITS (PT_PROP_BITS | PTE_UNTRACKED)
+
+static __attribute__((noinline)) void decode_miss(struct pt_cursor *c, pt_pte_t pte)
+{
+    c->dec_bits = pte & DEC_BITS;
+    c->dec_item.level = 1;
+    c->dec_item.prop = pt_pte_prop_fast(pte);
+    c->dec_item.tracked = pt_pte_leaf_tracked(pte);
+}
+
+/* Make c->dec_item describe leaf `pte` (but for pa and level). */
+static inline void decode_cached(struct pt_cursor *c, pt_pte_t pte)
+{
+    if (__builtin_expect((pte & DEC_BITS) != c->dec_bits, 0))
+        decode_miss(c, pte);
+}
+
 static inline struct pt_prop prop_decode_cached(struct pt_cursor *c, pt_pte_t pte)
 {
-    pt_pte_t bits = pte & PT_PROP_BITS;
-    if (__builtin_expect(bits != c->dec_bits, 0)) {
-        c->dec_bits = bits;
-        c->dec_prop = pt_pte_prop_fast(pte);
-    }
-    return c->dec_prop;
+    decode_cached(c, pte);
+    return c->dec_item.prop;
 }
 
 static inline struct pt_item item_from_pte_cached(struct pt_cursor *c, pt_pte_t pte, int level)
 {
-    struct pt_item it;
+    decode_cached(c, pte);
+    struct pt_item it = c->dec_item;
     it.pa = pt_pte_leaf_paddr(pte, level);
     it.level = level;
-    it.prop = prop_decode_cached(c, pte);
-    it.tracked = pt_pte_leaf_tracked(pte);
     return it;
 }
 
@@ -567,35 +574,74 @@ int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out)
     return find_impl(c, len, &a);
 }
 
+/* protect_next's general case (out of line: keeps the fast path small). */
+static __attribute__((noinline)) int protect_slow(struct pt_cursor *c, uint64_t len,
+                                                  pt_protect_fn op, void *arg,
+                                                  pt_vaddr_t *start, pt_vaddr_t *end)
+{
+    struct find_args a = { .mode = PROTECT, .op = op, .op_arg = arg, .start = start, .end = end };
+    return find_impl(c, len, &a);
+}
+
+/* Cache misses of the protect fast path, out of line. */
+static __attribute__((noinline)) bool prot_miss(struct pt_cursor *c, uint8_t flags, uint8_t priv,
+                                                uint8_t cache)
+{
+    pt_pte_t bits;
+    return prot_bits_cached(c, (struct pt_prop){ flags, priv, cache }, &bits);
+}
+
+/* The end of a fast-path protect that leaves the node or the range, or has
+ * a PTE-store hook to call; `va` is the page just handled. */
+static __attribute__((noinline)) int protect_fast_finish(struct pt_cursor *c, pt_vaddr_t va,
+                                                         pt_pte_t old, pt_pte_t new_pte)
+{
+    if (c->va == va)
+        move_forward(c);
+    struct pt_mem *mem = c->pt->mem;
+    if (new_pte != old && mem->ops->pte_stored)
+        pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, old, new_pte);
+    return 1;
+}
+
 int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, void *arg,
                            pt_vaddr_t *start, pt_vaddr_t *end)
 {
     /* Fast path: the cursor sits on a 4 KiB leaf inside the range (sequential
      * protect of mapped pages); the same checks and effect as find_impl's. */
     pt_vaddr_t va = c->va;
-    if (__builtin_expect(l1_len_ok(c, va, len), 1)) {
-        pt_pte_t *slot = l1_slot(c->ptes[0], va);
-        pt_pte_t pte = pt_pte_load(slot, 0);
-        if (__builtin_expect(pt_pte_is_leaf(pte), 1)) {
-            pt_pte_t bits;
-            if (!prot_bits_cached(c, op(prop_decode_cached(c, pte), arg), &bits))
-                return PT_ERR_BAD_PROP;
-            /* The encoding is injective on valid properties: compare bits. */
-            pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | bits;
-            *start = va;
-            *end = va + PT_BASE_PAGE_SIZE;
-            advance_l1(c, va);
-            if (new_pte != pte) {
-                __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
-                struct pt_mem *mem = c->pt->mem;
-                if (__builtin_expect(mem->ops->pte_stored != NULL, 0))
-                    pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, pte, new_pte);
-            }
-            return 1;
-        }
-    }
-    struct find_args a = { .mode = PROTECT, .op = op, .op_arg = arg, .start = start, .end = end };
-    return find_impl(c, len, &a);
+    if (__builtin_expect(!l1_len_ok(c, va, len), 0))
+        return protect_slow(c, len, op, arg, start, end);
+    pt_pte_t pte = pt_pte_load(l1_slot(c->ptes[0], va), 0);
+    if (__builtin_expect(!pt_pte_is_leaf(pte), 0))
+        return protect_slow(c, len, op, arg, start, end);
+    decode_cached(c, pte);
+    struct pt_prop p = op(c->dec_item.prop, arg);
+    uint8_t flags = p.flags, priv = p.priv, cache = p.cache;
+    if (__builtin_expect(flags != c->prot_prop.flags || priv != c->prot_prop.priv ||
+                             cache != c->prot_prop.cache,
+                         0) &&
+        !prot_miss(c, flags, priv, cache))
+        return PT_ERR_BAD_PROP;
+    /* Reloaded rather than kept across the call to op (fewer saved
+     * registers); under our lock only the hardware's A/D updates can race,
+     * and those bits come from the op's result either way. */
+    va = c->va;
+    pt_pte_t *slot = l1_slot(c->ptes[0], va);
+    pte = pt_pte_load(slot, 0);
+    /* The encoding is injective on valid properties: compare bits. */
+    pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | c->prot_bits;
+    if (new_pte != pte)
+        __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
+    *start = va;
+    *end = va + PT_BASE_PAGE_SIZE;
+    pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
+    if (__builtin_expect(pt_index(next, 1) == 0 || next >= c->barrier_end, 0))
+        return protect_fast_finish(c, va, pte, new_pte);
+    c->va = next;
+    if (__builtin_expect(new_pte != pte && c->pt->mem->ops->pte_stored != NULL, 0))
+        return protect_fast_finish(c, va, pte, new_pte);
+    return 1;
 }
 
 void pt_frag_release(struct pt_mem *mem, const struct pt_frag *frag)

@@ -8,6 +8,7 @@
 
 #include "pagetable/page_table.h"
 #include "pagetable/panic.h"
+#include "prop_bits.h"
 
 static inline struct pt_frame_meta *pt_meta_fast(const struct pt_mem *mem, pt_paddr_t pa)
 {
@@ -103,16 +104,18 @@ static inline struct pt_item pt_item_from_pte(pt_pte_t pte, int level)
     return it;
 }
 
-/* Empty the cursor's one-entry caches (cursor.c): each sentinel is a value
- * no real key or PT_PROP_BITS pattern can take. */
+/* Reset the cursor's one-entry caches (cursor.c). The map cache starts
+ * empty (a sentinel key no item has: its byte 7 is a bool); the other two
+ * start with a true entry, the all-zero property and its encoding. */
 static inline void pt_cursor_reset_caches(struct pt_cursor *c)
 {
-    c->map_key = UINT64_MAX;   /* byte 7 is a bool (0 or 1) in a real key */
+    const struct pt_prop zero = { 0, 0, 0 };
+    c->map_key = UINT64_MAX;
     c->map_bits = 0;
-    c->prot_key = UINT32_MAX;  /* a real key fits in 24 bits */
-    c->prot_bits = 0;
-    c->dec_bits = UINT64_MAX;  /* has PTE_PS, which PT_PROP_BITS excludes */
-    c->dec_prop = (struct pt_prop){ 0, 0, 0 };
+    c->prot_prop = zero;
+    c->prot_bits = pt_prop_bits(zero);
+    c->dec_bits = pt_prop_bits(zero);
+    c->dec_item = (struct pt_item){ .pa = 0, .level = 1, .prop = zero, .tracked = true };
 }
 
 /* Lock / unlock protocol (lock.c). */

@@ -131,10 +131,12 @@ struct pt_cursor {
        common case); cursor.c explains each. Never read by callers. */
     uint64_t map_key;                  /* last valid (level 1, prop, tracked) mapped ... */
     pt_pte_t map_bits;                 /* ... and its PTE bits except the address */
-    uint32_t prot_key;                 /* last valid property an op returned ... */
-    pt_pte_t prot_bits;                /* ... and its PT_PROP_BITS encoding */
-    pt_pte_t dec_bits;                 /* last PT_PROP_BITS decoded ... */
-    struct pt_prop dec_prop;           /* ... and their property */
+    pt_pte_t prot_bits;                /* PT_PROP_BITS of prot_prop */
+    pt_pte_t dec_bits;                 /* PT_PROP_BITS | PTE_UNTRACKED of a leaf ... */
+    /* (The two 3-byte fields come before a wider one so that a compiler may
+       load each with one 8-byte read.) */
+    struct pt_prop prot_prop;          /* last valid property an op returned */
+    struct pt_item dec_item;           /* ... decoded as a level-1 item (pa unused) */
 };
 
 /*
