@@ -66,6 +66,8 @@ struct diff {
     uint64_t baseline_live;             /* platform frames live before pt_create */
 
     /* Per-operation bookkeeping. */
+    bool hook_on;                       /* the PTE-store hook is installed (the core takes
+                                           different fast paths without one) */
     uint64_t stores;                    /* PTE stores the hook saw during the op */
     char store_err[256];                /* first bad store, if any */
     pt_paddr_t stored_nodes[DIFF_MAX_STORED_NODES];
@@ -111,8 +113,9 @@ static inline bool diff_chance(struct diff *d, unsigned pct) { return diff_below
 
 /* ---- checks (diff_check.c) ---- */
 
-/* Install the PTE-store hook (validates every store) and reset per-op state. */
-void diff_hook_install(struct diff *d);
+/* Install (on) or remove the PTE-store hook, which validates every store.
+ * Requires: no cursor live. */
+void diff_hook_set(struct diff *d, bool on);
 void diff_op_begin(struct diff *d, pt_vaddr_t lo, pt_vaddr_t hi);
 /* Widen the touched range of the current op. */
 void diff_touch(struct diff *d, pt_vaddr_t lo, pt_vaddr_t hi);

@@ -131,9 +131,10 @@ static void on_store(void *arg, const struct pt_pte_store *s)
     }
 }
 
-void diff_hook_install(struct diff *d)
+void diff_hook_set(struct diff *d, bool on)
 {
-    pt_host_set_pte_hook(&d->hp, on_store, d);
+    pt_host_set_pte_hook(&d->hp, on ? on_store : NULL, on ? d : NULL);
+    d->hook_on = on;
 }
 
 void diff_op_begin(struct diff *d, pt_vaddr_t lo, pt_vaddr_t hi)

@@ -158,7 +158,7 @@ void diff_op_cursor_drop(struct diff *d)
     snprintf(d->op_desc, sizeof(d->op_desc), "cursor_drop");
     pt_cursor_drop(&d->c);
     d->cursor_live = false;
-    DIFF_EXPECT(d, d->stores == 0, "cursor_drop stored %" PRIu64 " PTEs", d->stores);
+    DIFF_EXPECT(d, !d->hook_on || d->stores == 0, "cursor_drop stored %" PRIu64 " PTEs", d->stores);
     diff_check_after_op(d);
 }
 
@@ -196,7 +196,7 @@ void diff_op_query(struct diff *d)
                         w.level);
         }
     }
-    DIFF_EXPECT(d, d->stores == 0, "query stored %" PRIu64 " PTEs", d->stores);
+    DIFF_EXPECT(d, !d->hook_on || d->stores == 0, "query stored %" PRIu64 " PTEs", d->stores);
     diff_check_after_op(d);
 }
 
@@ -225,7 +225,7 @@ void diff_op_find_next(struct diff *d, uint64_t len)
         }
         diff_touch(d, d->va, d->va + K4);
     }
-    DIFF_EXPECT(d, d->stores == 0, "find_next stored %" PRIu64 " PTEs", d->stores);
+    DIFF_EXPECT(d, !d->hook_on || d->stores == 0, "find_next stored %" PRIu64 " PTEs", d->stores);
     diff_check_after_op(d);
 }
 
@@ -246,7 +246,7 @@ void diff_op_jump(struct diff *d, pt_vaddr_t target)
         d->va = target;
     else
         count_error(d, rc);
-    DIFF_EXPECT(d, d->stores == 0, "jump stored %" PRIu64 " PTEs", d->stores);
+    DIFF_EXPECT(d, !d->hook_on || d->stores == 0, "jump stored %" PRIu64 " PTEs", d->stores);
     diff_check_after_op(d);
 }
 
@@ -632,7 +632,7 @@ int diff_op_protect_next(struct diff *d, uint64_t len, bool inject_nomem, bool b
         DIFF_EXPECT(d, s == m->va && e == model_end(m),
                     "protected [%#" PRIx64 ", %#" PRIx64 "), model leaf [%#" PRIx64 ", %#" PRIx64 ")",
                     s, e, m->va, model_end(m));
-        DIFF_EXPECT(d, split || d->stores == (changed ? 1u : 0u),
+        DIFF_EXPECT(d, split || !d->hook_on || d->stores == (changed ? 1u : 0u),
                     "protect_next without a split stored %" PRIu64 " PTEs for a property that "
                     "%s", d->stores, changed ? "changed (want 1)" : "did not change (want 0)");
         d->va = model_end(m);

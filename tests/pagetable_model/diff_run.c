@@ -240,6 +240,9 @@ static void random_op(struct diff *d)
 /* One cursor: create it, run a burst of operations, drop it. */
 static void session(struct diff *d, uint64_t budget)
 {
+    /* Half the sessions run without the PTE-store hook: the core has
+       separate fast paths for that case (the store checks are then off). */
+    diff_hook_set(d, diff_chance(d, 50));
     pt_vaddr_t s, e;
     bool bad = diff_chance(d, 2);
     if (bad)
@@ -306,7 +309,7 @@ static void phase_setup(struct diff *d, const struct phase *ph)
     DIFF_EXPECT(d, d->baseline_live == live0 + DIFF_POOL_FRAMES, "pool allocation not counted");
     DIFF_EXPECT(d, pt_create(&d->pt, &d->hp.mem, d->cfg) == PT_OK, "pt_create failed");
     model_init(&d->model);
-    diff_hook_install(d);
+    diff_hook_set(d, true);
     snprintf(d->op_desc, sizeof(d->op_desc), "phase setup");
     diff_check_full(d);
 }
@@ -338,11 +341,12 @@ static void unmap_all(struct diff *d)
 static void phase_teardown(struct diff *d, const struct phase *ph)
 {
     snprintf(d->op_desc, sizeof(d->op_desc), "phase teardown");
+    diff_hook_set(d, true);
     if (ph->unmap_before_destroy)
         unmap_all(d);
     diff_release_pending(d, 0);
     diff_check_full(d);
-    pt_host_set_pte_hook(&d->hp, NULL, NULL);
+    diff_hook_set(d, false);
     snprintf(d->op_desc, sizeof(d->op_desc), "pt_destroy (%zu mappings left)", d->model.n);
     pt_destroy(&d->pt);
     for (size_t i = 0; i < d->model.n; i++)
