@@ -50,7 +50,7 @@ struct tlb_validator *tlb_validator_create(const struct tlb_validator_options *o
         p->va_start = opt->policies[i].va_start;
         p->va_end = opt->policies[i].va_end;
     }
-    bool ok = hmap_init(&v->nodes, 64) && hmap_init(&v->rmap, 256);
+    bool ok = hmap_init(&v->nodes, 64) && hmap_init(&v->rmap, 256) && hmap_init(&v->groot_idx, 64);
     for (uint32_t c = 0; c < v->ncpus; c++)
         ok = cpu_init(&v->cpus[c]) && ok;
     if (!ok) {
@@ -67,6 +67,7 @@ void tlb_validator_destroy(struct tlb_validator *v)
     ob_destroy_all(v);
     tree_destroy_all(v);
     hmap_free(&v->rmap);
+    hmap_free(&v->groot_idx);
     for (uint32_t c = 0; c < v->ncpus; c++)
         cpu_destroy(&v->cpus[c]);
     reports_free(v);

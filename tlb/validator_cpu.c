@@ -38,6 +38,8 @@ void cpu_destroy(struct vcpu *c)
 {
     free(c->slots);
     c->slots = NULL;
+    free(c->groots);
+    c->groots = NULL;
 }
 
 static struct pcid_slot *slot_find(struct vcpu *c, uint16_t pcid)
@@ -66,30 +68,62 @@ static struct pcid_slot *slot_get(struct vcpu *c, uint16_t pcid)
     return s;
 }
 
-/* `root` becomes the current root (again): its global entries are all cacheable from now on. */
-static void groots_add(struct vcpu *c, uint64_t root)
+static uint64_t groot_key(uint32_t ci, uint64_t root) { return root | ci; }   /* root is page-aligned */
+
+/* `root` becomes CPU ci's current root (again): its global entries are all cacheable from now on. */
+static bool groots_add(struct tlb_validator *v, uint32_t ci, uint64_t root)
 {
-    for (uint32_t i = 0; i < c->ngroots; i++)
-        if (c->groots[i] == root) {
-            c->guntil[i] = SEQ_CURRENT;
-            return;
-        }
-    if (c->ngroots == GROOTS_MAX) {
-        c->groots_all = true;   /* conservative: any root's globals may be cached */
-    } else {
-        c->groots[c->ngroots] = root;
-        c->guntil[c->ngroots++] = SEQ_CURRENT;
+    struct vcpu *c = &v->cpus[ci];
+    uint64_t *p = hmap_get(&v->groot_idx, groot_key(ci, root));
+    if (p) {
+        c->groots[*p].until = SEQ_CURRENT;
+        return true;
     }
+    if (c->ngroots == c->capgroots) {
+        uint32_t nc = c->capgroots ? c->capgroots * 2 : 8;
+        struct groot *n = realloc(c->groots, nc * sizeof *n);
+        if (!n)
+            return false;
+        c->groots = n;
+        c->capgroots = nc;
+    }
+    if (!hmap_put(&v->groot_idx, groot_key(ci, root), c->ngroots))
+        return false;
+    c->groots[c->ngroots++] = (struct groot){ root, SEQ_CURRENT };
+    return true;
 }
 
-/* The CPU switches away from `root` at `seq`: it keeps only the global entries available before. */
-static void groots_leave(struct vcpu *c, uint64_t root, uint64_t seq)
+/* CPU ci switches away from `root` at `seq`: it keeps only the global entries available before. */
+static void groots_leave(struct tlb_validator *v, uint32_t ci, uint64_t root, uint64_t seq)
 {
+    uint64_t *p = hmap_get(&v->groot_idx, groot_key(ci, root));
+    if (p)
+        v->cpus[ci].groots[*p].until = seq;
+}
+
+/* A global flush on CPU ci: it holds no global entry of any root any more. */
+static void groots_clear(struct tlb_validator *v, uint32_t ci)
+{
+    struct vcpu *c = &v->cpus[ci];
     for (uint32_t i = 0; i < c->ngroots; i++)
-        if (c->groots[i] == root) {
-            c->guntil[i] = seq;
-            return;
+        hmap_del(&v->groot_idx, groot_key(ci, c->groots[i].root));
+    c->ngroots = 0;
+}
+
+void cpu_forget_root(struct tlb_validator *v, uint64_t root)
+{
+    for (uint32_t ci = 0; ci < v->ncpus; ci++) {
+        struct vcpu *c = &v->cpus[ci];
+        uint64_t *p = hmap_get(&v->groot_idx, groot_key(ci, root));
+        if (!p)
+            continue;
+        uint32_t i = (uint32_t)*p;
+        hmap_del(&v->groot_idx, groot_key(ci, root));
+        if (i != --c->ngroots) {   /* move the last one into the hole */
+            c->groots[i] = c->groots[c->ngroots];
+            hmap_put(&v->groot_idx, groot_key(ci, c->groots[i].root), i);   /* overwrite: no growth */
         }
+    }
 }
 
 int cpu_reach_pcids(const struct tlb_validator *v, uint32_t ci, const struct vnode *top,
@@ -114,15 +148,15 @@ uint64_t cpu_reach_global(const struct tlb_validator *v, uint32_t ci, const stru
     const struct vcpu *c = &v->cpus[ci];
     if (!top)
         return 0;
-    if (c->groots_all)
-        return SEQ_CURRENT;
     /* Roots bound to PCIDs are also in groots (both are reset together by a global flush), with a
      * later or equal `until`; the slots are checked too because their root_node is cached. */
     uint64_t b = 0;
-    for (uint32_t i = 0; i < c->nslots; i++)
+    for (uint32_t i = 0; i < c->nslots && b != SEQ_CURRENT; i++)
         b = max64(b, tree_root_bound(c->slots[i].root_node, top, c->slots[i].until));
+    /* Every live root loaded since the last global flush: as many as the address spaces this CPU
+     * ran, scanned only for stale global entries (rare) and stopped early by the current root. */
     for (uint32_t i = 0; i < c->ngroots && b != SEQ_CURRENT; i++)
-        b = max64(b, tree_root_bound(tree_node(v, c->groots[i]), top, c->guntil[i]));
+        b = max64(b, tree_root_bound(tree_node(v, c->groots[i].root), top, c->groots[i].until));
     return b;
 }
 
@@ -187,7 +221,7 @@ enum tlb_verdict cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *e
             old->until = ev->seq;
     }
     if (c->cr3_loaded && c->root != ev->root)
-        groots_leave(c, c->root, ev->seq);
+        groots_leave(v, ev->cpu, c->root, ev->seq);
     struct pcid_slot *s = slot_get(c, ev->arg);
     if (!s)
         return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
@@ -197,7 +231,8 @@ enum tlb_verdict cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *e
     c->cr3_loaded = true;
     c->pcid = ev->arg;
     c->root = ev->root;
-    groots_add(c, ev->root);
+    if (!groots_add(v, ev->cpu, ev->root))
+        return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
     return TLB_VERDICT_OK;
 }
 
@@ -265,9 +300,9 @@ enum tlb_verdict cpu_flush(struct tlb_validator *v, const struct tlb_event *ev)
                 c->slots[0] = keep;
                 c->nslots = 1;
             }
-            c->ngroots = 0;
-            c->groots_all = false;
-            groots_add(c, c->root);
+            groots_clear(v, ev->cpu);
+            if (!groots_add(v, ev->cpu, c->root))
+                return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
         }
         c->last_full_flush_seq = ev->seq;
         break;

@@ -116,7 +116,12 @@ struct pcid_slot {
                                 it holds only entries available before then */
 };
 
-#define GROOTS_MAX 32
+/* A root whose global entries a CPU may hold: loaded since the CPU's last global flush. */
+struct groot {
+    uint64_t root;
+    uint64_t until;          /* when the CPU last switched away from it (SEQ_CURRENT while loaded):
+                                it holds only global entries available before then */
+};
 
 struct vcpu {
     bool cr3_loaded;
@@ -124,11 +129,8 @@ struct vcpu {
     uint64_t root;           /* current root */
     struct pcid_slot *slots; /* PCIDs that may hold translations (current included) */
     uint32_t nslots, capslots;
-    uint64_t groots[GROOTS_MAX];   /* roots loaded since the last global flush */
-    uint64_t guntil[GROOTS_MAX];   /* when the CPU last switched away from groots[i] (SEQ_CURRENT
-                                      while loaded): it holds only global entries available before */
-    uint32_t ngroots;
-    bool groots_all;         /* overflowed: assume any root */
+    struct groot *groots;    /* live roots loaded since the last global flush (index: groot_idx) */
+    uint32_t ngroots, capgroots;
     uint32_t open_head;      /* open obligations (doubly linked) */
     uint32_t nopen;
     uint64_t last_partial_flush_seq;   /* last INVLPG / range flush */
@@ -174,6 +176,7 @@ struct tlb_validator {
     struct hmap nodes;       /* node pa -> struct vnode * */
     struct vnode *last_node; /* one-entry cache in front of `nodes` (stores cluster by node) */
     struct hmap rmap;        /* (frame base | level) -> live tracked leaf count */
+    struct hmap groot_idx;   /* (root pa | cpu) -> index in that CPU's groots */
     uint64_t rmap_huge;      /* live tracked leaves at levels 2-3 (none: skip those lookups) */
 
     struct reach reach;      /* scratch for validator_store.c */
@@ -257,6 +260,8 @@ bool ob_overlaps(const struct oblig *o, uint64_t va, uint64_t len);
 /* validator_cpu.c */
 bool cpu_init(struct vcpu *c);
 void cpu_destroy(struct vcpu *c);
+/* A root node is freed: no CPU can fill anything from it any more (drop it from every groots). */
+void cpu_forget_root(struct tlb_validator *v, uint64_t root);
 enum tlb_verdict cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *ev);
 enum tlb_verdict cpu_flush(struct tlb_validator *v, const struct tlb_event *ev);
 /*

@@ -27,11 +27,13 @@
 
 #define PTE_PAT_HUGE (1ull << 12)   /* PAT bit of a 2 MiB / 1 GiB leaf */
 
-static void reach_compute(const struct tlb_validator *v, const struct vnode *top, struct reach *r)
+/* `globals`: global leaves may be concerned (else gbound is left 0: it costs a scan of the
+ * CPU's roots, and most stale entries are not global). */
+static void reach_compute(const struct tlb_validator *v, const struct vnode *top, struct reach *r, bool globals)
 {
     for (uint32_t c = 0; c < v->ncpus; c++) {
         r->npcid[c] = top ? cpu_reach_pcids(v, c, top, r->pcids[c], r->pbound[c], MAX_PCIDS) : 0;
-        r->gbound[c] = cpu_reach_global(v, c, top);
+        r->gbound[c] = globals ? cpu_reach_global(v, c, top) : 0;
     }
 }
 
@@ -388,7 +390,7 @@ enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev
                     (is_leaf(old) ? leaf_downgrade(old, new, level) : table_downgrade(old, new)) != NULL;
         keep_since = hw_present(old) && !need;
         if (need) {
-            reach_compute(v, tree_top(n), r);
+            reach_compute(v, tree_top(n), r, !is_leaf(old) || (old & PTE_G));
             if (is_leaf(old)) {
                 struct leaf_ctx x = { v, ev, r, 0, false };
                 leaf_obligations(&x, n, idx, old, new, tree_entry_since(n, idx));

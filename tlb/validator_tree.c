@@ -226,6 +226,8 @@ void tree_forget(struct tlb_validator *v, struct vnode *n)
         else
             tree_unlink(v, n, i, e);
     }
+    if (n->level == 4)
+        cpu_forget_root(v, n->pa);
     /* CPUs' cached pointers to this node as a loaded root. */
     for (uint32_t c = 0; c < v->ncpus; c++)
         for (uint32_t s = 0; s < v->cpus[c].nslots; s++)

@@ -433,5 +433,7 @@ const struct scenario tlb_scenarios[] = {
     { "global_linked_after_leave", true, scenario_global_linked_after_leave, true },
     { "pcid_mapped_after_switch", true, scenario_pcid_mapped_after_switch, true },
     { "t10_pcid_left_after_map", true, scenario_t10_pcid_left_after_map, false },
+    { "global_mapped_after_many_roots", true, scenario_global_mapped_after_many_roots, true },
+    { "t10_global_left_many_roots", true, scenario_t10_global_left_many_roots, false },
 };
 const unsigned tlb_nscenarios = sizeof tlb_scenarios / sizeof tlb_scenarios[0];

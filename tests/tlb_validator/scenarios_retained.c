@@ -57,6 +57,13 @@ static void leave_r(struct sb *b, uint32_t cpu, bool global_flush)
     sb_activate(b, cpu, R, false);
 }
 
+/* CPU 1 then runs 40 other address spaces in turn (more than the validator tracks one by one). */
+static void visit_many_roots(struct sb *b)
+{
+    for (unsigned i = 0; i < 40; i++)
+        sb_cr3(b, 1, 0x300000 + i * 0x1000ull, 0, false);
+}
+
 /* Dispatch from CPU 0 to `mask`, each target INVLPGs va, acks; then sync. */
 static void shootdown(struct sb *b, uint64_t mask, uint64_t va)
 {
@@ -207,4 +214,29 @@ void scenario_t10_pcid_left_after_map(struct sb *b, bool bug, struct expect *e)
     sb_op(b, 0, R, false, TLB_OP_UNMAP, VA(5), VA(6));
     sb_cr3(b, 1, R, 1, true);
     *e = (struct expect){ TLB_T10, 1, VA(5), F };
+}
+
+/* Not a bug: as global_mapped_after_leave, but CPU 1 ran 40 other address spaces after leaving R
+ * (the validator forgets the oldest roots it tracks, keeping a bound on what they could hold). */
+void scenario_global_mapped_after_many_roots(struct sb *b, bool bug, struct expect *e)
+{
+    (void)bug;
+    setup(b, ALL2);
+    leave_r(b, 1, false);
+    visit_many_roots(b);
+    sb_store(b, 0, R, L1, 1, 7, sb_leaf(F, true, true));
+    unmap_page(b, L1, 7, VA(7), CPU0, F);
+    *e = (struct expect){ 0, 0, 0, 0 };
+}
+
+/* T10: as t10_global_left_after_map, with 40 other address spaces run by CPU 1 in between: the
+ * global entry of R survives all those CR3 loads. */
+void scenario_t10_global_left_many_roots(struct sb *b, bool bug, struct expect *e)
+{
+    setup(b, ALL2);
+    sb_store(b, 0, R, L1, 1, 7, sb_leaf(F, true, true));
+    leave_r(b, 1, !bug);
+    visit_many_roots(b);
+    unmap_page(b, L1, 7, VA(7), CPU0, F);
+    *e = (struct expect){ TLB_T10, 1, VA(7), F };
 }
