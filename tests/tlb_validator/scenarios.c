@@ -435,5 +435,6 @@ const struct scenario tlb_scenarios[] = {
     { "t10_pcid_left_after_map", true, scenario_t10_pcid_left_after_map, false },
     { "global_mapped_after_many_roots", true, scenario_global_mapped_after_many_roots, true },
     { "t10_global_left_many_roots", true, scenario_t10_global_left_many_roots, false },
+    { "t10_global_after_root_free", true, scenario_t10_global_after_root_free, false },
 };
 const unsigned tlb_nscenarios = sizeof tlb_scenarios / sizeof tlb_scenarios[0];

@@ -36,6 +36,7 @@ void scenario_pcid_mapped_after_switch(struct sb *b, bool bug, struct expect *e)
 void scenario_t10_pcid_left_after_map(struct sb *b, bool bug, struct expect *e);
 void scenario_global_mapped_after_many_roots(struct sb *b, bool bug, struct expect *e);
 void scenario_t10_global_left_many_roots(struct sb *b, bool bug, struct expect *e);
+void scenario_t10_global_after_root_free(struct sb *b, bool bug, struct expect *e);
 extern const unsigned tlb_nscenarios;
 
 #endif

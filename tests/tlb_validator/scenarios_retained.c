@@ -240,3 +240,35 @@ void scenario_t10_global_left_many_roots(struct sb *b, bool bug, struct expect *
     unmap_page(b, L1, 7, VA(7), CPU0, F);
     *e = (struct expect){ TLB_T10, 1, VA(7), F };
 }
+
+/* T10 after a root is freed: CPU 1 runs roots A, B and C, goes back to B; a global page is mapped in C;
+ * root A (empty) is freed, which drops it from what CPU 1 may retain; CPU 1 runs C again (now the
+ * page exists) and leaves it without a global flush. The unmap's dispatch must include CPU 1. (Done
+ * right: CPU 1 toggles CR4.PGE after leaving.) */
+void scenario_t10_global_after_root_free(struct sb *b, bool bug, struct expect *e)
+{
+    const uint64_t A = 0x130000, B = 0x140000, C = 0x150000, C3 = 0x151000, C2 = 0x152000, C1 = 0x153000;
+    const uint64_t F2 = 0x201000, va = VA(9);
+    setup(b, ALL2);
+    sb_store(b, 0, C, C, 4, 0, sb_table(C3));
+    sb_store(b, 0, C, C3, 3, 0, sb_table(C2));
+    sb_store(b, 0, C, C2, 2, 0, sb_table(C1));
+    sb_cr3(b, 1, A, 0, false);
+    sb_cr3(b, 1, B, 0, false);
+    sb_cr3(b, 1, C, 0, false);
+    sb_cr3(b, 1, B, 0, false);
+    sb_store(b, 0, C, C1, 1, 9, sb_leaf(F2, true, true));
+    sb_free_node(b, 0, A, 4);   /* C, the last root CPU 1 loaded, takes A's place in its set */
+    sb_cr3(b, 1, C, 0, false);
+    sb_cr3(b, 1, B, 0, false);
+    if (!bug)
+        sb_flush_all(b, 1, true);
+    sb_op(b, 0, C, true, TLB_OP_UNMAP, va, va + 4096);
+    sb_store(b, 0, C, C1, 1, 9, 0);
+    uint64_t d = sb_dispatch(b, 0, C, CPU0, TLB_FLUSH_SINGLE, va, 1);
+    sb_invlpg(b, 0, va);
+    sb_sync(b, 0, 0, d);
+    sb_free_frame(b, 0, F2, 1);
+    sb_op(b, 0, C, false, TLB_OP_UNMAP, va, va + 4096);
+    *e = (struct expect){ TLB_T10, 1, va, F2 };
+}
