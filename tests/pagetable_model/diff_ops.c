@@ -435,6 +435,26 @@ static void take_stray(struct diff *d, pt_vaddr_t va, pt_vaddr_t end, const stru
     d->va = fend;
 }
 
+/*
+ * take_next returns the first thing in VA order, and a node whose whole span
+ * lies in [va, end) is one thing (a stray subtree), not a source of leaves.
+ * So after it returned the leaf at `leaf`, no node on the leaf's path may
+ * span a range inside [va, end) (a kernel config's top level excepted).
+ */
+static void expect_no_fitting_node(struct diff *d, pt_vaddr_t va, pt_vaddr_t end, pt_vaddr_t leaf)
+{
+    struct pt_walk_result w = diff_walk(d, leaf);
+    for (int l = w.level; l < PT_NR_LEVELS; l++) {
+        uint64_t span = pt_page_size(l + 1);
+        pt_vaddr_t s = leaf & ~(span - 1);
+        bool fits = s >= va && s + span - 1 <= end - 1;
+        bool may_stay = l == PT_NR_LEVELS - 1 && !d->cfg->top_can_unmap;
+        DIFF_EXPECT(d, !fits || may_stay, "take_next returned the leaf at %#" PRIx64 " although "
+                    "its level-%d node [%#" PRIx64 ", +%#" PRIx64 ") lies wholly in the range and "
+                    "should have been removed as one subtree", leaf, l, s, span);
+    }
+}
+
 static void take_leaf(struct diff *d, pt_vaddr_t va, pt_vaddr_t end, const struct pt_frag *f)
 {
     long i = model_first_in(&d->model, va, end);
@@ -452,6 +472,7 @@ static void take_leaf(struct diff *d, pt_vaddr_t va, pt_vaddr_t end, const struc
     diff_model_removed(d, &m, true);
     push_pending(d, f, NULL);
     d->va = model_end(&m);
+    expect_no_fitting_node(d, va, end, m.va);
 }
 
 /*

@@ -256,6 +256,7 @@ static void session(struct diff *d, uint64_t budget)
     if (e - s >= pt_page_size(PT_NR_LEVELS) && mode >= 22)
         mode = (unsigned)diff_below(d, 22);   /* a whole top-level entry: unmap or protect it */
     pt_vaddr_t loop_start = d->va;
+    struct pt_prop run_prop = pick_prop(d);   /* sequential maps: one property, as callers do */
     for (uint64_t i = 0; i < n; i++) {
         uint64_t room = d->bar_hi - d->va;
         if (mode < 12) {            /* unmap loop: take_next until nothing is left */
@@ -269,7 +270,7 @@ static void session(struct diff *d, uint64_t budget)
         } else if (mode < 32) {     /* sequential 4 KiB tracked maps */
             if (room < K4 || !in_window(d, d->va, K4))
                 break;
-            diff_op_map(d, 1, true, (unsigned)diff_below(d, DIFF_POOL_FRAMES), pick_prop(d),
+            diff_op_map(d, 1, true, (unsigned)diff_below(d, DIFF_POOL_FRAMES), run_prop,
                         diff_chance(d, 2));
         } else {
             random_op(d);
