@@ -109,7 +109,11 @@ struct pt_walk_result {
 int pt_walk(pt_paddr_t root, pt_vaddr_t va, pt_walk_read_fn read, void *ctx,
             struct pt_walk_result *out);
 
-/* The first VA after the entry the walk stopped at (0 on wrap past 2^64). */
+/*
+ * The first VA after the entry the walk stopped at: 0 on wrap past 2^64, and
+ * 0x0000_8000_0000_0000 (not canonical) after the last lower-half entry.
+ * Requires: w came from a PT_WALK_OK walk of `va`.
+ */
 pt_vaddr_t pt_walk_entry_end(const struct pt_walk_result *w, pt_vaddr_t va);
 
 /* A short name for a walk status or anomaly, for messages. */
