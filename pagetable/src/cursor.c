@@ -644,6 +644,106 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
     return 1;
 }
 
+/* protect_flags on leaves that are not 4 KiB ones in a level-1 node: the
+ * op of the equivalent protect_next loop. */
+struct flag_masks {
+    uint8_t clear, set;
+    bool changed;  /* did the last call change the property? */
+};
+
+static struct pt_prop flag_op(struct pt_prop old, void *arg)
+{
+    struct flag_masks *m = arg;
+    uint8_t flags = (uint8_t)((old.flags & ~m->clear) | m->set);
+    m->changed = flags != old.flags;
+    old.flags = flags;
+    return old;
+}
+
+/* The PTE bits of flags f, ignoring X (whose bit, NX, is inverted). */
+static inline pt_pte_t flag_bits_no_x(uint8_t f)
+{
+    return pt_prop_bits((struct pt_prop){ (uint8_t)(f | PT_X), 0, 0 });
+}
+
+/* Widen the changed range [*cs, *ce) (empty when equal) by [s, e). */
+static inline void changed_add(pt_vaddr_t *cs, pt_vaddr_t *ce, pt_vaddr_t s, pt_vaddr_t e)
+{
+    if (*cs == *ce)
+        *cs = s;
+    *ce = e;
+}
+
+/* One level-1 node's share of protect_flags: the entries from the cursor's
+ * va up to `end` or the node's end, in one loop. Moves the cursor past them. */
+static void protect_flags_l1(struct pt_cursor *c, pt_vaddr_t end, pt_pte_t pclear, pt_pte_t pset,
+                             pt_vaddr_t *cs, pt_vaddr_t *ce)
+{
+    struct pt_mem *mem = c->pt->mem;
+    const bool hook = mem->ops->pte_stored != NULL;
+    pt_vaddr_t va = c->va;
+    pt_pte_t *ptes = c->ptes[0];
+    unsigned first = pt_index(va, 1);
+    uint64_t n = PT_NR_ENTRIES - first;
+    if ((end - va) >> PT_BASE_PAGE_SHIFT < n)
+        n = (end - va) >> PT_BASE_PAGE_SHIFT;
+    const pt_pte_t keep = ~pclear;
+    unsigned lo = PT_NR_ENTRIES, hi = 0;  /* changed entries: [lo, hi] */
+    for (unsigned i = first; i < first + n; i++) {
+        pt_pte_t pte = pt_pte_load(ptes, i);
+        pt_pte_t new_pte = (pte & keep) | pset;
+        if (!pt_pte_is_leaf(pte) || new_pte == pte)
+            continue;
+        __atomic_store_n(&ptes[i], new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
+        if (hook)
+            pt_pte_report(mem, c->path[0], i, 1, pte, new_pte);
+        lo = i < lo ? i : lo;
+        hi = i;
+    }
+    if (lo != PT_NR_ENTRIES)
+        changed_add(cs, ce, va + ((pt_vaddr_t)(lo - first) << PT_BASE_PAGE_SHIFT),
+                    va + ((pt_vaddr_t)(hi - first + 1) << PT_BASE_PAGE_SHIFT));
+    c->va = va + ((n - 1) << PT_BASE_PAGE_SHIFT);  /* the last entry handled */
+    move_forward(c);
+}
+
+int pt_cursor_protect_flags(struct pt_cursor *c, uint64_t len, uint8_t clear, uint8_t set,
+                            pt_vaddr_t *changed_start, pt_vaddr_t *changed_end)
+{
+    if (len & PAGE_MASK)
+        return PT_ERR_UNALIGNED;
+    if (len > c->barrier_end - c->va)
+        return PT_ERR_BEYOND_BARRIER;
+    if (!pt_prop_valid_fast((struct pt_prop){ (uint8_t)(clear | set), 0, 0 }))
+        return PT_ERR_BAD_PROP;
+    clear = (uint8_t)(clear & ~set);  /* set wins */
+    /* In PTE bits: X is NX inverted, so setting X clears NX and the other way. */
+    pt_pte_t pclear = flag_bits_no_x(clear & (uint8_t)~PT_X) | ((set & PT_X) ? PTE_NX : 0);
+    pt_pte_t pset = flag_bits_no_x(set & (uint8_t)~PT_X) | ((clear & PT_X) ? PTE_NX : 0);
+    struct flag_masks m = { clear, set, false };
+    const pt_vaddr_t end = c->va + len;
+    pt_vaddr_t cs = 0, ce = 0;
+    int rc = 0;
+    while (c->va < end) {
+        if (c->level == 1) {
+            protect_flags_l1(c, end, pclear, pset, &cs, &ce);
+            continue;
+        }
+        pt_vaddr_t s, e;
+        rc = pt_cursor_protect_next(c, end - c->va, flag_op, &m, &s, &e);
+        if (rc <= 0)
+            break;
+        if (m.changed)  /* protect_next wrote the leaf (the encoding is injective) */
+            changed_add(&cs, &ce, s, e);
+        rc = 0;
+    }
+    *changed_start = cs;
+    *changed_end = ce;
+    if (rc < 0)
+        return rc;
+    return cs != ce;
+}
+
 void pt_frag_release(struct pt_mem *mem, const struct pt_frag *frag)
 {
     if (frag->kind == PT_FRAG_STRAY_TABLE)
