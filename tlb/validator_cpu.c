@@ -68,7 +68,8 @@ static struct pcid_slot *slot_get(struct vcpu *c, uint16_t pcid)
     return s;
 }
 
-static uint64_t groot_key(uint32_t ci, uint64_t root) { return root | ci; }   /* root is page-aligned */
+/* Roots are page addresses (tlb_event_check), so the CPU id fits in the low 12 bits. */
+static uint64_t groot_key(uint32_t ci, uint64_t root) { return root | ci; }
 
 /* `root` becomes CPU ci's current root (again): its global entries are all cacheable from now on. */
 static bool groots_add(struct tlb_validator *v, uint32_t ci, uint64_t root)
