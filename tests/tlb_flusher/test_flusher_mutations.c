@@ -164,9 +164,8 @@ END_TEST
 /*
  * The same bugs planted into RANDOM workloads (4 CPUs, 8,000 operations,
  * fixed seed): the clean run of that seed has zero violations, and each
- * planted bug is caught with its class. (The two global-entry bugs need
- * global leaves, which the random workloads do not create; their scenarios
- * above cover them.)
+ * planted bug is caught with its class. The workloads create some global
+ * leaves (workload_default_opts), so the global-entry bugs are planted too.
  */
 struct random_mutation {
     const char *name;
@@ -186,6 +185,10 @@ static const struct random_mutation random_mutations[] = {
        frame is freed first, T1. */
     {"drop an op when the queue is full", TLB_FAULT_DROP_OP_WHEN_FULL, B(TLB_T1) | B(TLB_T11) | B(TLB_T16)},
     {"activate without joining the CPU set", TLB_FAULT_NO_JOIN, B(TLB_T10)},
+    /* A CR3 reload leaves global entries: the stale global leaf is left
+       behind (T13), or its frame is freed while cached (T1). */
+    {"non-global full flush for a global op", TLB_FAULT_NONGLOBAL_FULL, B(TLB_T13) | B(TLB_T1)},
+    {"leave a space keeping its global entries", TLB_FAULT_LEAVE_KEEPS_GLOBAL, B(TLB_T10)},
 };
 #define NR_RANDOM_MUTATIONS (sizeof random_mutations / sizeof random_mutations[0])
 #define RANDOM_SEED 9

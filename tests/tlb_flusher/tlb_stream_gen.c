@@ -50,7 +50,7 @@ struct args {
 
 static bool parse_args(int argc, char **argv, struct args *a)
 {
-    *a = (struct args){.spaces = 3, .global_pct = 0, .nested_pct = 30};
+    *a = (struct args){.spaces = 3, .global_pct = 2, .nested_pct = 30};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok;

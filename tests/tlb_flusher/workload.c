@@ -5,7 +5,7 @@
 
 struct workload_opts workload_default_opts(uint64_t nr_ops)
 {
-    return (struct workload_opts){.nr_ops = nr_ops, .global_pct = 0, .async_unmap_pct = 0, .nested_pct = 30,
+    return (struct workload_opts){.nr_ops = nr_ops, .global_pct = 2, .async_unmap_pct = 0, .nested_pct = 30,
                                   .base = 0x40000000ull, .window_pages = 1024};
 }
 
