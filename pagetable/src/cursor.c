@@ -28,13 +28,6 @@ static inline void push_level(struct pt_cursor *c, pt_paddr_t child)
     c->ptes[c->level - 1] = pt_node_ptes(c->pt->mem, child);
 }
 
-/* Does the node at `level` (span pt_page_size(level + 1)) cover both a and b? */
-static inline bool same_node(int level, pt_vaddr_t a, pt_vaddr_t b)
-{
-    uint64_t span = pt_page_size(level + 1);
-    return (a & ~(span - 1)) == (b & ~(span - 1));
-}
-
 /* Go to the end of the current entry, popping out of finished nodes. Clamps
  * at barrier_end (also when the next address would wrap past 2^64). */
 static inline void move_forward(struct pt_cursor *c)
@@ -53,11 +46,21 @@ static inline void move_forward(struct pt_cursor *c)
  * the node at `level` covers it. */
 static void set_va(struct pt_cursor *c, pt_vaddr_t target)
 {
-    if (c->va >= c->barrier_end)
+    if (c->va >= c->barrier_end) {
         c->level = c->guard_level;  /* exhausted: path below is stale */
-    else
-        while (c->level < c->guard_level && !same_node(c->level, c->va, target))
-            c->level++;
+    } else {
+        /* Pop until the node at `level` covers target: that node spans
+         * pt_page_size(level + 1), so va and target must agree on every bit
+         * from PT_BASE_PAGE_SHIFT + 9 * level up. */
+        pt_vaddr_t diff = c->va ^ target;
+        int level = c->level;
+        unsigned shift = PT_BASE_PAGE_SHIFT + PT_ENTRY_BITS * (unsigned)level;
+        while (level < c->guard_level && (diff >> shift) != 0) {
+            level++;
+            shift += PT_ENTRY_BITS;
+        }
+        c->level = level;
+    }
     c->va = target;
 }
 
@@ -187,6 +190,8 @@ int pt_cursor_query(struct pt_cursor *c, struct pt_query *out)
 {
     if (c->va >= c->barrier_end)
         return PT_ERR_INVALID_VADDR;
+    /* (Values are re-read from the cursor after each descent rather than
+     * kept across the phys_to_virt call: fewer saved registers.) */
     for (;;) {
         pt_pte_t pte = pt_pte_load(cur_ptes(c), pt_index(c->va, c->level));
         if (pt_pte_is_table(pte)) {
@@ -197,8 +202,12 @@ int pt_cursor_query(struct pt_cursor *c, struct pt_query *out)
         out->start = c->va & ~(size - 1);
         out->end = out->start + size;
         out->mapped = pt_pte_is_leaf(pte);
-        if (out->mapped)
-            out->item = item_from_pte_cached(c, pte, c->level);
+        if (out->mapped) {
+            decode_cached(c, pte);
+            out->item = c->dec_item;
+            out->item.pa = pte & PTE_ADDR_MASK_4K & ~(size - 1);  /* pt_pte_leaf_paddr */
+            out->item.level = c->level;
+        }
         return PT_OK;
     }
 }
@@ -549,29 +558,51 @@ static inline bool l1_len_ok(const struct pt_cursor *c, pt_vaddr_t va, uint64_t 
     return c->level == 1 && !(len & PAGE_MASK) && len - 1 < c->barrier_end - va;
 }
 
+/* take_next's general case (out of line: keeps the fast path small). */
+static __attribute__((noinline)) int take_slow(struct pt_cursor *c, uint64_t len,
+                                               struct pt_frag *out)
+{
+    struct find_args a = { .mode = TAKE, .frag = out };
+    return find_impl(c, len, &a);
+}
+
+/* The end of a fast-path take that leaves the node or the range, or has a
+ * PTE-store hook to call; `va` is the page just cleared, `old` its PTE. */
+static __attribute__((noinline)) int take_fast_finish(struct pt_cursor *c, pt_vaddr_t va,
+                                                      pt_pte_t old)
+{
+    if (c->va == va)
+        move_forward(c);
+    struct pt_mem *mem = c->pt->mem;
+    if (mem->ops->pte_stored)
+        pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, old, 0);
+    return 1;
+}
+
 int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out)
 {
     /* Fast path: a 4 KiB leaf at the cursor on a level-1 node (leaf-by-leaf
      * unmapping), unless find_impl would first go up to remove the whole
      * node (va at its start and len covering it). Same effect as find_impl. */
     pt_vaddr_t va = c->va;
-    if (__builtin_expect(l1_len_ok(c, va, len) &&
-                             (pt_index(va, 1) != 0 || len < pt_page_size(2)), 1)) {
-        pt_pte_t *slot = l1_slot(c->ptes[0], va);
-        pt_pte_t pte = pt_pte_load(slot, 0);
-        if (__builtin_expect(pt_pte_is_leaf(pte), 1)) {
-            struct pt_mem *mem = c->pt->mem;
-            __atomic_store_n(slot, 0, __ATOMIC_RELEASE);  /* as pt_pte_store */
-            pt_node_meta(mem, c->path[0])->nr_children--;
-            mapped_frag(c, pte, 1, va, out);
-            advance_l1(c, va);
-            if (__builtin_expect(mem->ops->pte_stored != NULL, 0))
-                pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, pte, 0);
-            return 1;
-        }
-    }
-    struct find_args a = { .mode = TAKE, .frag = out };
-    return find_impl(c, len, &a);
+    if (__builtin_expect(!l1_len_ok(c, va, len) ||
+                             (pt_index(va, 1) == 0 && len >= pt_page_size(2)), 0))
+        return take_slow(c, len, out);
+    pt_pte_t *slot = l1_slot(c->ptes[0], va);
+    pt_pte_t pte = pt_pte_load(slot, 0);
+    if (__builtin_expect(!pt_pte_is_leaf(pte), 0))
+        return take_slow(c, len, out);
+    struct pt_mem *mem = c->pt->mem;
+    __atomic_store_n(slot, 0, __ATOMIC_RELEASE);  /* as pt_pte_store */
+    pt_node_meta(mem, c->path[0])->nr_children--;
+    mapped_frag(c, pte, 1, va, out);
+    pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
+    if (__builtin_expect(pt_index(next, 1) == 0 || next >= c->barrier_end, 0))
+        return take_fast_finish(c, va, pte);
+    c->va = next;
+    if (__builtin_expect(mem->ops->pte_stored != NULL, 0))
+        return take_fast_finish(c, va, pte);
+    return 1;
 }
 
 /* protect_next's general case (out of line: keeps the fast path small). */
