@@ -33,7 +33,7 @@ struct diff_pending {
 struct diff_stats {
     uint64_t err_by_code[DIFF_MAX_ERR];   /* expected errors, by -rc */
     uint64_t ops, cursors, full_checks, nomem, errors_expected;
-    uint64_t maps, replaced_leaf, replaced_table, takes, strays, protects, splits;
+    uint64_t maps, replaced_leaf, replaced_table, takes, strays, protects, protect_flags, splits;
     uint64_t queries, finds, jumps;
     uint64_t max_mappings, max_live;
 };
@@ -159,6 +159,8 @@ void diff_op_map(struct diff *d, int level, bool tracked, unsigned pool_or_pa_se
                  struct pt_prop prop, bool inject_nomem);
 int diff_op_take_next(struct diff *d, uint64_t len, bool inject_nomem);
 int diff_op_protect_next(struct diff *d, uint64_t len, bool inject_nomem, bool bad_prop);
+int diff_op_protect_flags(struct diff *d, uint64_t len, uint8_t clear, uint8_t set,
+                          bool inject_nomem);
 
 /* ---- the run (diff_run.c) ---- */
 struct diff_params {

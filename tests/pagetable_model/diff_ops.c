@@ -661,3 +661,95 @@ int diff_op_protect_next(struct diff *d, uint64_t len, bool inject_nomem, bool b
     end_ranged(d, va);
     return rc;
 }
+
+/* ------------------------------------------------------- protect_flags */
+
+/* Apply the batched flag change to the model over [va, stop), as the real
+ * one does: a protect_next loop (split to fit [va, end)). Returns whether
+ * some leaf changed, with the extent of the changed leaves. */
+static bool model_protect_flags(struct diff *d, pt_vaddr_t va, pt_vaddr_t end, pt_vaddr_t stop,
+                                uint8_t clear, uint8_t set, pt_vaddr_t *lo, pt_vaddr_t *hi)
+{
+    bool any = false;
+    pt_vaddr_t cur = va;
+    while (cur < stop) {
+        long i = model_first_in(&d->model, cur, end);
+        if (i < 0 || (d->model.v[i].va > cur ? d->model.v[i].va : cur) >= stop)
+            return any;
+        size_t n0 = d->model.n;
+        size_t j = model_split_to_fit(&d->model, (size_t)i, cur, end);
+        d->st.splits += (d->model.n - n0) / (PT_NR_ENTRIES - 1);
+        struct model_mapping *m = &d->model.v[j];
+        uint8_t nf = (uint8_t)((m->prop.flags & ~clear) | set);
+        if (nf != m->prop.flags) {
+            if (!any)
+                *lo = m->va;
+            *hi = model_end(m);
+            any = true;
+            m->prop.flags = nf;
+        }
+        cur = model_end(m);
+    }
+    return any;
+}
+
+int diff_op_protect_flags(struct diff *d, uint64_t len, uint8_t clear, uint8_t set,
+                          bool inject_nomem)
+{
+    pt_vaddr_t va = d->va, end = va + len;
+    begin_ranged(d, va, len);
+    snprintf(d->op_desc, sizeof(d->op_desc),
+             "protect_flags(len %#" PRIx64 ", clear %#x, set %#x) at %#" PRIx64 "%s", len, clear,
+             set, va, inject_nomem ? " with an allocation failure injected" : "");
+    d->st.protect_flags++;
+    const unsigned all = PT_R | PT_W | PT_X | PT_ACCESSED | PT_DIRTY | PT_AVAIL1 | PT_AVAIL2;
+    int want = len_error(d, len);
+    if (want == PT_OK && ((clear | set) & ~all))
+        want = PT_ERR_BAD_PROP;
+    if (inject_nomem)
+        pt_host_fail_nth(&d->hp, 1);
+    pt_vaddr_t cs = 1, ce = 0;
+    int rc = pt_cursor_protect_flags(&d->c, len, clear, set, &cs, &ce);
+    pt_host_fail_off(&d->hp);
+    if (want != PT_OK) {
+        count_error(d, rc);
+        expect_rc(d, rc, want);
+        end_ranged(d, va);
+        return rc;
+    }
+    pt_vaddr_t stop = end;
+    if (rc == PT_ERR_NOMEM) {
+        DIFF_EXPECT(d, inject_nomem, "PT_ERR_NOMEM without an injected failure");
+        d->st.nomem++;
+        stop = pt_cursor_va(&d->c);
+        DIFF_EXPECT(d, stop >= va && stop < end, "cursor at %#" PRIx64 " after PT_ERR_NOMEM", stop);
+    } else {
+        DIFF_EXPECT(d, rc == 0 || rc == 1, "returned %d (%s), expected 0 or 1", rc,
+                    pt_error_name(rc));
+    }
+    size_t n0 = d->model.n;
+    pt_vaddr_t lo = 0, hi = 0;
+    bool any = model_protect_flags(d, va, end, stop, (uint8_t)(clear & ~set), set, &lo, &hi);
+    if (rc == PT_ERR_NOMEM) {
+        long i = model_find(&d->model, stop);
+        DIFF_EXPECT(d, i >= 0 && d->model.v[i].level > 1,
+                    "PT_ERR_NOMEM at %#" PRIx64 ", where the model has no huge leaf to split", stop);
+        adopt_partial_split(d, stop);
+    } else {
+        expect_rc(d, rc, any ? 1 : 0);
+    }
+    if (any)
+        DIFF_EXPECT(d, cs <= lo && ce >= hi && cs >= va && ce <= end,
+                    "changed range [%#" PRIx64 ", %#" PRIx64 ") does not cover the changed leaves "
+                    "[%#" PRIx64 ", %#" PRIx64 ") inside [%#" PRIx64 ", %#" PRIx64 ")", cs, ce, lo,
+                    hi, va, end);
+    else
+        DIFF_EXPECT(d, cs == ce, "nothing changed but the changed range is [%#" PRIx64 ", %#" PRIx64
+                    ")", cs, ce);
+    DIFF_EXPECT(d, any || d->model.n != n0 || !d->hook_on || d->stores == 0,
+                "protect_flags changed nothing and split nothing but stored %" PRIu64 " PTEs",
+                d->stores);
+    d->va = stop;
+    end_ranged(d, va);
+    return rc;
+}

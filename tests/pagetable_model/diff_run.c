@@ -206,6 +206,19 @@ static void random_map(struct diff *d)
     diff_op_map(d, level, tracked, sel, prop, diff_chance(d, 3));
 }
 
+/* A batched flag change: random clear and set masks (1% with a bit outside
+ * enum pt_flag: BAD_PROP). */
+static void random_protect_flags(struct diff *d, uint64_t len)
+{
+    static const uint8_t masks[] = { 0, PT_R, PT_W, PT_X, PT_RW, PT_RWX, PT_ACCESSED | PT_DIRTY,
+                                     PT_AVAIL1, PT_AVAIL2, PT_W | PT_AVAIL1 };
+    uint8_t clear = masks[diff_below(d, sizeof(masks))];
+    uint8_t set = masks[diff_below(d, sizeof(masks))];
+    if (diff_chance(d, 1))
+        set |= 0x20;
+    diff_op_protect_flags(d, len, clear, set, diff_chance(d, 3));
+}
+
 static uint64_t random_len(struct diff *d)
 {
     uint64_t room = d->bar_hi - d->va;
@@ -232,8 +245,10 @@ static void random_op(struct diff *d)
         random_map(d);
     } else if (k < 80) {
         diff_op_take_next(d, random_len(d), diff_chance(d, 3));
-    } else {
+    } else if (k < 94) {
         diff_op_protect_next(d, random_len(d), diff_chance(d, 3), diff_chance(d, 1));
+    } else {
+        random_protect_flags(d, random_len(d));
     }
 }
 
@@ -264,9 +279,12 @@ static void session(struct diff *d, uint64_t budget)
                 diff_check_unmapped_span(d, loop_start, d->bar_hi);
                 break;
             }
-        } else if (mode < 22) {     /* protect loop */
+        } else if (mode < 18) {     /* protect loop */
             if (diff_op_protect_next(d, room, diff_chance(d, 2), false) == 0)
                 break;
+        } else if (mode < 22) {     /* the same, batched: one call for the rest of the range */
+            random_protect_flags(d, room);
+            break;
         } else if (mode < 32) {     /* sequential 4 KiB tracked maps */
             if (room < K4 || !in_window(d, d->va, K4))
                 break;
@@ -382,11 +400,11 @@ static void print_stats(const struct diff *d, const char *phase, bool quiet)
     printf("{\"phase\": \"%s\", \"ops\": %" PRIu64 ", \"cursors\": %" PRIu64 ", \"full_checks\": %"
            PRIu64 ", \"maps\": %" PRIu64 ", \"replaced_leaf\": %" PRIu64 ", \"replaced_table\": %"
            PRIu64 ", \"take_next\": %" PRIu64 ", \"strays\": %" PRIu64 ", \"protects\": %" PRIu64
-           ", \"splits\": %" PRIu64 ", \"queries\": %" PRIu64 ", \"find_next\": %" PRIu64
+           ", \"protect_flags\": %" PRIu64 ", \"splits\": %" PRIu64 ", \"queries\": %" PRIu64 ", \"find_next\": %" PRIu64
            ", \"jumps\": %" PRIu64 ", \"nomem\": %" PRIu64 ", \"expected_errors\": %" PRIu64
            ", \"max_mappings\": %" PRIu64 ", \"max_live_frames\": %" PRIu64 "}\n",
            phase, s->ops, s->cursors, s->full_checks, s->maps, s->replaced_leaf, s->replaced_table,
-           s->takes, s->strays, s->protects, s->splits, s->queries, s->finds, s->jumps, s->nomem,
+           s->takes, s->strays, s->protects, s->protect_flags, s->splits, s->queries, s->finds, s->jumps, s->nomem,
            s->errors_expected, s->max_mappings, s->max_live);
     printf("{\"phase\": \"%s\", \"expected_errors_by_code\": {", phase);
     const char *sep = "";

@@ -43,6 +43,10 @@ mutations=(
   "src/cursor.c%%s/(pt_index(va, 1) != 0 || len < pt_page_size(2))/(1)/%%take_next fast path never removes a whole node"
   "src/cursor.c%%s/    if (new_pte != old \&\& mem->ops->pte_stored)/    if (mem->ops->pte_stored)/%%protect fast path reports unchanged PTEs"
   "src/cursor.c%%s/len - 1 < c->barrier_end - va;/len - 1 < c->barrier_end - va + PT_BASE_PAGE_SIZE;/%%level-1 fast paths accept a length one page past the barrier"
+  "src/cursor.c%%s/    clear = (uint8_t)(clear \& ~set);  \/\* set wins \*\//    (void)0;/%%protect_flags: clear wins over set"
+  "src/cursor.c%%s/| ((set \& PT_X) ? PTE_NX : 0);/| 0;/%%protect_flags: setting X leaves NX set"
+  "src/cursor.c%%s/if (!pt_pte_is_leaf(pte) || new_pte == pte)/if (new_pte == pte)/%%protect_flags writes absent entries too"
+  "src/cursor.c%%s/(hi - first + 1) << PT_BASE_PAGE_SHIFT/(hi - first) << PT_BASE_PAGE_SHIFT/%%protect_flags: changed range misses its last page"
   "src/cursor.c%%s/return rc != 0 \&\& rc <= PT_REF_MAX \&\&/return 1 || (rc != 0 \&\& rc <= PT_REF_MAX) \&\&/%%tracked-frame validation off"
 )
 
