@@ -270,8 +270,15 @@ static void session(struct diff *d, uint64_t budget)
     unsigned mode = (unsigned)diff_below(d, 100);
     if (e - s >= pt_page_size(PT_NR_LEVELS) && mode >= 22)
         mode = (unsigned)diff_below(d, 22);   /* a whole top-level entry: unmap or protect it */
-    pt_vaddr_t loop_start = d->va;
     struct pt_prop run_prop = pick_prop(d);   /* sequential maps: one property, as callers do */
+    if (mode < 32 && diff_chance(d, 50)) {
+        /* Loops start a few pages before a 2 MiB boundary half the time, so
+           that they run over the end of a level-1 node (fast-path exits). */
+        pt_vaddr_t b = align_down(d->bar_lo, M2) + M2 - K4 * (1 + diff_below(d, 8));
+        if (b > d->bar_lo && b < d->bar_hi)
+            diff_op_jump(d, b);
+    }
+    pt_vaddr_t loop_start = d->va;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t room = d->bar_hi - d->va;
         if (mode < 12) {            /* unmap loop: take_next until nothing is left */

@@ -40,7 +40,7 @@ mutations=(
   "src/cursor.c%%s/if (a->mode == TAKE \&\& fits \&\&/if (a->mode == TAKE \&\& fits \&\& level < 3 \&\&/%%level-2 subtrees never detached"
   "src/cursor.c%%s/bool fits = c->va == es \&\& es + (size - 1) <= last;/bool fits = c->va == es \&\& es + (size - 1) <= last + PT_BASE_PAGE_SIZE;/%%an entry one page longer than the range still fits"
   "src/cursor.c%%0,/if (__builtin_expect(pt_index(next, 1) == 0 || next >= c->barrier_end, 0))/s//if (__builtin_expect(next >= c->barrier_end, 0))/%%map fast path runs past the end of its node"
-  "src/cursor.c%%s/(pt_index(va, 1) != 0 || len < pt_page_size(2))/(1)/%%take_next fast path never removes a whole node"
+  "src/cursor.c%%s/(pt_index(va, 1) == 0 \&\& len >= pt_page_size(2))/(0)/%%take_next fast path never removes a whole node"
   "src/cursor.c%%s/    if (new_pte != old \&\& mem->ops->pte_stored)/    if (mem->ops->pte_stored)/%%protect fast path reports unchanged PTEs"
   "src/cursor.c%%s/len - 1 < c->barrier_end - va;/len - 1 < c->barrier_end - va + PT_BASE_PAGE_SIZE;/%%level-1 fast paths accept a length one page past the barrier"
   "src/cursor.c%%s/    clear = (uint8_t)(clear \& ~set);  \/\* set wins \*\//    (void)0;/%%protect_flags: clear wins over set"
