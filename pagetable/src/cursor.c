@@ -25,7 +25,7 @@ static inline void push_level(struct pt_cursor *c, pt_paddr_t child)
 {
     c->level--;
     c->path[c->level - 1] = child;
-    c->ptes[c->level - 1] = pt_node_ptes(c->pt->mem, child);
+    c->ptes[c->level - 1] = pt_node_ptes(c->mem, child);
 }
 
 /* Go to the end of the current entry, popping out of finished nodes. Clamps
@@ -174,6 +174,7 @@ int pt_cursor_new(struct pt_cursor *c, struct pt_page_table *pt, pt_vaddr_t star
     if (!(start < end) || start < lo || (hi != 0 && end > hi))
         return PT_ERR_INVALID_RANGE;
     c->pt = pt;
+    c->mem = pt->mem;
     c->va = start;
     c->barrier_start = start;
     c->barrier_end = end;
@@ -231,7 +232,7 @@ int pt_cursor_jump(struct pt_cursor *c, pt_vaddr_t va)
 static int split_huge(struct pt_cursor *c, pt_paddr_t node, pt_pte_t *ptes, unsigned i, int level,
                       pt_pte_t pte, pt_paddr_t *child_out)
 {
-    struct pt_mem *mem = c->pt->mem;
+    struct pt_mem *mem = c->mem;
     pt_paddr_t child;
     if (!pt_node_alloc(mem, level - 1, &child))
         return PT_ERR_NOMEM;
@@ -259,7 +260,7 @@ static void stray_frag(struct pt_cursor *c, pt_pte_t pte, int level, pt_vaddr_t 
     out->len = pt_page_size(level);
     out->node = pt_pte_table_paddr(pte);
     out->node_level = level - 1;
-    out->num_frames = pt_mark_stray_and_unlock(c->pt->mem, out->node, level - 1);
+    out->num_frames = pt_mark_stray_and_unlock(c->mem, out->node, level - 1);
 }
 
 static inline void mapped_frag(struct pt_cursor *c, pt_pte_t pte, int level, pt_vaddr_t va,
@@ -301,7 +302,7 @@ static int map_check(const struct pt_cursor *c, const struct pt_item *item)
         return PT_ERR_BAD_LEVEL;
     if (!pt_prop_valid_fast(item->prop))
         return PT_ERR_BAD_PROP;
-    if (item->tracked && !tracked_frame_ok(c->pt->mem, item->pa))
+    if (item->tracked && !tracked_frame_ok(c->mem, item->pa))
         return PT_ERR_BAD_FRAME;
     return PT_OK;
 }
@@ -310,7 +311,7 @@ static int map_check(const struct pt_cursor *c, const struct pt_item *item)
  * nodes and splitting huge leaves on the way down. */
 static int map_descend(struct pt_cursor *c, int level)
 {
-    struct pt_mem *mem = c->pt->mem;
+    struct pt_mem *mem = c->mem;
     while (c->level < level)
         c->level++;  /* the node above covers va: va < barrier_end */
     while (c->level > level) {
@@ -353,12 +354,13 @@ static __attribute__((noinline)) int map_replaced(struct pt_cursor *c, pt_pte_t 
 static __attribute__((noinline)) int map_slow(struct pt_cursor *c, const struct pt_item *item,
                                               struct pt_frag *replaced)
 {
+    PT_ASSERT(replaced, "pt_cursor_map: NULL item or replaced");
     int err = map_check(c, item);
     if (err)
         return err;
     if (c->level != item->level && (err = map_descend(c, item->level)))
         return err;
-    struct pt_mem *mem = c->pt->mem;
+    struct pt_mem *mem = c->mem;
     int level = c->level;
     pt_paddr_t node = cur_node(c);
     pt_pte_t *ptes = cur_ptes(c);
@@ -376,13 +378,15 @@ static __attribute__((noinline)) int map_slow(struct pt_cursor *c, const struct 
     return 0;
 }
 
-/* The fast path's store over a non-empty slot: report it, then hand the old
+/* The fast path over a non-empty slot: store, report, then hand the old
  * content back as map_replaced does. */
 static __attribute__((noinline)) int map_fast_replaced(struct pt_cursor *c, pt_pte_t *slot,
                                                        pt_pte_t old, pt_pte_t new_pte,
                                                        struct pt_frag *replaced)
 {
-    struct pt_mem *mem = c->pt->mem;
+    PT_ASSERT(replaced, "pt_cursor_map: NULL item or replaced");
+    __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
+    struct pt_mem *mem = c->mem;
     if (mem->ops->pte_stored)
         pt_pte_report(mem, c->path[0], (unsigned)(slot - c->ptes[0]), 1, old, new_pte);
     return map_replaced(c, old, 1, replaced);
@@ -397,7 +401,7 @@ static __attribute__((noinline)) int map_fast_finish(struct pt_cursor *c, pt_vad
 {
     if (c->va == va)
         move_forward(c);
-    struct pt_mem *mem = c->pt->mem;
+    struct pt_mem *mem = c->mem;
     if (mem->ops->pte_stored)
         pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, 0, new_pte);
     return 0;
@@ -405,7 +409,9 @@ static __attribute__((noinline)) int map_fast_finish(struct pt_cursor *c, pt_vad
 
 int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_frag *replaced)
 {
-    PT_ASSERT(item && replaced, "pt_cursor_map: NULL item or replaced");
+    /* (replaced is checked where it can be written: map_slow and
+     * map_fast_replaced.) */
+    PT_ASSERT(item, "pt_cursor_map: NULL item or replaced");
     /* Fast path: a 4 KiB item whose (property, tracked) pair was validated
      * by the previous map through this cursor, at a cursor already on a
      * level-1 node: sequential mapping. The checks are map_check's in a
@@ -415,7 +421,7 @@ int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_fra
     if (__builtin_expect(item_key(item) == c->map_key && c->level == 1 && va < c->barrier_end &&
                              !(item->pa & PAGE_MASK),
                          1)) {
-        struct pt_mem *mem = c->pt->mem;
+        struct pt_mem *mem = c->mem;
         pt_paddr_t pa = item->pa;
         if (item->tracked) {  /* tracked_frame_ok, inline */
             if ((pa >> PT_BASE_PAGE_SHIFT) >= mem->nr_frames)
@@ -429,9 +435,9 @@ int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_fra
         pt_pte_t *slot = l1_slot(c->ptes[0], va);
         pt_pte_t old = pt_pte_load(slot, 0);
         pt_pte_t new_pte = pa | c->map_bits;
-        __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
         if (__builtin_expect(!pt_pte_is_absent(old), 0))
             return map_fast_replaced(c, slot, old, new_pte, replaced);
+        __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
         pt_node_meta(mem, c->path[0])->nr_children++;
         pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
         if (__builtin_expect(pt_index(next, 1) == 0 || next >= c->barrier_end, 0))
@@ -459,7 +465,7 @@ struct find_args {
 static inline int act_on_leaf(struct pt_cursor *c, const struct find_args *a, pt_paddr_t node,
                               pt_pte_t *ptes, unsigned i, pt_pte_t pte)
 {
-    struct pt_mem *mem = c->pt->mem;
+    struct pt_mem *mem = c->mem;
     int level = c->level;
     if (a->mode == TAKE) {
         pt_pte_store(mem, node, ptes, i, level, pte, 0);
@@ -491,7 +497,7 @@ static int find_impl(struct pt_cursor *c, uint64_t len, const struct find_args *
         return PT_ERR_UNALIGNED;
     if (len > c->barrier_end - c->va)
         return PT_ERR_BEYOND_BARRIER;
-    struct pt_mem *mem = c->pt->mem;
+    struct pt_mem *mem = c->mem;
     const pt_vaddr_t last = c->va + len - 1;  /* unused when len == 0 */
     const pt_vaddr_t end = c->va + len;
     /* A query (or an earlier take) may have left the cursor below a subtree
@@ -573,7 +579,7 @@ static __attribute__((noinline)) int take_fast_finish(struct pt_cursor *c, pt_va
 {
     if (c->va == va)
         move_forward(c);
-    struct pt_mem *mem = c->pt->mem;
+    struct pt_mem *mem = c->mem;
     if (mem->ops->pte_stored)
         pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, old, 0);
     return 1;
@@ -592,7 +598,7 @@ int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out)
     pt_pte_t pte = pt_pte_load(slot, 0);
     if (__builtin_expect(!pt_pte_is_leaf(pte), 0))
         return take_slow(c, len, out);
-    struct pt_mem *mem = c->pt->mem;
+    struct pt_mem *mem = c->mem;
     __atomic_store_n(slot, 0, __ATOMIC_RELEASE);  /* as pt_pte_store */
     pt_node_meta(mem, c->path[0])->nr_children--;
     mapped_frag(c, pte, 1, va, out);
@@ -629,7 +635,7 @@ static __attribute__((noinline)) int protect_fast_finish(struct pt_cursor *c, pt
 {
     if (c->va == va)
         move_forward(c);
-    struct pt_mem *mem = c->pt->mem;
+    struct pt_mem *mem = c->mem;
     if (new_pte != old && mem->ops->pte_stored)
         pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, old, new_pte);
     return 1;
@@ -670,7 +676,7 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
     if (__builtin_expect(pt_index(next, 1) == 0 || next >= c->barrier_end, 0))
         return protect_fast_finish(c, va, pte, new_pte);
     c->va = next;
-    if (__builtin_expect(new_pte != pte && c->pt->mem->ops->pte_stored != NULL, 0))
+    if (__builtin_expect(new_pte != pte && c->mem->ops->pte_stored != NULL, 0))
         return protect_fast_finish(c, va, pte, new_pte);
     return 1;
 }
@@ -710,7 +716,7 @@ static inline void changed_add(pt_vaddr_t *cs, pt_vaddr_t *ce, pt_vaddr_t s, pt_
 static void protect_flags_l1(struct pt_cursor *c, pt_vaddr_t end, pt_pte_t pclear, pt_pte_t pset,
                              pt_vaddr_t *cs, pt_vaddr_t *ce)
 {
-    struct pt_mem *mem = c->pt->mem;
+    struct pt_mem *mem = c->mem;
     const bool hook = mem->ops->pte_stored != NULL;
     pt_vaddr_t va = c->va;
     pt_pte_t *ptes = c->ptes[0];

@@ -127,6 +127,7 @@ struct pt_cursor {
     pt_paddr_t path[PT_NR_LEVELS];     /* path[l-1] = node at level l, or 0 */
     pt_pte_t *ptes[PT_NR_LEVELS];      /* ptes[l-1] = path[l-1]'s entries as mapped by
                                           ops->phys_to_virt (a cache; internal) */
+    struct pt_mem *mem;                /* internal: pt->mem, one load nearer */
     /* Internal one-entry caches for runs of pages with one property (the
        common case); cursor.c explains each. Never read by callers. */
     uint64_t map_key;                  /* last valid (level 1, prop, tracked) mapped ... */
