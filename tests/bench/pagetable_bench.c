@@ -41,7 +41,7 @@ static pt_paddr_t data_frame;   /* one tracked frame, mapped at every 4 KiB page
 static void die(const char *what, int rc)
 {
     fprintf(stderr, "pagetable_bench: %s failed: %d (%s)\n", what, rc,
-            rc < 0 ? pt_error_name(rc) : "returned a replaced item");
+            rc < 0 ? pt_error_name(rc) : "an unexpected non-error result");
     exit(1);
 }
 
@@ -130,6 +130,23 @@ static __attribute__((noinline)) void protect4k(struct pt_page_table *pt, uint64
         ;
     if (rc < 0)
         die("protect_next", rc);
+    pt_cursor_drop(&c);
+}
+
+/* The batched form (pt_cursor_protect_flags): one call for the whole range. */
+static __attribute__((noinline)) void protect_flags4k(struct pt_page_table *pt, uint64_t n)
+{
+    struct pt_cursor c;
+    pt_vaddr_t end = BASE + n * K4, s, e;
+    struct pt_query q;
+    int rc = pt_cursor_new(&c, pt, BASE, end);
+    if (rc || (rc = pt_cursor_query(&c, &q)))
+        die("cursor_new/query", rc);
+    /* Flip W (all pages share one property), so every page changes. */
+    bool writable = q.item.prop.flags & PT_W;
+    rc = pt_cursor_protect_flags(&c, n * K4, writable ? PT_W : 0, writable ? 0 : PT_W, &s, &e);
+    if (rc != 1)
+        die("protect_flags (every page should change)", rc);
     pt_cursor_drop(&c);
 }
 
@@ -360,6 +377,8 @@ PHASE(map4k_small, int, (map4k(pt, n), 0))
 PHASE(map4k_large, int, (map4k(pt, n), 0))
 PHASE(protect4k_small, int, (protect4k(pt, n), 0))
 PHASE(protect4k_large, int, (protect4k(pt, n), 0))
+PHASE(protect_flags4k_small, int, (protect_flags4k(pt, n), 0))
+PHASE(protect_flags4k_large, int, (protect_flags4k(pt, n), 0))
 PHASE(unmap4k_small, uint64_t, unmap4k(pt, n, 0))
 PHASE(unmap4k_large, uint64_t, unmap4k(pt, n, 0))
 PHASE(unmap4k_leaf_small, uint64_t, unmap4k(pt, n, 1))
@@ -392,7 +411,7 @@ static uint64_t best[MAX_RESULTS];
             best[slot] = dt_;                                                  \
     } while (0)
 
-enum { S_MAP_S, S_MAP_L, S_PROT_S, S_PROT_L, S_UNMAP_S, S_UNMAP_L, S_UNMAPL_S, S_UNMAPL_L,
+enum { S_MAP_S, S_MAP_L, S_PROT_S, S_PROT_L, S_PFL_S, S_PFL_L, S_UNMAP_S, S_UNMAP_L, S_UNMAPL_S, S_UNMAPL_L,
        S_QUERY, S_MAP2M, S_CURSOR, S_RAW_S, S_RAW_L, S_CLR_S, S_CLR_L, S_RAW2M, S_RAWQ, S_RAWC,
        S_COUNT };
 
@@ -403,11 +422,13 @@ static void run_4k(struct pt_page_table *pt, uint64_t n, bool large, uint64_t qu
     if (large) {
         RUN(S_MAP_L, bench_phase_map4k_large, n);
         RUN(S_PROT_L, bench_phase_protect4k_large, n);
+        RUN(S_PFL_L, bench_phase_protect_flags4k_large, n);
         RUN(S_QUERY, bench_phase_query_random, (n << 32) | queries);
         RUN(S_UNMAP_L, bench_phase_unmap4k_large, n);
     } else {
         RUN(S_MAP_S, bench_phase_map4k_small, n);
         RUN(S_PROT_S, bench_phase_protect4k_small, n);
+        RUN(S_PFL_S, bench_phase_protect_flags4k_small, n);
         RUN(S_UNMAP_S, bench_phase_unmap4k_small, n);
     }
     take_refs(n);
@@ -522,6 +543,8 @@ int main(int argc, char **argv)
     record("map4k_large", sz.large, best[S_MAP_L], "raw_store4k_large", 60);
     record("protect4k_small", sz.small, best[S_PROT_S], "raw_store4k_small", 30);
     record("protect4k_large", sz.large, best[S_PROT_L], "raw_store4k_large", 30);
+    record("protect_flags4k_small", sz.small, best[S_PFL_S], "raw_store4k_small", 30);
+    record("protect_flags4k_large", sz.large, best[S_PFL_L], "raw_store4k_large", 30);
     record("unmap4k_small", sz.small, best[S_UNMAP_S], "raw_clear4k_small", 60);
     record("unmap4k_large", sz.large, best[S_UNMAP_L], "raw_clear4k_large", 60);
     record("unmap4k_leaf_small", sz.small, best[S_UNMAPL_S], "raw_clear4k_small", 60);
