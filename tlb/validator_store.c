@@ -258,6 +258,33 @@ static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev,
     return !x.oom;
 }
 
+/*
+ * Can CPU c use the stale entry of obligation o and the entry stored now (at `seq`, below `top`)
+ * for the same reference? R4 (SDM Vol. 3A §4.10.2.3) is about the TLB holding translations of
+ * two page sizes for one linear address that a lookup may choose between. A CPU fills its TLB
+ * only from the paging structures of its current CR3 (SDM §4.10.2.1), and a lookup uses only the
+ * entries of the current PCID and global entries (SDM §4.10.1, §4.10.2.4). So the new entry
+ * meets the stale one only on a CPU whose current PCID's root reaches it, and only if the stale
+ * entry is global or of that same PCID. Anywhere else, the CPU must first load CR3 for that
+ * root: without the no-flush bit that load discharges a stale non-global entry (R7); with it,
+ * it is reported as T14 (a PCID reused while it still holds a stale entry); and a stale global
+ * entry the CPU takes along is the retained-global model's business (T10/T13 when a dispatch
+ * or a full flush misses it, T11 at the end of the stream).
+ * Before this, a stale 4 KiB entry of address space A on a CPU running A was reported against a
+ * 2 MiB leaf mapped at the same VA in another address space B that the CPU was not running.
+ */
+static bool bbm_same_context(const struct tlb_validator *v, uint32_t c, const struct oblig *o,
+                             const struct vnode *top, uint64_t seq)
+{
+    uint16_t pcids[MAX_PCIDS];
+    uint64_t bounds[MAX_PCIDS];
+    int np = cpu_reach_pcids(v, c, top, pcids, bounds, MAX_PCIDS);
+    for (int k = 0; k < np; k++)   /* seq < bound: the PCID is current (bound SEQ_CURRENT) */
+        if (seq < bounds[k] && ((o->flags & OB_GLOBAL) || pcids[k] == o->pcid))
+            return true;
+    return false;
+}
+
 /* Break-before-make (R4, T12) for a store that makes the entry present. */
 static void check_bbm(struct tlb_validator *v, const struct tlb_event *ev, const struct vnode *n)
 {
@@ -283,14 +310,16 @@ static void check_bbm(struct tlb_validator *v, const struct tlb_event *ev, const
     }
     if (hw_present(old))
         return;
-    /* Made present: an unflushed entry of another page size over this span breaks BBM. */
+    /* Made present: an unflushed entry of another page size over this span breaks BBM -- on a CPU
+     * that can hold both at once (bbm_same_context). */
+    const struct vnode *top = tree_top(n);
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {
             const struct oblig *o = &v->ob[id];
             if ((o->flags & (OB_PSC | OB_REPORTED)) || !ob_overlaps(o, va, size))
                 continue;
             bool conflict = is_leaf(new) ? o->level != n->level : o->level >= n->level;
-            if (conflict)
+            if (conflict && bbm_same_context(v, c, o, top, ev->seq))
                 report_oblig(v, id, TLB_T12, "R4", ev->seq, 0,
                              "page-size change without break-before-make: a new entry of another size "
                              "is made present while this CPU may still cache the old one");
