@@ -5,6 +5,12 @@
  * level <= l <= guard_level. While va < barrier_end, the node at `level`
  * covers va. An "exhausted" cursor (va == barrier_end) may have any level;
  * jump handles it (#2709).
+ *
+ * l1_end (the map fast path's one compare): when va < l1_end, the cursor is
+ * at level 1 on the node covering va, and va < barrier_end; l1_end is then
+ * min(end of that node, barrier_end). It is set by the map fast path and
+ * zeroed ("unknown") by everything else that moves the cursor other than
+ * one page forward inside that node: l1_forget below.
  */
 #include "internal.h"
 #include "prop_bits.h"
@@ -21,8 +27,14 @@ static inline pt_pte_t *cur_ptes(const struct pt_cursor *c)
     return c->ptes[c->level - 1];
 }
 
+static inline void l1_forget(struct pt_cursor *c)
+{
+    c->l1_end = 0;
+}
+
 static inline void push_level(struct pt_cursor *c, pt_paddr_t child)
 {
+    l1_forget(c);
     c->level--;
     c->path[c->level - 1] = child;
     c->ptes[c->level - 1] = pt_node_ptes(c->mem, child);
@@ -32,6 +44,7 @@ static inline void push_level(struct pt_cursor *c, pt_paddr_t child)
  * at barrier_end (also when the next address would wrap past 2^64). */
 static inline void move_forward(struct pt_cursor *c)
 {
+    l1_forget(c);
     uint64_t size = pt_page_size(c->level);
     pt_vaddr_t next = (c->va & ~(size - 1)) + size;
     if (__builtin_expect(pt_index(next, c->level) == 0, 0))
@@ -46,6 +59,7 @@ static inline void move_forward(struct pt_cursor *c)
  * the node at `level` covers it. */
 static void set_va(struct pt_cursor *c, pt_vaddr_t target)
 {
+    l1_forget(c);
     if (c->va >= c->barrier_end) {
         c->level = c->guard_level;  /* exhausted: path below is stale */
     } else {
@@ -153,17 +167,6 @@ static inline struct pt_item item_from_pte_cached(struct pt_cursor *c, pt_pte_t 
 static inline pt_pte_t *l1_slot(pt_pte_t *ptes, pt_vaddr_t va)
 {
     return (pt_pte_t *)((char *)ptes + ((va >> (PT_BASE_PAGE_SHIFT - 3)) & (PT_NR_ENTRIES * 8 - 8)));
-}
-
-/* After a 4 KiB entry at level 1: step to the next page, leaving the node
- * or the range through move_forward. */
-static inline void advance_l1(struct pt_cursor *c, pt_vaddr_t va)
-{
-    pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
-    if (__builtin_expect(pt_index(next, 1) != 0 && next < c->barrier_end, 1))
-        c->va = next;  /* still inside this node and the range */
-    else
-        move_forward(c);
 }
 
 int pt_cursor_new(struct pt_cursor *c, struct pt_page_table *pt, pt_vaddr_t start, pt_vaddr_t end)
@@ -312,6 +315,7 @@ static int map_check(const struct pt_cursor *c, const struct pt_item *item)
 static int map_descend(struct pt_cursor *c, int level)
 {
     struct pt_mem *mem = c->mem;
+    l1_forget(c);
     while (c->level < level)
         c->level++;  /* the node above covers va: va < barrier_end */
     while (c->level > level) {
@@ -418,9 +422,15 @@ int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_fra
      * cheaper form (va is 4 KiB-aligned, so va < barrier_end means the page
      * fits; level 1 never exceeds the guard level; a cached key is valid). */
     pt_vaddr_t va = c->va;
-    if (__builtin_expect(item_key(item) == c->map_key && c->level == 1 && va < c->barrier_end &&
-                             !(item->pa & PAGE_MASK),
-                         1)) {
+    if (__builtin_expect(item_key(item) == c->map_key && !(item->pa & PAGE_MASK), 1)) {
+        if (__builtin_expect(va >= c->l1_end, 0)) {
+            if (c->level != 1 || va >= c->barrier_end)
+                return map_slow(c, item, replaced);
+            /* min(end of the node, barrier_end); a node end that wraps to
+             * 0 at 2^64 is past any barrier_end. */
+            pt_vaddr_t node_last = va | (pt_page_size(2) - 1);
+            c->l1_end = node_last < c->barrier_end ? node_last + 1 : c->barrier_end;
+        }
         struct pt_mem *mem = c->mem;
         pt_paddr_t pa = item->pa;
         if (item->tracked) {  /* tracked_frame_ok, inline */
@@ -440,7 +450,7 @@ int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_fra
         __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
         pt_node_meta(mem, c->path[0])->nr_children++;
         pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
-        if (__builtin_expect(pt_index(next, 1) == 0 || next >= c->barrier_end, 0))
+        if (__builtin_expect(next >= c->l1_end, 0))  /* leaving the node or the range */
             return map_fast_finish(c, va, new_pte);
         c->va = next;
         if (__builtin_expect(mem->ops->pte_stored != NULL, 0))
@@ -503,6 +513,7 @@ static int find_impl(struct pt_cursor *c, uint64_t len, const struct find_args *
     /* A query (or an earlier take) may have left the cursor below a subtree
      * that lies wholly in the range: go up so that take_next removes it
      * whole, whatever the cursor's history. */
+    l1_forget(c);
     if (a->mode == TAKE && len)
         while (c->level < c->guard_level && pt_index(c->va, c->level) == 0 &&
                (c->va & (pt_page_size(c->level + 1) - 1)) == 0 &&

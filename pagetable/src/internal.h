@@ -110,6 +110,7 @@ static inline struct pt_item pt_item_from_pte(pt_pte_t pte, int level)
 static inline void pt_cursor_reset_caches(struct pt_cursor *c)
 {
     const struct pt_prop zero = { 0, 0, 0 };
+    c->l1_end = 0;
     c->map_key = UINT64_MAX;
     c->map_bits = 0;
     c->prot_prop = zero;

@@ -128,6 +128,7 @@ struct pt_cursor {
     pt_pte_t *ptes[PT_NR_LEVELS];      /* ptes[l-1] = path[l-1]'s entries as mapped by
                                           ops->phys_to_virt (a cache; internal) */
     struct pt_mem *mem;                /* internal: pt->mem, one load nearer */
+    pt_vaddr_t l1_end;                 /* internal: see cursor.c (0: unknown) */
     /* Internal one-entry caches for runs of pages with one property (the
        common case); cursor.c explains each. Never read by callers. */
     uint64_t map_key;                  /* last valid (level 1, prop, tracked) mapped ... */
