@@ -39,6 +39,19 @@ static void sc_unmap_shared(struct sim *s)
     ck_assert_int_eq(sim_unmap(s, a, BASE + PG, PG, true), 0);
 }
 
+/* CPUs 0 and 1 run space A; CPU 0 maps a 2 MiB leaf over a table of 4 KiB
+   pages (break-before-make: remove, flush everywhere, then the leaf). */
+static void sc_huge_over_small(struct sim *s)
+{
+    struct tlb_vmspace *a = &s->spaces[0];
+    activate(s, 1, a);
+    activate(s, 0, a);
+    pt_vaddr_t block = BASE + pt_page_size(2);
+    ck_assert_int_eq(sim_map(s, a, block, RW), 0);
+    ck_assert_int_eq(sim_map(s, a, block + 7 * PG, RW), 0);
+    ck_assert_int_eq(sim_map_huge(s, a, block, 1ull << 40, 2, RW), 1);
+}
+
 /* CPUs 0 and 1 run space A; CPU 0 write-protects a page (protect syncs). */
 static void sc_protect_shared(struct sim *s)
 {
@@ -118,6 +131,8 @@ static const struct mutation mutations[] = {
     {"leave a space keeping its global entries", TLB_FAULT_LEAVE_KEEPS_GLOBAL, sc_leave_global,
      B(TLB_T10) | B(TLB_T13)},
     {"activate without joining the CPU set", TLB_FAULT_NO_JOIN, sc_unmap_shared, B(TLB_T10)},
+    {"huge leaf made before the flush of what it replaces", TLB_FAULT_MAKE_BEFORE_FLUSH, sc_huge_over_small,
+     B(TLB_T12)},
 };
 #define NR_MUTATIONS (sizeof mutations / sizeof mutations[0])
 
@@ -189,6 +204,8 @@ static const struct random_mutation random_mutations[] = {
        behind (T13), or its frame is freed while cached (T1). */
     {"non-global full flush for a global op", TLB_FAULT_NONGLOBAL_FULL, B(TLB_T13) | B(TLB_T1)},
     {"leave a space keeping its global entries", TLB_FAULT_LEAVE_KEEPS_GLOBAL, B(TLB_T10)},
+    /* The workloads map some 2 MiB leaves (huge_pct). */
+    {"huge leaf made before the flush of what it replaces", TLB_FAULT_MAKE_BEFORE_FLUSH, B(TLB_T12)},
 };
 #define NR_RANDOM_MUTATIONS (sizeof random_mutations / sizeof random_mutations[0])
 #define RANDOM_SEED 9

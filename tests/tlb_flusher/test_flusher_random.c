@@ -42,6 +42,7 @@ static void run_config(unsigned cpus, unsigned spaces, uint64_t seed, unsigned a
         ipis += s->cpu[c].ipis;
     ck_assert_uint_gt(ipis, 0);
     ck_assert_uint_gt(st.nested, 0);   /* other CPUs ran while one spun */
+    ck_assert_uint_gt(st.huge_maps, 0); /* 2 MiB leaves over 4 KiB ones: break-before-make (R4) */
     /* Our own check first: kept frames freed only after every target acked. */
     struct ack_check_result ac;
     ck_assert(ack_check(s, &ac, stderr));
@@ -52,9 +53,9 @@ static void run_config(unsigned cpus, unsigned spaces, uint64_t seed, unsigned a
     struct stream_verdict vd;
     ck_assert(check_stream(s, &vd, stderr, 5));
     printf("{\"test\":\"tlb_flusher_random\",\"cpus\":%u,\"seed\":%llu,\"ops\":%llu,\"events\":%zu,"
-           "\"ipis\":%llu,\"nested_ops\":%llu,\"kept_frees_checked\":%llu,\"violations\":%llu,\"classes\":\"%s\"}\n",
+           "\"ipis\":%llu,\"nested_ops\":%llu,\"huge_maps\":%llu,\"kept_frees_checked\":%llu,\"violations\":%llu,\"classes\":\"%s\"}\n",
            cpus, (unsigned long long)seed, (unsigned long long)g_ops, s->nr_ev, (unsigned long long)ipis,
-           (unsigned long long)st.nested, (unsigned long long)ac.frees_checked,
+           (unsigned long long)st.nested, (unsigned long long)st.huge_maps, (unsigned long long)ac.frees_checked,
            (unsigned long long)vd.violations, class_list(vd.classes));
     fflush(stdout);
     ck_assert_msg(vd.verdict != TLB_VERDICT_BAD_INPUT, "validator rejected the stream (cpus %u seed %llu): %s",

@@ -8,11 +8,14 @@
  * the generation counters under contention, sync waits.
  *
  * Each thread works in its own 2 MiB block of two SHARED address spaces
- * (so every dispatch targets other threads), with ranges that never cover a
- * whole block: page-table cursors of different threads then never wait for
- * each other (a thread spinning inside the page-table core takes no
- * interrupts here, unlike a real CPU, and could deadlock with a thread that
- * syncs towards it).
+ * (so every dispatch targets other threads), at the start of its own 1 GiB
+ * region, so that each thread's level-2 node is its own: page-table cursors
+ * of different threads then never wait for each other (a thread spinning
+ * inside the page-table core takes no interrupts here, unlike a real CPU,
+ * and could deadlock with a thread that syncs towards it). Now and then a
+ * thread maps a 2 MiB leaf over its block (break-before-make over a table
+ * of 4 KiB pages, with a cursor over two level-2 entries of its own node);
+ * its later 4 KiB operations split that leaf.
  *
  * Asserts: every operation succeeds, no thread deadlocks (CTest timeout),
  * every thread handled remote flushes, at the end no kept batch is alive
@@ -39,6 +42,7 @@
 #define BASE 0x40000000ull
 #define PG PT_BASE_PAGE_SIZE
 #define BLOCK_PAGES 512u
+#define HUGE_PCT 3   /* % of operations that map a 2 MiB leaf over the block */
 
 /* One thread's recorded events (index NR_THREADS: the main thread). */
 struct evbuf {
@@ -60,6 +64,7 @@ struct mt {
     uint8_t pending[NR_THREADS];   /* atomic */
     uint64_t events;               /* atomic */
     uint64_t handled[NR_THREADS];  /* IPIs taken, per thread (own slot only) */
+    uint64_t huge[NR_THREADS];     /* 2 MiB leaves mapped, per thread (own slot only) */
     unsigned finished;             /* atomic: threads done with their operations */
 };
 
@@ -202,18 +207,39 @@ static struct pt_prop wp(struct pt_prop old, void *arg)
     return old;
 }
 
+/* A 2 MiB leaf (untracked memory, never freed) over this thread's block.
+   The cursor spans two level-2 entries of the thread's own node, so that
+   tlb_cursor_map can detach the table below (break-before-make). */
+static int huge_op(struct tlb_vmspace *vs, pt_vaddr_t block)
+{
+    struct tlb_cursor c;
+    int r = tlb_cursor_new(&c, vs, block, block + 2 * pt_page_size(2));
+    if (r < 0)
+        return r;
+    struct pt_item item = {.pa = (1ull << 40) + (uint64_t)t_cpu * pt_page_size(2), .level = 2, .prop = RW,
+                           .tracked = false};
+    r = tlb_cursor_map(&c, &item);
+    tlb_cursor_drop(&c);
+    if (r >= 0)
+        g.huge[t_cpu]++;
+    return r < 0 ? r : 0;
+}
+
 /* One operation in this thread's block, on one of the shared spaces. */
 static int one_op(uint64_t *rng)
 {
     struct tlb_vmspace *vs = &g.spaces[rnd(rng, 2)];
-    pt_vaddr_t block = BASE + (uint64_t)t_cpu * pt_page_size(2);
+    pt_vaddr_t block = BASE + (uint64_t)t_cpu * pt_page_size(3);
+    uint64_t kind = rnd(rng, 100);
+    if (kind < HUGE_PCT)
+        return huge_op(vs, block);
+    kind %= 10;
     uint64_t first = rnd(rng, BLOCK_PAGES - 64), pages = 1 + rnd(rng, 48);
     pt_vaddr_t va = block + first * PG;
     struct tlb_cursor c;
     int r = tlb_cursor_new(&c, vs, va, va + pages * PG);
     if (r < 0)
         return r;
-    uint64_t kind = rnd(rng, 10);
     if (kind < 4) {
         for (uint64_t i = 0; i < pages && r >= 0; i++) {
             pt_paddr_t pa;
@@ -304,14 +330,18 @@ START_TEST(threads_share_spaces_and_flush_each_other)
         take_interrupt();
     t_cpu = 0;
     ck_assert_uint_eq(tlb_domain_live_batches(g.dom), 0);
-    uint64_t handled = 0;
-    for (unsigned i = 0; i < NR_THREADS; i++)
+    uint64_t handled = 0, huge = 0;
+    for (unsigned i = 0; i < NR_THREADS; i++) {
         handled += g.handled[i];
-    printf("{\"test\":\"tlb_flusher_threads\",\"threads\":%d,\"ops\":%d,\"events\":%llu,\"ipis_handled\":%llu}\n",
+        huge += g.huge[i];
+    }
+    printf("{\"test\":\"tlb_flusher_threads\",\"threads\":%d,\"ops\":%d,\"events\":%llu,\"ipis_handled\":%llu,"
+           "\"huge_maps\":%llu}\n",
            NR_THREADS, NR_THREADS * OPS_PER_THREAD, (unsigned long long)g.events,
-           (unsigned long long)handled);
+           (unsigned long long)handled, (unsigned long long)huge);
     fflush(stdout);
     ck_assert_uint_gt(handled, 0);
+    ck_assert_uint_gt(huge, 0);
 
     /* The main thread now plays each CPU in turn to leave every space. */
     for (t_cpu = 0; t_cpu < NR_THREADS; t_cpu++)

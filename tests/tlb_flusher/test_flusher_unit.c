@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "ack_check.h"
+#include "check_stream.h"
 #include "sim.h"
 
 #define BASE 0x40000000ull
@@ -500,6 +501,42 @@ START_TEST(huge_map_over_table_breaks_before_make)
 }
 END_TEST
 
+/* The same with a cursor of exactly the huge leaf's span (one level-2 entry):
+   take_next cannot detach that entry's table, so the leaves are removed one
+   by one; the (now empty) table entry must still be cleared and flushed on
+   every CPU before the leaf goes in -- a present table entry overwritten by
+   a leaf is a page-size change without break-before-make (R4, T12). */
+START_TEST(huge_map_with_one_entry_cursor_breaks_before_make)
+{
+    struct sim *s = new_sim(2, 1);
+    struct tlb_vmspace *a = &s->spaces[0];
+    sim_switch(s, 1);
+    tlb_vmspace_activate(s->dom, a);
+    sim_switch(s, 0);
+    tlb_vmspace_activate(s->dom, a);
+    pt_vaddr_t block = BASE + pt_page_size(2);
+    for (unsigned i = 0; i < 3; i++)
+        ck_assert_int_eq(sim_map(s, a, block + i * 5 * PG, RW_USER), 0);
+    size_t mark = s->nr_ev;
+    struct tlb_cursor c;
+    ck_assert_int_eq(tlb_cursor_new(&c, a, block, block + pt_page_size(2)), 0);
+    struct pt_item item = {.pa = 1ull << 40, .level = 2, .prop = RW_USER, .tracked = false};
+    ck_assert_int_ge(tlb_cursor_map(&c, &item), 0);
+    tlb_cursor_drop(&c);
+    for (size_t i = mark; i < s->nr_ev; i++) {
+        const struct tlb_event *e = &s->ev[i];
+        if (e->type == TLB_EV_PTE_STORE && e->sub == 2 && pt_pte_is_leaf(e->u.pte.new_pte))
+            ck_assert_msg(pt_pte_is_absent(e->u.pte.old_pte), "leaf written over a present entry 0x%llx",
+                          (unsigned long long)e->u.pte.old_pte);
+    }
+    struct stream_verdict vd;
+    ck_assert(check_stream(s, &vd, stderr, 5));
+    ck_assert_msg(vd.violations == 0, "%llu violations (%s)", (unsigned long long)vd.violations,
+                  class_list(vd.classes));
+    end_sim(s);
+}
+END_TEST
+
 /* protect writes (and so flushes) only leaves whose property changes. */
 START_TEST(protect_flushes_only_changed_leaves)
 {
@@ -616,6 +653,7 @@ static Suite *suite(void)
     tcase_add_test(t, unmap_whole_table_frees_node_after_full_flush);
     tcase_add_test(t, map_replace_flushes_and_frees_old_frame);
     tcase_add_test(t, huge_map_over_table_breaks_before_make);
+    tcase_add_test(t, huge_map_with_one_entry_cursor_breaks_before_make);
     tcase_add_test(t, protect_flushes_only_changed_leaves);
     tcase_add_test(t, events_are_numbered_consecutively);
     suite_add_tcase(su, t);

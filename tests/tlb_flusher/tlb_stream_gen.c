@@ -8,7 +8,7 @@
  *                  [--huge-pct P] [--nested-pct P] [--faults MASK]
  *
  * --nested-pct: in that % of a CPU's spins another CPU runs an operation
- * meanwhile (default 30).
+ * meanwhile (default 30). Defaults: --spaces 3 --global-pct 2 --huge-pct 3.
  *
  * --faults plants bugs (enum tlb_fault bits of tlb/flusher.h) so the stream
  * contains violations. Prints one JSON line with what it did.
@@ -50,7 +50,7 @@ struct args {
 
 static bool parse_args(int argc, char **argv, struct args *a)
 {
-    *a = (struct args){.spaces = 3, .global_pct = 2, .nested_pct = 30};
+    *a = (struct args){.spaces = 3, .global_pct = 2, .huge_pct = 3, .nested_pct = 30};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok;

@@ -5,8 +5,10 @@
 
 struct workload_opts workload_default_opts(uint64_t nr_ops)
 {
+    /* huge_pct 3: the random runs map some 2 MiB leaves over 4 KiB ones (and split them), so
+       break-before-make (R4) is exercised by every randomised test. */
     return (struct workload_opts){.nr_ops = nr_ops, .global_pct = 2, .async_unmap_pct = 0, .nested_pct = 30,
-                                  .base = 0x40000000ull, .window_pages = 1024};
+                                  .huge_pct = 3, .base = 0x40000000ull, .window_pages = 1024};
 }
 
 /* Whether another CPU is in the middle of an operation on `vs` (it spins

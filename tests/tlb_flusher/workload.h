@@ -18,8 +18,8 @@ struct workload_opts {
     uint64_t window_pages;    /* its size in 4 KiB pages */
 };
 
-/* Defaults: no async unmaps, no global maps, no huge maps, other CPUs run
-   an operation in 30% of spins, a 4 MiB window at 1 GiB. */
+/* Defaults: no async unmaps, 2% global maps, 3% huge (2 MiB) maps, other
+   CPUs run an operation in 30% of spins, a 4 MiB window at 1 GiB. */
 struct workload_opts workload_default_opts(uint64_t nr_ops);
 
 struct workload_stats {

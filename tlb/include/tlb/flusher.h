@@ -144,8 +144,9 @@ enum tlb_fault {
     TLB_FAULT_DROP_OP_WHEN_FULL  = 1u << 7, /* a full queue drops the op (no flush-all) */
     TLB_FAULT_LEAVE_KEEPS_GLOBAL = 1u << 8, /* leaving a space with global leaves skips the global flush */
     TLB_FAULT_NO_JOIN            = 1u << 9, /* activation loads CR3 without joining the space's set */
+    TLB_FAULT_MAKE_BEFORE_FLUSH  = 1u << 10, /* a huge map writes its leaf before flushing what it removed */
 };
-#define TLB_FAULT_ALL 0x3ffu
+#define TLB_FAULT_ALL 0x7ffu
 
 /* One batch of kept frags, shared by every CPU that must flush before they
    are released (reference-counted). Internal; in the domain's pool. */
