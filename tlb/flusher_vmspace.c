@@ -127,10 +127,12 @@ static struct tlb_flush_op frag_op(struct tlb_vmspace *vs, const struct pt_frag 
  * Break-before-make (SDM 4.10.2 / R4, class T12) for a huge leaf: whatever
  * is in its slot (a table of finer mappings, or a leaf) is removed and
  * flushed everywhere first, then the leaf is written into the empty slot.
- * take_next detaches a table whole only when the cursor is at the level
- * above it (OSTD's cursor semantics): a fresh cursor whose range spans more
- * than one entry of that level. Otherwise the table is emptied leaf by leaf
- * and pt_cursor_map still replaces the (now empty) table in one store.
+ * take_next detaches the table below the slot whole (one store clears the
+ * table entry), for a cursor spanning two entries of that level and for one
+ * of exactly the leaf's span alike (tlb_flusher_unit checks both). Were a
+ * table ever emptied leaf by leaf instead, pt_cursor_map would overwrite the
+ * present (empty) table entry with the leaf in one store: the validator
+ * reports that as T12, and the unit tests would fail.
  * Returns 1 if something was removed, 0 if not, or a negative error.
  */
 static int break_before_make(struct tlb_cursor *c, pt_vaddr_t va, uint64_t size)
