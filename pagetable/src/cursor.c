@@ -32,6 +32,21 @@ static inline void l1_forget(struct pt_cursor *c)
     c->l1_end = 0;
 }
 
+/* Is the cursor at level 1 on the node covering va, with va < barrier_end?
+ * Establishes l1_end when it is and l1_end was unknown. */
+static inline bool l1_known(struct pt_cursor *c, pt_vaddr_t va)
+{
+    if (__builtin_expect(va < c->l1_end, 1))
+        return true;
+    if (c->level != 1 || va >= c->barrier_end)
+        return false;
+    /* min(end of the node, barrier_end); a node end that wraps to 0 at 2^64
+     * is past any barrier_end. */
+    pt_vaddr_t node_last = va | (pt_page_size(2) - 1);
+    c->l1_end = node_last < c->barrier_end ? node_last + 1 : c->barrier_end;
+    return true;
+}
+
 static inline void push_level(struct pt_cursor *c, pt_paddr_t child)
 {
     l1_forget(c);
@@ -423,14 +438,8 @@ int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_fra
      * fits; level 1 never exceeds the guard level; a cached key is valid). */
     pt_vaddr_t va = c->va;
     if (__builtin_expect(item_key(item) == c->map_key && !(item->pa & PAGE_MASK), 1)) {
-        if (__builtin_expect(va >= c->l1_end, 0)) {
-            if (c->level != 1 || va >= c->barrier_end)
-                return map_slow(c, item, replaced);
-            /* min(end of the node, barrier_end); a node end that wraps to
-             * 0 at 2^64 is past any barrier_end. */
-            pt_vaddr_t node_last = va | (pt_page_size(2) - 1);
-            c->l1_end = node_last < c->barrier_end ? node_last + 1 : c->barrier_end;
-        }
+        if (__builtin_expect(!l1_known(c, va), 0))
+            return map_slow(c, item, replaced);
         struct pt_mem *mem = c->mem;
         pt_paddr_t pa = item->pa;
         if (item->tracked) {  /* tracked_frame_ok, inline */
@@ -570,9 +579,9 @@ int pt_cursor_find_next(struct pt_cursor *c, uint64_t len, pt_vaddr_t *found)
 /* Are len's checks (find_impl's) passed at a cursor on a level-1 node, with
  * at least one page to go? len - 1 < barrier_end - va means
  * 1 <= len <= barrier_end - va; alignment is tested apart. */
-static inline bool l1_len_ok(const struct pt_cursor *c, pt_vaddr_t va, uint64_t len)
+static inline bool l1_len_ok(struct pt_cursor *c, pt_vaddr_t va, uint64_t len)
 {
-    return c->level == 1 && !(len & PAGE_MASK) && len - 1 < c->barrier_end - va;
+    return l1_known(c, va) && !(len & PAGE_MASK) && len - 1 < c->barrier_end - va;
 }
 
 /* take_next's general case (out of line: keeps the fast path small). */
@@ -614,7 +623,7 @@ int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out)
     pt_node_meta(mem, c->path[0])->nr_children--;
     mapped_frag(c, pte, 1, va, out);
     pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
-    if (__builtin_expect(pt_index(next, 1) == 0 || next >= c->barrier_end, 0))
+    if (__builtin_expect(next >= c->l1_end, 0))  /* leaving the node or the range */
         return take_fast_finish(c, va, pte);
     c->va = next;
     if (__builtin_expect(mem->ops->pte_stored != NULL, 0))
@@ -684,7 +693,7 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
     *start = va;
     *end = va + PT_BASE_PAGE_SIZE;
     pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
-    if (__builtin_expect(pt_index(next, 1) == 0 || next >= c->barrier_end, 0))
+    if (__builtin_expect(next >= c->l1_end, 0))  /* leaving the node or the range */
         return protect_fast_finish(c, va, pte, new_pte);
     c->va = next;
     if (__builtin_expect(new_pte != pte && c->mem->ops->pte_stored != NULL, 0))
