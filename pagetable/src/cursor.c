@@ -6,11 +6,13 @@
  * covers va. An "exhausted" cursor (va == barrier_end) may have any level;
  * jump handles it (#2709).
  *
- * l1_end (the map fast path's one compare): when va < l1_end, the cursor is
- * at level 1 on the node covering va, and va < barrier_end; l1_end is then
- * min(end of that node, barrier_end). It is set by the map fast path and
- * zeroed ("unknown") by everything else that moves the cursor other than
- * one page forward inside that node: l1_forget below.
+ * l1_end (the level-1 fast paths' one compare): when va < l1_end, the
+ * cursor is at level 1 on the node covering va, and va < barrier_end;
+ * l1_end is then min(end of that node, barrier_end). It is set by l1_known
+ * (the fast paths of map, protect_next and take_next) and zeroed ("unknown")
+ * by everything that moves the cursor other than their one-page step inside
+ * that node: l1_forget in push_level, move_forward, set_va, map_descend and
+ * find_impl, and pt_cursor_reset_caches when the range is locked.
  */
 #include "internal.h"
 #include "prop_bits.h"
