@@ -20,6 +20,7 @@
 #define DIFF_POOL_FRAMES 64     /* tracked data frames the test maps (shared freely) */
 #define DIFF_MAX_HOT 8
 #define DIFF_MAX_STORED_NODES 1024
+#define DIFF_MAX_TOUCH 4        /* separate touched intervals per op */
 
 /* A frag the test holds, like a caller waiting for a TLB flush before
  * releasing it; `contents` is what the model removed with it. */
@@ -73,7 +74,8 @@ struct diff {
     pt_paddr_t stored_nodes[DIFF_MAX_STORED_NODES];
     int stored_levels[DIFF_MAX_STORED_NODES];
     unsigned nstored;
-    pt_vaddr_t touch_lo, touch_hi;      /* the range the op touched */
+    pt_vaddr_t touch_lo[DIFF_MAX_TOUCH], touch_hi[DIFF_MAX_TOUCH]; /* what the op touched */
+    unsigned ntouch;
     struct model_list scratch;
 
     /* Randomness and reporting. */
@@ -117,7 +119,8 @@ static inline bool diff_chance(struct diff *d, unsigned pct) { return diff_below
  * Requires: no cursor live. */
 void diff_hook_set(struct diff *d, bool on);
 void diff_op_begin(struct diff *d, pt_vaddr_t lo, pt_vaddr_t hi);
-/* Widen the touched range of the current op. */
+/* Add [lo, hi) (widened to the mappings it cuts) to what the current op
+ * touched, as a separate interval: a far end does not drag in the middle. */
 void diff_touch(struct diff *d, pt_vaddr_t lo, pt_vaddr_t hi);
 
 /* The PTE the core must have written for a model mapping (encoded here

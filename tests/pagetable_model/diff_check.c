@@ -144,8 +144,7 @@ void diff_op_begin(struct diff *d, pt_vaddr_t lo, pt_vaddr_t hi)
     d->stores = 0;
     d->store_err[0] = 0;
     d->nstored = 0;
-    d->touch_lo = lo;
-    d->touch_hi = hi;
+    d->ntouch = 0;
     d->op_desc[0] = 0;
     diff_touch(d, lo, hi);
 }
@@ -162,10 +161,24 @@ void diff_touch(struct diff *d, pt_vaddr_t lo, pt_vaddr_t hi)
         if (i >= 0)
             hi = model_end(&d->model.v[i]);
     }
-    if (lo < d->touch_lo)
-        d->touch_lo = lo;
-    if (hi > d->touch_hi)
-        d->touch_hi = hi;
+    if (hi < lo)
+        hi = lo;
+    for (unsigned k = 0; k < d->ntouch; k++) {
+        if (lo <= d->touch_hi[k] && hi >= d->touch_lo[k]) {   /* overlaps or abuts: merge */
+            d->touch_lo[k] = lo < d->touch_lo[k] ? lo : d->touch_lo[k];
+            d->touch_hi[k] = hi > d->touch_hi[k] ? hi : d->touch_hi[k];
+            return;
+        }
+    }
+    if (d->ntouch < DIFF_MAX_TOUCH) {
+        d->touch_lo[d->ntouch] = lo;
+        d->touch_hi[d->ntouch++] = hi;
+        return;
+    }
+    /* Out of slots: widen the last interval (checks more, never less). */
+    unsigned k = DIFF_MAX_TOUCH - 1;
+    d->touch_lo[k] = lo < d->touch_lo[k] ? lo : d->touch_lo[k];
+    d->touch_hi[k] = hi > d->touch_hi[k] ? hi : d->touch_hi[k];
 }
 
 /* ------------------------------------------------------------ node checks */
@@ -288,16 +301,25 @@ static void check_range_nodes(struct diff *d, pt_vaddr_t lo, pt_vaddr_t hi)
     }
 }
 
-void diff_check_range(struct diff *d, pt_vaddr_t lo, pt_vaddr_t hi)
+static void ranges_begin(void)
+{
+    nodeset_n = 0;
+    nodeset_overflow = false;
+}
+
+static void ranges_walk(struct diff *d, pt_vaddr_t lo, pt_vaddr_t hi)
 {
     if (lo < d->win_lo)
         lo = d->win_lo;
     if (hi > d->win_hi)
         hi = d->win_hi;
-    nodeset_n = 0;
-    nodeset_overflow = false;
     if (lo < hi)
         check_range_nodes(d, lo, hi);
+}
+
+/* Check every node met on the walks and every node stored to. */
+static void ranges_end(struct diff *d)
+{
     for (unsigned i = 0; i < d->nstored; i++) {
         const struct pt_frame_meta *m = pt_frame_meta(&d->hp.mem, d->stored_nodes[i]);
         /* A node detached later in the same op is checked as a stray tree. */
@@ -306,6 +328,13 @@ void diff_check_range(struct diff *d, pt_vaddr_t lo, pt_vaddr_t hi)
     }
     for (unsigned i = 0; i < nodeset_n; i++)
         check_node(d, nodeset[i], nodeset_level[i], false);
+}
+
+void diff_check_range(struct diff *d, pt_vaddr_t lo, pt_vaddr_t hi)
+{
+    ranges_begin();
+    ranges_walk(d, lo, hi);
+    ranges_end(d);
 }
 
 /* ------------------------------------------------------------- refcounts */
@@ -327,11 +356,15 @@ void diff_check_after_op(struct diff *d)
     DIFF_EXPECT(d, d->store_err[0] == 0, "%s", d->store_err);
     DIFF_EXPECT(d, !d->cursor_live || pt_cursor_va(&d->c) == d->va,
                 "cursor va %#" PRIx64 ", expected %#" PRIx64, pt_cursor_va(&d->c), d->va);
-    pt_vaddr_t lo = d->touch_lo, hi = d->touch_hi;
-    /* Neighbours: the pages just outside the touched range. */
-    lo = lo >= PT_BASE_PAGE_SIZE ? lo - PT_BASE_PAGE_SIZE : lo;
-    hi = hi + PT_BASE_PAGE_SIZE > hi ? hi + PT_BASE_PAGE_SIZE : hi;
-    diff_check_range(d, lo, hi);
+    ranges_begin();
+    for (unsigned k = 0; k < d->ntouch; k++) {
+        /* Neighbours: the pages just outside each touched interval. */
+        pt_vaddr_t lo = d->touch_lo[k], hi = d->touch_hi[k];
+        lo = lo >= PT_BASE_PAGE_SIZE ? lo - PT_BASE_PAGE_SIZE : lo;
+        hi = hi + PT_BASE_PAGE_SIZE > hi ? hi + PT_BASE_PAGE_SIZE : hi;
+        ranges_walk(d, lo, hi);
+    }
+    ranges_end(d);
     diff_check_refcounts(d);
 }
 
