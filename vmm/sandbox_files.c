@@ -331,6 +331,15 @@ int sbx_collect_inputs(const char *exe, int argc, char **argv, const char *cwd,
     for (size_t i = first_arg; i < end_arg; i++)
         if (scan_text(in, in->files.v[i], cwd, e) != 0)
             return -1;
+    /* Log files the inner program writes because the passed environment
+       says so (Check's per-test logs): their directories must exist inside. */
+    static const char *const log_vars[] = {"CK_TAP_LOG_FILE_NAME", "CK_XML_LOG_FILE_NAME",
+                                           "CK_LOG_FILE_NAME"};
+    for (size_t i = 0; i < sizeof log_vars / sizeof log_vars[0]; i++) {
+        const char *v = getenv(log_vars[i]);
+        if (v && *v && consider(in, cwd, v, true, e) != 0)
+            return -1;
+    }
     const char *extra = getenv("VMM_SANDBOX_FILES");
     if (extra && *extra && add_extra(in, extra, cwd, e) != 0)
         return -1;

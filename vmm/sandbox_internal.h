@@ -123,7 +123,8 @@ int sbx_parse_ldd_line(const char *line, char **path, struct sbx_err *e);
  * file's directory and to cwd; one level, not recursive), the paths in
  * $VMM_SANDBOX_FILES (colon-separated; directories recursively), and the
  * directories the inner vmm may write into (cwd, the parents of path-like
- * arguments). Fails when the loader cannot list the
+ * arguments and of the Check log files named by CK_*_LOG_FILE_NAME).
+ * Fails when the loader cannot list the
  * libraries, or a file cannot be read (e names it).
  */
 int sbx_collect_inputs(const char *exe, int argc, char **argv, const char *cwd,
