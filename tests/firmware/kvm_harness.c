@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include "kvm_harness.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,13 +54,23 @@ static void errf(char *err, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
-bool hx_kvm_available(void)
+int hx_test_start(const char *name, const char *usage, int argc, char **argv)
 {
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    close(fd);
-    return true;
+    bool inner = argc == 4 && strcmp(argv[3], "--no-sandbox") == 0;
+    if (argc != 3 && !inner) {
+        fprintf(stderr, "usage: %s %s [--no-sandbox]\n", argv[0], usage);
+        return 2;
+    }
+    const char *why = NULL;
+    if (sandbox_kvm_usable(&why))
+        return -1;
+    if (inner) {
+        printf("%s: /dev/kvm cannot be opened even inside the sandbox (%s)\n", name, why);
+        return 1;
+    }
+    printf("%s: /dev/kvm cannot be opened (%s); running inside the sandbox\n", name, why);
+    fflush(stdout);
+    return sandbox_run(argc, argv);
 }
 
 void *hx_ram(struct hx_vm *vm, uint64_t gpa, uint64_t len)

@@ -63,10 +63,15 @@ struct hx_result {
 struct hx_vm;
 
 /*
- * hx_kvm_available: whether /dev/kvm can be opened read-write.
- * Guarantees: no side effects besides opening and closing it.
+ * hx_test_start: the start of a KVM test program's main(), whose command
+ * line is `<name> ARG1 ARG2` (usage names the two). Where /dev/kvm can be
+ * opened, returns -1: the test runs here. Otherwise runs this same program
+ * inside the sandbox (real KVM under QEMU/TCG, docs/sandbox.md), which calls
+ * it again with --no-sandbox appended, and returns that run's exit status;
+ * or returns 2 after printing the usage for a bad command line, and 1 if
+ * /dev/kvm is unusable even inside the sandbox.
  */
-bool hx_kvm_available(void);
+int hx_test_start(const char *name, const char *usage, int argc, char **argv);
 
 /*
  * hx_create: a VM with `cpus` vCPUs (APIC ID = index), `mem_size` bytes of

@@ -8,13 +8,11 @@
  * opened it runs itself again inside the sandbox (real KVM under QEMU/TCG).
  */
 #include <check.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kvm_harness.h"
-#include "sandbox.h"
 
 static const char *rom_path, *probe_path;
 
@@ -172,23 +170,9 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-    /* The sandbox runs us again with --no-sandbox appended. */
-    bool inner = argc == 4 && strcmp(argv[3], "--no-sandbox") == 0;
-    if (argc != 3 && !inner) {
-        fprintf(stderr, "usage: %s <firmware.bin> <probe.elf> [--no-sandbox]\n", argv[0]);
-        return 2;
-    }
-    if (!hx_kvm_available()) {
-        /* No usable /dev/kvm here: run this same test on real KVM inside
-           the sandbox (docs/sandbox.md), as vmm itself does. */
-        if (inner) {
-            printf("firmware_boot: /dev/kvm cannot be opened even inside the sandbox\n");
-            return 1;
-        }
-        printf("firmware_boot: /dev/kvm cannot be opened; running inside the sandbox\n");
-        fflush(stdout);
-        return sandbox_run(argc, argv);
-    }
+    int status = hx_test_start("firmware_boot", "<firmware.bin> <probe.elf>", argc, argv);
+    if (status >= 0)
+        return status;
     rom_path = argv[1];
     probe_path = argv[2];
     Suite *s = suite_create("firmware");

@@ -9,12 +9,10 @@
  * opened it runs itself again inside the sandbox (real KVM under QEMU/TCG).
  */
 #include <check.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "kvm_harness.h"
-#include "sandbox.h"
 
 static const char *rom, *elf;
 static struct hx_result res;            /* large: keep it off the stack */
@@ -218,23 +216,9 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-    /* The sandbox runs us again with --no-sandbox appended. */
-    bool inner = argc == 4 && strcmp(argv[3], "--no-sandbox") == 0;
-    if (argc != 3 && !inner) {
-        fprintf(stderr, "usage: %s <firmware.bin> <guest.elf> [--no-sandbox]\n", argv[0]);
-        return 2;
-    }
-    if (!hx_kvm_available()) {
-        /* No usable /dev/kvm here: run this same test on real KVM inside
-           the sandbox (docs/sandbox.md), as vmm itself does. */
-        if (inner) {
-            printf("guest_boot: /dev/kvm cannot be opened even inside the sandbox\n");
-            return 1;
-        }
-        printf("guest_boot: /dev/kvm cannot be opened; running inside the sandbox\n");
-        fflush(stdout);
-        return sandbox_run(argc, argv);
-    }
+    int status = hx_test_start("guest_boot", "<firmware.bin> <guest.elf>", argc, argv);
+    if (status >= 0)
+        return status;
     rom = argv[1];
     elf = argv[2];
     Suite *s = suite_create("guest_boot");
