@@ -27,6 +27,15 @@ static struct sim *new_sim(unsigned cpus, unsigned spaces)
     return s;
 }
 
+/* CPU 1, then CPU 0, activate `a`; CPU 0 stays current (it initiates). */
+static void run_on_cpus_1_and_0(struct sim *s, struct tlb_vmspace *a)
+{
+    sim_switch(s, 1);
+    tlb_vmspace_activate(s->dom, a);
+    sim_switch(s, 0);
+    tlb_vmspace_activate(s->dom, a);
+}
+
 static void end_sim(struct sim *s)
 {
     ck_assert_msg(sim_shutdown(s), "shutdown found leaks or live batches");
@@ -267,10 +276,7 @@ START_TEST(kept_frame_freed_only_after_every_target_flushed)
 {
     struct sim *s = new_sim(2, 1);
     struct tlb_vmspace *a = &s->spaces[0];
-    sim_switch(s, 1);
-    tlb_vmspace_activate(s->dom, a);
-    sim_switch(s, 0);
-    tlb_vmspace_activate(s->dom, a);
+    run_on_cpus_1_and_0(s, a);
     ck_assert_int_eq(sim_map(s, a, BASE, RW_USER), 0);
     pt_paddr_t pa = frame_at(s, BASE);
     ck_assert_uint_ne(pa, 0);
@@ -298,10 +304,7 @@ START_TEST(batch_overflow_dispatches_early)
 {
     struct sim *s = new_sim(2, 1);
     struct tlb_vmspace *a = &s->spaces[0];
-    sim_switch(s, 1);
-    tlb_vmspace_activate(s->dom, a);
-    sim_switch(s, 0);
-    tlb_vmspace_activate(s->dom, a);
+    run_on_cpus_1_and_0(s, a);
     unsigned n = TLB_BATCH_FRAGS + 10;
     for (unsigned i = 0; i < n; i++)
         ck_assert_int_eq(sim_map(s, a, BASE + i * PG, RW_USER), 0);
@@ -322,10 +325,7 @@ START_TEST(pool_exhaustion_waits_for_flushes)
 {
     struct sim *s = new_sim(2, 1);
     struct tlb_vmspace *a = &s->spaces[0];
-    sim_switch(s, 1);
-    tlb_vmspace_activate(s->dom, a);
-    sim_switch(s, 0);
-    tlb_vmspace_activate(s->dom, a);
+    run_on_cpus_1_and_0(s, a);
     for (unsigned i = 0; i < TLB_BATCH_POOL + 20; i++) {
         ck_assert_int_eq(sim_map(s, a, BASE, RW_USER), 0);
         ck_assert_int_eq(sim_unmap(s, a, BASE, PG, false), 0);
@@ -467,10 +467,7 @@ START_TEST(huge_map_over_table_breaks_before_make)
 {
     struct sim *s = new_sim(2, 1);
     struct tlb_vmspace *a = &s->spaces[0];
-    sim_switch(s, 1);
-    tlb_vmspace_activate(s->dom, a);
-    sim_switch(s, 0);
-    tlb_vmspace_activate(s->dom, a);
+    run_on_cpus_1_and_0(s, a);
     pt_vaddr_t block = BASE + pt_page_size(2);
     for (unsigned i = 0; i < 3; i++)
         ck_assert_int_eq(sim_map(s, a, block + i * 5 * PG, RW_USER), 0);
@@ -502,18 +499,15 @@ START_TEST(huge_map_over_table_breaks_before_make)
 END_TEST
 
 /* The same with a cursor of exactly the huge leaf's span (one level-2 entry):
-   take_next cannot detach that entry's table, so the leaves are removed one
-   by one; the (now empty) table entry must still be cleared and flushed on
-   every CPU before the leaf goes in -- a present table entry overwritten by
-   a leaf is a page-size change without break-before-make (R4, T12). */
+   take_next detaches that entry's table whole there too, and the table entry
+   must be cleared and flushed on every CPU before the leaf goes in -- a
+   present table entry overwritten by a leaf is a page-size change without
+   break-before-make (R4, T12). */
 START_TEST(huge_map_with_one_entry_cursor_breaks_before_make)
 {
     struct sim *s = new_sim(2, 1);
     struct tlb_vmspace *a = &s->spaces[0];
-    sim_switch(s, 1);
-    tlb_vmspace_activate(s->dom, a);
-    sim_switch(s, 0);
-    tlb_vmspace_activate(s->dom, a);
+    run_on_cpus_1_and_0(s, a);
     pt_vaddr_t block = BASE + pt_page_size(2);
     for (unsigned i = 0; i < 3; i++)
         ck_assert_int_eq(sim_map(s, a, block + i * 5 * PG, RW_USER), 0);
@@ -591,10 +585,7 @@ END_TEST
 static void two_cpu_unmaps(struct sim *s)
 {
     struct tlb_vmspace *a = &s->spaces[0];
-    sim_switch(s, 1);
-    tlb_vmspace_activate(s->dom, a);
-    sim_switch(s, 0);
-    tlb_vmspace_activate(s->dom, a);
+    run_on_cpus_1_and_0(s, a);
     for (unsigned i = 0; i < 8; i++)
         ck_assert_int_eq(sim_map(s, a, BASE + i * PG, RW_USER), 0);
     ck_assert_int_eq(sim_unmap(s, a, BASE, 4 * PG, false), 0);
