@@ -93,3 +93,20 @@ void util_count_stores(void *arg, const struct pt_pte_store *s)
     (void)s;
     ++*(uint64_t *)arg;
 }
+
+static uint64_t table_live0;
+
+void util_table_init(struct pt_page_table *pt, const struct pt_config *cfg, uint64_t nr_frames)
+{
+    util_platform_init(nr_frames);
+    table_live0 = pt_host_live(&hp);
+    ck_assert_int_eq(pt_create(pt, mem, cfg), PT_OK);
+}
+
+void util_table_fini(struct pt_page_table *pt)
+{
+    util_check(pt);
+    pt_destroy(pt);
+    ck_assert_uint_eq(pt_host_live(&hp), table_live0);  /* pt_destroy freed every node */
+    util_platform_fini();
+}

@@ -22,6 +22,16 @@ extern struct pt_mem *mem;
 void util_platform_init(uint64_t nr_frames);
 void util_platform_fini(void);
 
+/*
+ * The usual test fixture: a platform of nr_frames frames and an empty page
+ * table of config `cfg` in *pt. util_table_fini checks the table
+ * (pt_check), destroys it, asserts that every node it had was freed (the
+ * platform's live count is back to its value after util_table_init), and
+ * tears the platform down.
+ */
+void util_table_init(struct pt_page_table *pt, const struct pt_config *cfg, uint64_t nr_frames);
+void util_table_fini(struct pt_page_table *pt);
+
 /* A fresh UNTYPED frame (ref 1). */
 pt_paddr_t util_frame(void);
 

@@ -8,22 +8,8 @@
 #include "pt_test_util.h"
 
 static struct pt_page_table pt;
-static uint64_t live0;
-
-static void setup(void)
-{
-    util_platform_init(4096);
-    live0 = pt_host_live(&hp);
-    ck_assert_int_eq(pt_create(&pt, mem, &pt_user_config), PT_OK);
-}
-
-static void teardown(void)
-{
-    util_check(&pt);
-    pt_destroy(&pt);
-    ck_assert_uint_eq(pt_host_live(&hp), live0);  /* pt_destroy freed every node */
-    util_platform_fini();
-}
+static void setup(void) { util_table_init(&pt, &pt_user_config, 4096); }
+static void teardown(void) { util_table_fini(&pt); }
 
 static struct pt_item item4k(pt_paddr_t pa, uint8_t flags)
 {

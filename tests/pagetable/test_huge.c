@@ -8,22 +8,8 @@
 #include "pt_test_util.h"
 
 static struct pt_page_table pt;
-static uint64_t live0;
-
-static void setup(void)
-{
-    util_platform_init(2048);
-    live0 = pt_host_live(&hp);
-    ck_assert_int_eq(pt_create(&pt, mem, &pt_user_config_1g), PT_OK);
-}
-
-static void teardown(void)
-{
-    util_check(&pt);
-    pt_destroy(&pt);
-    ck_assert_uint_eq(pt_host_live(&hp), live0);
-    util_platform_fini();
-}
+static void setup(void) { util_table_init(&pt, &pt_user_config_1g, 2048); }
+static void teardown(void) { util_table_fini(&pt); }
 
 /* Untracked "physical" addresses far outside the arena. */
 #define PA_1G (64 * GiB)
