@@ -1,12 +1,12 @@
 /*
  * Build-time proof that firmware/fw_abi.h (the assembler's copy of the ABI)
- * matches vmm/include/vmm/abi.h. Compiled as part of the firmware build; it
+ * matches abi/include/abi/vmm.h. Compiled as part of the firmware build; it
  * emits no code. If the ABI header changes, this file stops compiling until
  * fw_abi.h follows.
  */
 #include <stddef.h>
 
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 #include "fw_abi.h"
 
 #define SAME(a, b) _Static_assert((unsigned long long)(a) == (unsigned long long)(b), #a " != " #b)

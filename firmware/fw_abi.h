@@ -1,5 +1,5 @@
 /*
- * Constants of the guest<->host ABI (vmm/include/vmm/abi.h) in a form that
+ * Constants of the guest<->host ABI (abi/include/abi/vmm.h) in a form that
  * GNU as can use. abi.h itself contains C declarations, so the assembler
  * cannot include it; abi_check.c proves at build time that every value here
  * equals its abi.h counterpart (offsets included), so the two cannot drift.

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tlb/event_codec.h"
+#include "abi/tlb_event_codec.h"
 #include "validator_internal.h"
 
 struct tlb_validator_options tlb_validator_default_options(uint32_t cpu_count)

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "tlb/event.h"
+#include "abi/tlb_event.h"
 #include "tlb/validator.h"
 
 #define NONE32 UINT32_MAX

@@ -12,7 +12,7 @@
 #include "options.h"
 #include "parse.h"
 #include "status.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 enum cfg_key { KEY_GUEST, KEY_CPUS, KEY_MEMORY, KEY_BOOTARGS, KEY_TIMEOUT,
                KEY_GROUPS, KEY_EXPECT, KEY_COUNT };

@@ -15,7 +15,7 @@
 
 #include "memmap.h"
 #include "parse.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 #define PAGE 0x1000ull
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "memmap.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 /* Every libfdt call returns < 0 on error; the first one aborts the build
  * with its name, like kvmtool's _FDT() but without dying. */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "out.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 int vmm_hc_check_range(uint64_t addr, uint64_t len, uint64_t mem_size)
 {

@@ -13,7 +13,7 @@
 
 #include "memmap.h"
 #include "out.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 static void kick_handler(int sig)
 {

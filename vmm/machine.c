@@ -13,7 +13,7 @@
 #include "fdt_build.h"
 #include "out.h"
 #include "parse.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 static double ms_between(const struct timespec *a, const struct timespec *b)
 {

@@ -8,7 +8,7 @@
 #include "options.h"
 #include "out.h"
 #include "runner.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 int main(int argc, char **argv)
 {

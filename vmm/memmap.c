@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "parse.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 /*
  * The whole low 1 MiB is kept from the guest's allocator: the handoff, the

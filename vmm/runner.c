@@ -15,7 +15,7 @@
 #include "payload.h"
 #include "sandbox.h"
 #include "status.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 #define BENCH_ITERATIONS 5
 

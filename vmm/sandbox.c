@@ -14,7 +14,7 @@
 #include "sandbox.h"
 
 #include "sandbox_internal.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -16,7 +16,8 @@ if(NOT TARGET vmm_sandbox)
   add_library(vmm_sandbox STATIC
     ${_sbx}/sandbox.c ${_sbx}/sandbox_util.c ${_sbx}/sandbox_cpio.c
     ${_sbx}/sandbox_files.c ${_sbx}/sandbox_cmd.c ${_sbx}/sandbox_monitor.c)
-  target_include_directories(vmm_sandbox PUBLIC ${_sbx} ${_sbx}/include)
+  target_include_directories(vmm_sandbox PUBLIC ${_sbx})
+  target_link_libraries(vmm_sandbox PUBLIC vmm_abi)
   target_compile_definitions(vmm_sandbox PRIVATE
     VMM_SANDBOX_DIR="${CMAKE_BINARY_DIR}/sandbox"
     VMM_SANDBOX_FALLBACK_DIR="${CMAKE_SOURCE_DIR}/build/sandbox")

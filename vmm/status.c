@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 static const char *const names[] = {
     [VMM_EXIT_PASSED] = "passed",
@@ -13,6 +13,7 @@ static const char *const names[] = {
     [VMM_EXIT_USAGE] = "usage",
     [VMM_EXIT_VMM_ERROR] = "vmm-error",
     [VMM_EXIT_SANDBOX] = "sandbox",
+    [VMM_EXIT_VALIDATION] = "validation-failed",
 };
 
 const char *vmm_status_name(int status)

@@ -1,7 +1,7 @@
 /* COM1 16550 model; see uart.h. */
 #include "uart.h"
 
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 enum { THR = 0, IER = 1, IIR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
 #define LCR_DLAB 0x80u

@@ -10,7 +10,7 @@
 
 #include "machine.h"
 #include "out.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 int vmm_vcpu_create(struct vmm_machine *m, struct vmm_vcpu *v, unsigned index,
                     char *err, size_t errlen)

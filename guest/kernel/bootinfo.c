@@ -1,6 +1,6 @@
 /*
  * Boot information from the flattened device tree, read with libfdt (see
- * include/guest/bootinfo.h and the FDT section of vmm/include/vmm/abi.h).
+ * include/guest/bootinfo.h and the FDT section of abi/include/abi/vmm.h).
  * Every problem is reported as one console line naming the node or
  * property; the caller then refuses to run.
  */
@@ -10,7 +10,7 @@
 
 #include "guest/printf.h"
 #include "guest/string.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 struct bootinfo bootinfo;
 

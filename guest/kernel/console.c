@@ -8,7 +8,7 @@
 #include "guest/arch.h"
 #include "guest/printf.h"
 #include "guest/spinlock.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 static spinlock_t console_lock = SPINLOCK_INIT;
 

@@ -1,6 +1,6 @@
 /*
  * Scenario "boot-state": checks the entry state the firmware documents
- * (vmm/include/vmm/abi.h, docs/boot.md) against what arch/x86/boot.S saved
+ * (abi/include/abi/vmm.h, docs/boot.md) against what arch/x86/boot.S saved
  * at the kernel's first instruction. Each check is also reported with
  * VMM_HC_TEST_RESULT; the exit status is 0 only if every one holds.
  */
@@ -10,7 +10,7 @@
 #include "guest/layout.h"
 #include "guest/printf.h"
 #include "guest/scenario.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 static int failures;
 

@@ -1,7 +1,7 @@
 /*
  * A minimal KVM harness for testing the firmware and the guest kernel
  * without the real VMM (vmm/). It implements just enough of the ABI in
- * vmm/include/vmm/abi.h: RAM at 0, the firmware ROM at 0xffff0000, the boot
+ * abi/include/abi/vmm.h: RAM at 0, the firmware ROM at 0xffff0000, the boot
  * handoff, an FDT, COM1 output, the hypercall port, one thread per vCPU,
  * an in-kernel irqchip, and a timeout. It is test infrastructure: small,
  * strict, and it records everything a test may want to assert on.
@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 #define HX_MAX_CPUS   64
 #define HX_PROBE_PORT 0xe0

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 static uint8_t rom[VMM_FW_ROM_SIZE + 1];
 static size_t rom_len;

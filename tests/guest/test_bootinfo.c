@@ -11,7 +11,7 @@
 
 #include "guest/bootinfo.h"
 #include "guest/printf.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 /* The kernel's console, captured. */
 static char console[4096];

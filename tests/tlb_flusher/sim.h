@@ -7,7 +7,7 @@
  * or when some CPU spins (the platform relax hook): a spinning CPU lets the
  * other CPUs run, which is how sync on CPU i "runs the other CPUs until the
  * acks arrive". Everything the flusher, the page-table core and the
- * simulation do is recorded as events (tlb/event.h) in one in-memory stream.
+ * simulation do is recorded as events (abi/tlb_event.h) in one in-memory stream.
  * All randomness comes from one seeded generator, so a run is reproducible
  * from its printed seed.
  */

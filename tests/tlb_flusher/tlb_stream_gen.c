@@ -1,6 +1,6 @@
 /*
  * tlb_stream_gen: run the flusher on simulated CPUs with a random workload
- * and write the event stream to a file (tlb/event.h stream format), for the
+ * and write the event stream to a file (abi/tlb_event.h stream format), for the
  * validator's benchmark, the tlbcheck tool and bug hunting.
  *
  *   tlb_stream_gen --cpus N --ops N --seed S -o FILE

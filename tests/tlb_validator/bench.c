@@ -26,7 +26,7 @@
 #include <time.h>
 
 #include "pagetable/x86_64.h"
-#include "tlb/event_codec.h"
+#include "abi/tlb_event_codec.h"
 #include "tlb/validator.h"
 
 #define ROOT 0x100000ull

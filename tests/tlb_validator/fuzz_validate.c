@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tlb/event_codec.h"
+#include "abi/tlb_event_codec.h"
 #include "tlb/validator.h"
 
 static FILE *devnull;

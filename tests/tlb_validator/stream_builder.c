@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "pagetable/x86_64.h"
-#include "tlb/event_codec.h"
+#include "abi/tlb_event_codec.h"
 
 static void *xrealloc(void *p, size_t n)
 {

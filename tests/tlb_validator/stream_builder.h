@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tlb/event.h"
+#include "abi/tlb_event.h"
 #include "tlb/validator.h"
 
 struct sb_pte {

@@ -10,7 +10,7 @@
 
 #include "pagetable/x86_64.h"
 #include "stream_builder.h"
-#include "tlb/event_codec.h"
+#include "abi/tlb_event_codec.h"
 
 #define R  0x100000ull
 #define L3 0x101000ull

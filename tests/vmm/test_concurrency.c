@@ -12,7 +12,7 @@
 #include "hypercall.h"
 #include "out.h"
 #include "uart.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 #define CPUS 4
 #define ROUNDS 300

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 static char dir[] = "/tmp/vmm_config_test.XXXXXX";
 static char err[512];

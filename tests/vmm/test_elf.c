@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "elf_image.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 #define MEM (16ull << 20)
 #define TEXT_PADDR 0x200000ull

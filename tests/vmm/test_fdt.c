@@ -6,7 +6,7 @@
 
 #include "fdt_build.h"
 #include "memmap.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 static uint8_t buf[VMM_FDT_MAX_SIZE];
 static char err[256];

@@ -11,7 +11,7 @@
 #include "elf_image.h"
 #include "hypercall.h"
 #include "out.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 #define MEM (16ull << 20)
 

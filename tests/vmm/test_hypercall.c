@@ -11,7 +11,7 @@
 #include "hypercall.h"
 #include "out.h"
 #include "uart.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 #define MEM (1ull << 20)
 

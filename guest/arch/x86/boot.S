@@ -1,7 +1,7 @@
 /*
  * The boot stub: the kernel's ELF entry point. It runs at its physical
  * address on the firmware's identity map, with the entry state documented
- * in vmm/include/vmm/abi.h (rdi = FDT address, rsi = VMM_BOOT_MAGIC,
+ * in abi/include/abi/vmm.h (rdi = FDT address, rsi = VMM_BOOT_MAGIC,
  * interrupts off). It
  *   1. records that entry state in boot_entry_state (scenario boot-state
  *      checks it later) after zeroing .bss,

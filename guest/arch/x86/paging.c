@@ -3,7 +3,7 @@
 
 #include "guest/arch.h"
 #include "guest/layout.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 #define PTE_P 0x1ull
 #define PTE_W 0x2ull

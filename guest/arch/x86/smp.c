@@ -21,7 +21,7 @@
 #include "guest/printf.h"
 #include "guest/trap.h"
 #include "guest/tsc.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 extern char ap_entry64[];                   /* arch/x86/entry.S */
 

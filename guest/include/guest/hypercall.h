@@ -1,5 +1,5 @@
 /*
- * Guest side of the VMM hypercall ABI (vmm/include/vmm/abi.h): `outl %eax,
+ * Guest side of the VMM hypercall ABI (abi/include/abi/vmm.h): `outl %eax,
  * %dx` with dx = VMM_HYPERCALL_PORT, arguments in rdi, rsi, rcx, r8, r9,
  * result (0 or -VMM_E*) in rax. Pointer arguments are guest-physical: the
  * helpers translate kernel virtual addresses with virt_to_phys(), so every
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 /* hypercall: the raw call; returns what the VMM put in rax. */
 static inline int64_t hypercall(uint32_t nr, uint64_t a1, uint64_t a2, uint64_t a3,

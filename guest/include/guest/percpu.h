@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "guest/layout.h"
-#include "vmm/abi.h"
+#include "abi/vmm.h"
 
 /* 64-bit TSS (SDM Vol. 3, 8.7). */
 struct tss64 {

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#ifndef TLB_MAX_CPUS  /* also defined (identically) by tlb/event.h */
+#ifndef TLB_MAX_CPUS  /* also defined (identically) by abi/tlb_event.h */
 #define TLB_MAX_CPUS 64u
 #endif
 

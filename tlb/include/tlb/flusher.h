@@ -13,7 +13,7 @@
  *   sync()                 wait until every remote target of earlier
  *                          dispatches has flushed
  *
- * Every action emits an event (tlb/include/tlb/event.h) through the
+ * Every action emits an event (tlb/include/abi/tlb_event.h) through the
  * platform's sink: op begin/end, dispatch, each flush executed, remote flush
  * done, sync done, activation, CR3 load, frame and page-table-node frees, PTE
  * stores (routed from the page-table core's pte_stored hook).
@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include "pagetable/page_table.h"
 #include "tlb/cpuset.h"
-#include "tlb/event.h"
+#include "abi/tlb_event.h"
 
 /* Errors (negative). */
 enum tlb_error {

@@ -1,6 +1,6 @@
 /*
  * The host-side TLB-ordering validator: feed it a stream of TLB events
- * (tlb/event.h) in sequence order; it rebuilds every address space's page
+ * (abi/tlb_event.h) in sequence order; it rebuilds every address space's page
  * tables, keeps per CPU what that CPU MAY cache (every translation and
  * paging-structure entry reachable from the roots it loaded since its last
  * covering flush), turns each downgrading PTE store into flush obligations,
@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tlb/event.h"
+#include "abi/tlb_event.h"
 
 /* Bug classes of the catalogue that the validator reports. */
 enum tlb_class {

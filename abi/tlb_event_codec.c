@@ -1,8 +1,8 @@
 /*
  * Little-endian encoding and decoding of TLB event records and the stream
- * header (tlb/event.h). Byte-by-byte so it is correct on any host.
+ * header (abi/tlb_event.h). Byte-by-byte so it is correct on any host.
  */
-#include "tlb/event_codec.h"
+#include "abi/tlb_event_codec.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /*
- * Format checks of the stream header and of single records (tlb/event.h):
+ * Format checks of the stream header and of single records (abi/tlb_event.h):
  * what a record must look like regardless of any model state. The model
  * checks (unknown nodes, stale old values, ...) live in the validator.
  */
@@ -7,7 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "tlb/event_codec.h"
+#include "abi/tlb_event_codec.h"
 
 #define PAGE_MASK 0xfffull
 #define PA_LIMIT  (1ull << 52)   /* x86-64 MAXPHYADDR upper bound */

@@ -7,8 +7,8 @@
  *
  * Freestanding: only <stdint.h>.
  */
-#ifndef VMM_ABI_H
-#define VMM_ABI_H
+#ifndef ABI_VMM_H
+#define ABI_VMM_H
 
 #include <stdint.h>
 
@@ -139,6 +139,20 @@ enum vmm_hypercall {
     /* cpu_online(rdi = cpu index from the FDT, rsi = APIC ID): the calling CPU
      * reports itself in (both must be its own, else -VMM_EINVAL) */
     VMM_HC_CPU_ONLINE  = 6,
+    /* trace_attach(rdi = number of rings the guest will write, rsi = flags, 0):
+     * the guest has checked the trace rings described by /vmm/tlb-trace
+     * (abi/trace_ring.h) and starts writing TLB events into them. rdi must
+     * equal the FDT's ring-count. -VMM_EINVAL when tracing is off (no
+     * /vmm/tlb-trace node), rdi is wrong, or the guest attached before. */
+    VMM_HC_TRACE_ATTACH = 7,
+    /* checkpoint(rdi = the guest's next event sequence number, rsi = a label
+     * number for the report): the calling CPU asks the host to stop every vCPU,
+     * validate every event with seq < rdi, and compare each vCPU's CR3 and page
+     * tables with the validator's model. Call it only where no CPU is between
+     * a page-table store and its event (e.g. all CPUs at a barrier). Returns 0
+     * when the checkpoint passed; a failed checkpoint stops the run with
+     * VMM_EXIT_VALIDATION and does not return. -VMM_EINVAL if not attached. */
+    VMM_HC_CHECKPOINT   = 8,
 };
 
 /* Hypercall results (negated in rax). */
@@ -173,6 +187,9 @@ enum vmm_exit_status {
                                    missing, out of memory, ... */
     VMM_EXIT_SANDBOX      = 6,  /* the sandbox (emulated KVM host) failed:
                                    never booted, hung, or crashed */
+    VMM_EXIT_VALIDATION   = 7,  /* the TLB-ordering validator or a host
+                                   checkpoint found a violation, or the
+                                   guest's trace rings were corrupt */
 };
 
 /* ------------------------------------------------------------------------ *
@@ -192,8 +209,16 @@ enum vmm_exit_status {
  *   /vmm              compatible = "vmm,hypercall-v1",
  *                     abi-version = <VMM_ABI_VERSION>,
  *                     hypercall-port = <VMM_HYPERCALL_PORT>
+ *   /vmm/tlb-trace    only when tracing is on (abi/trace_ring.h):
+ *                     compatible = "vmm,tlb-trace-v1",
+ *                     reg = <base size> (2 + 2 cells, guest-physical),
+ *                     ring-count = <cpus>, ring-stride = <bytes per ring>,
+ *                     version = <VMM_TRACE_RING_VERSION>; the region is
+ *                     also a /reserved-memory child trace@<base> and a
+ *                     memreserve entry
  * ------------------------------------------------------------------------ */
 #define VMM_FDT_COMPATIBLE       "vmm,virt"
 #define VMM_FDT_HYPERCALL_COMPAT "vmm,hypercall-v1"
+#define VMM_FDT_TRACE_COMPAT     "vmm,tlb-trace-v1"
 
-#endif /* VMM_ABI_H */
+#endif /* ABI_VMM_H */

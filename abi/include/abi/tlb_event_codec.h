@@ -1,16 +1,16 @@
 /*
- * Encoding, decoding and checking of TLB event records (tlb/event.h) as
+ * Encoding, decoding and checking of TLB event records (abi/tlb_event.h) as
  * little-endian bytes, independent of the host's byte order. Host library
  * code (part of tlb_validator); writers of stream files use it too.
  */
-#ifndef TLB_EVENT_CODEC_H
-#define TLB_EVENT_CODEC_H
+#ifndef ABI_TLB_EVENT_CODEC_H
+#define ABI_TLB_EVENT_CODEC_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tlb/event.h"
+#include "abi/tlb_event.h"
 
 /*
  * Write `ev` as TLB_EVENT_RECORD_SIZE little-endian bytes into `out`.
@@ -47,4 +47,4 @@ bool tlb_event_check(const struct tlb_event *ev, uint32_t cpu_count, char *err, 
 /* A short name for a record type ("PTE_STORE"), "?" when unknown. */
 const char *tlb_event_type_name(unsigned type);
 
-#endif /* TLB_EVENT_CODEC_H */
+#endif /* ABI_TLB_EVENT_CODEC_H */

@@ -22,8 +22,8 @@
  *
  * Freestanding: only <stdint.h>.
  */
-#ifndef TLB_EVENT_H
-#define TLB_EVENT_H
+#ifndef ABI_TLB_EVENT_H
+#define ABI_TLB_EVENT_H
 
 #include <stdint.h>
 
@@ -153,4 +153,4 @@ struct tlb_event {
 _Static_assert(sizeof(struct tlb_stream_header) == 16, "stream header is 16 bytes");
 _Static_assert(sizeof(struct tlb_event) == TLB_EVENT_RECORD_SIZE, "event record is 48 bytes");
 
-#endif /* TLB_EVENT_H */
+#endif /* ABI_TLB_EVENT_H */
