@@ -1,5 +1,5 @@
 /*
- * Building and sending event records (tlb/include/abi/tlb_event.h), and the
+ * Building and sending event records (abi/include/abi/tlb_event.h), and the
  * hooks through which the page-table core's PTE stores and frame releases
  * join the same stream.
  */

@@ -13,7 +13,7 @@
  *   sync()                 wait until every remote target of earlier
  *                          dispatches has flushed
  *
- * Every action emits an event (tlb/include/abi/tlb_event.h) through the
+ * Every action emits an event (abi/include/abi/tlb_event.h) through the
  * platform's sink: op begin/end, dispatch, each flush executed, remote flush
  * done, sync done, activation, CR3 load, frame and page-table-node frees, PTE
  * stores (routed from the page-table core's pte_stored hook).
