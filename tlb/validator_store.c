@@ -367,6 +367,27 @@ static enum tlb_verdict check_shape(struct tlb_validator *v, const struct tlb_ev
     return TLB_VERDICT_OK;
 }
 
+/*
+ * The bits the MMU may have set in memory since the last store, without any
+ * event (SDM Vol. 3A §4.8): A in any present entry it used for a walk (a
+ * table entry has no D: bit 6 is ignored there), A and D in a present leaf of
+ * any size it translated through (D on a write). Never on a non-present
+ * entry, and the MMU only sets them: it never clears one.
+ */
+static uint64_t mmu_set_bits(uint64_t model)
+{
+    if (!hw_present(model))
+        return 0;
+    return is_leaf(model) ? PTE_A | PTE_D : PTE_A;
+}
+
+/* Does `old` differ from the modelled entry only by A/D bits the MMU set? */
+static bool mmu_updated(uint64_t model, uint64_t old)
+{
+    uint64_t bits = mmu_set_bits(model);
+    return model != old && ((model ^ old) & ~bits) == 0 && (model & ~old) == 0;
+}
+
 /* Take `old` as the entry's value (it predates the stream): link/count it like a store would. */
 static enum tlb_verdict adopt(struct tlb_validator *v, struct vnode *n, unsigned idx, uint64_t old, uint64_t seq)
 {
@@ -397,6 +418,10 @@ enum tlb_verdict tlb_v_store_apply(struct tlb_validator *v, const struct tlb_eve
     if (n->pte[idx] != old && first && n->pte[idx] == 0 && v->opt.adopt_unknown_entries &&
         adopt(v, n, idx, old, ev->seq) != TLB_VERDICT_OK)
         return TLB_VERDICT_BAD_INPUT;
+    /* The MMU set A/D in memory: real, not a lost event. The entry's translation and `since` stay;
+     * the model takes the bits from `old` (so clearing them later is a downgrade, R2). */
+    if (mmu_updated(n->pte[idx], old))
+        n->pte[idx] = old;
     if (n->pte[idx] != old)
         return tlb_v_bad_input(v, "event %llu: PTE store to node 0x%llx index %u says the old value was 0x%llx, "
                            "but the modelled value is 0x%llx (lost or reordered events?)",

@@ -507,5 +507,7 @@ const struct scenario tlb_scenarios[] = {
     { "global_mapped_after_many_roots", true, scenario_global_mapped_after_many_roots, true },
     { "t10_global_left_many_roots", true, scenario_t10_global_left_many_roots, false },
     { "t10_global_after_root_free", true, scenario_t10_global_after_root_free, false },
+    { "ad_set_by_mmu", true, scenario_ad_set_by_mmu, true },
+    { "t15_dirty_cleared", true, scenario_t15_dirty_cleared, false },
 };
 const unsigned tlb_nscenarios = sizeof tlb_scenarios / sizeof tlb_scenarios[0];

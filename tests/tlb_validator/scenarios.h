@@ -37,6 +37,9 @@ void scenario_t10_pcid_left_after_map(struct sb *b, bool bug, struct expect *e);
 void scenario_global_mapped_after_many_roots(struct sb *b, bool bug, struct expect *e);
 void scenario_t10_global_left_many_roots(struct sb *b, bool bug, struct expect *e);
 void scenario_t10_global_after_root_free(struct sb *b, bool bug, struct expect *e);
+/* What real hardware and kernels do (scenarios_hw.c, issue 7 §2). */
+void scenario_ad_set_by_mmu(struct sb *b, bool bug, struct expect *e);
+void scenario_t15_dirty_cleared(struct sb *b, bool bug, struct expect *e);
 extern const unsigned tlb_nscenarios;
 
 #endif

@@ -1,0 +1,109 @@
+/*
+ * What real hardware and real kernels do, and the validator must accept
+ * (issue 7 §2), next to the bug each shape must still expose:
+ *  - the MMU sets accessed/dirty bits in memory without any event;
+ *  - a kernel linear map (global huge leaves) aliases every frame;
+ *  - a huge leaf may replace a table that maps the same frames (collapse);
+ *  - one root bound to many PCIDs;
+ *  - the class reported is the bug's own, whatever unrelated traffic does.
+ */
+#include "scenarios.h"
+
+#include "pagetable/x86_64.h"
+
+/* One address space: root R -> L3 -> L2 -> L1; L1[i] maps VA i*4 KiB (as in scenarios.c). */
+#define R   0x100000ull
+#define L3  0x101000ull
+#define L2  0x102000ull
+#define L1  0x103000ull
+#define L1B 0x104000ull
+#define F   0x200000ull
+#define VA(i) ((uint64_t)(i) * 4096)
+#define ALL2 3ull
+#define HUGE_VA 0x200000ull     /* L2[1] */
+#define HUGE_F  0x400000ull
+
+static void setup(struct sb *b, uint32_t ncpus, uint64_t loaded)
+{
+    sb_init(b, ncpus);
+    sb_store(b, 0, R, R, 4, 0, sb_table(L3));
+    sb_store(b, 0, R, L3, 3, 0, sb_table(L2));
+    sb_store(b, 0, R, L2, 2, 0, sb_table(L1));
+    for (uint32_t c = 0; c < ncpus; c++)
+        if (loaded & (1ull << c)) {
+            sb_activate(b, c, R, true);
+            sb_cr3(b, c, R, 0, false);
+        }
+}
+
+/* Dispatch from `cpu` to `mask` for [va, va + n pages); each target flushes that range, acks; sync. */
+static void shootdown_range(struct sb *b, uint32_t cpu, uint64_t mask, uint64_t va, uint64_t n)
+{
+    uint64_t d = sb_dispatch(b, cpu, R, mask, n == 1 ? TLB_FLUSH_SINGLE : TLB_FLUSH_RANGE, va, n);
+    for (uint32_t c = 0; c < b->ncpus; c++)
+        if (mask & (1ull << c)) {
+            if (n == 1)
+                sb_invlpg(b, c, va);
+            else
+                sb_flush_range(b, c, va, n);
+            if (c != cpu)
+                sb_remote_done(b, c, cpu, d);
+        }
+    sb_sync(b, cpu, mask & ~(1ull << cpu), d);
+}
+
+static void shootdown(struct sb *b, uint32_t cpu, uint64_t mask, uint64_t va)
+{
+    shootdown_range(b, cpu, mask, va, 1);
+}
+
+/* ---- accessed and dirty bits ------------------------------------------- */
+
+/*
+ * Not a bug: while CPUs use the mappings, the MMU sets A in the table entries of the walk and D in
+ * the leaves written through (a 4 KiB leaf and a 2 MiB leaf); the next stores' old values carry
+ * those bits although no event set them. Protect and unmap, each flushed, then free.
+ */
+void scenario_ad_set_by_mmu(struct sb *b, bool bug, struct expect *e)
+{
+    (void)bug;
+    setup(b, 2, ALL2);
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_store(b, 0, R, L2, 2, 1, sb_leaf(HUGE_F, true, false));
+    sb_mmu_set(b, R, 0, PTE_A);
+    sb_mmu_set(b, L3, 0, PTE_A);
+    sb_mmu_set(b, L2, 0, PTE_A);
+    sb_mmu_set(b, L1, 5, PTE_A | PTE_D);
+    sb_mmu_set(b, L2, 1, PTE_D);
+    sb_op(b, 0, R, true, TLB_OP_PROTECT, VA(5), VA(6));
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, false, false) | PTE_D);
+    shootdown(b, 0, ALL2, VA(5));
+    sb_op(b, 0, R, false, TLB_OP_PROTECT, VA(5), VA(6));
+    sb_op(b, 1, R, true, TLB_OP_UNMAP, 0, 0x400000);
+    sb_store(b, 1, R, L1, 1, 5, 0);
+    sb_store(b, 1, R, L2, 2, 1, 0);
+    shootdown(b, 1, ALL2, VA(5));
+    shootdown(b, 1, ALL2, HUGE_VA);
+    sb_free_frame(b, 1, F, 1);
+    sb_free_frame(b, 1, HUGE_F, 512);
+    sb_op(b, 1, R, false, TLB_OP_UNMAP, 0, 0x400000);
+    *e = (struct expect){ 0, 0, 0, 0 };
+}
+
+/*
+ * T15: the MMU set D on VA 5; software clears it (write-back of a dirty page: "software cannot
+ * interpret the bit being clear" until the flush, R2) and never flushes. The model must have taken
+ * D from the store's old value for the clear to be seen at all.
+ */
+void scenario_t15_dirty_cleared(struct sb *b, bool bug, struct expect *e)
+{
+    setup(b, 2, ALL2);
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_mmu_set(b, L1, 5, PTE_D);
+    sb_op(b, 0, R, true, TLB_OP_OTHER, VA(5), VA(6));
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));   /* D 1 -> 0 */
+    if (!bug)
+        shootdown(b, 0, ALL2, VA(5));
+    sb_op(b, 0, R, false, TLB_OP_OTHER, VA(5), VA(6));
+    *e = (struct expect){ TLB_T15, 1, VA(5), F };
+}
