@@ -246,6 +246,9 @@ uint32_t tlb_v_rmap_count_frame_range(const struct tlb_validator *v, uint64_t pa
 /* Up to max locations (node pa | index) of live tracked leaves mapping [pa, pa+len). */
 size_t tlb_v_rmap_locations(const struct tlb_validator *v, uint64_t pa, uint64_t len, uint64_t *locs, size_t max);
 bool tlb_v_pte_tracked_leaf(uint64_t pte, int level);
+/* A leaf of the kernel's linear map of all RAM: a global huge leaf (2 MiB or 1 GiB, G = 1), as OSTD's
+ * and Linux's direct maps are built. Not counted as an alias of the frames it covers. */
+bool tlb_v_pte_linear_map_leaf(uint64_t pte, int level);
 
 /* validator_oblig.c */
 uint32_t tlb_v_ob_alloc(struct tlb_validator *v);   /* NONE32 on OOM */

@@ -468,7 +468,8 @@ enum tlb_verdict tlb_v_store_apply(struct tlb_validator *v, const struct tlb_eve
     if (is_table(new) && !tlb_v_tree_link(v, n, idx, new, ev->seq))
         return TLB_VERDICT_BAD_INPUT;
     if (is_leaf(new)) {
-        mark_moved(v, new, level);
+        if (tlb_v_pte_tracked_leaf(new, level))   /* the linear map moves no frame */
+            mark_moved(v, new, level);
         if (!tlb_v_rmap_add(v, new, level, +1, n->pa, idx))
             return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
     }

@@ -251,9 +251,23 @@ void tlb_v_tree_destroy_all(struct tlb_validator *v)
 
 /* ---- reverse map ---- */
 
+bool tlb_v_pte_linear_map_leaf(uint64_t pte, int level)
+{
+    return level >= 2 && level <= 3 && (pte & PTE_PS) && (pte & PTE_G);
+}
+
+/*
+ * A leaf counted in the reverse map: it maps memory whose frames the kernel
+ * frees (so a free while it is live is T19, and a frame it maps elsewhere is
+ * an alias). Not an untracked leaf (device memory, OSTD's PTE_UNTRACKED), and
+ * not the kernel's linear map of all RAM (tlb_v_pte_linear_map_leaf): that
+ * map aliases every frame, the kernel reaches freed memory through it by
+ * design, and counting it would turn every correct free into T19 and every
+ * early free into T19 instead of T1.
+ */
 bool tlb_v_pte_tracked_leaf(uint64_t pte, int level)
 {
-    return level <= 3 && (pte & PTE_PS) && !(pte & PTE_UNTRACKED);
+    return level <= 3 && (pte & PTE_PS) && !(pte & PTE_UNTRACKED) && !tlb_v_pte_linear_map_leaf(pte, level);
 }
 
 static uint64_t rmap_key(uint64_t base, int level) { return base | (uint64_t)level; }

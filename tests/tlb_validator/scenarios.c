@@ -509,5 +509,7 @@ const struct scenario tlb_scenarios[] = {
     { "t10_global_after_root_free", true, scenario_t10_global_after_root_free, false },
     { "ad_set_by_mmu", true, scenario_ad_set_by_mmu, true },
     { "t15_dirty_cleared", true, scenario_t15_dirty_cleared, false },
+    { "linear_map_free_after_flush", true, scenario_linear_map_free_after_flush, true },
+    { "t1_linear_map_free_before_flush", true, scenario_t1_linear_map_free_before_flush, false },
 };
 const unsigned tlb_nscenarios = sizeof tlb_scenarios / sizeof tlb_scenarios[0];

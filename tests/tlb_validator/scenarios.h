@@ -40,6 +40,8 @@ void scenario_t10_global_after_root_free(struct sb *b, bool bug, struct expect *
 /* What real hardware and kernels do (scenarios_hw.c, issue 7 §2). */
 void scenario_ad_set_by_mmu(struct sb *b, bool bug, struct expect *e);
 void scenario_t15_dirty_cleared(struct sb *b, bool bug, struct expect *e);
+void scenario_linear_map_free_after_flush(struct sb *b, bool bug, struct expect *e);
+void scenario_t1_linear_map_free_before_flush(struct sb *b, bool bug, struct expect *e);
 extern const unsigned tlb_nscenarios;
 
 #endif

@@ -107,3 +107,46 @@ void scenario_t15_dirty_cleared(struct sb *b, bool bug, struct expect *e)
     sb_op(b, 0, R, false, TLB_OP_OTHER, VA(5), VA(6));
     *e = (struct expect){ TLB_T15, 1, VA(5), F };
 }
+
+/* ---- the kernel's linear map ------------------------------------------- */
+
+#define KL3 0x105000ull                    /* kernel half: R[256] -> KL3 */
+#define LINEAR_BASE 0xffff800000000000ull  /* KL3[0]: a global 1 GiB leaf mapping PA 0..1 GiB */
+
+/* The kernel maps all RAM (F included) once more, with global 1 GiB leaves, as OSTD and our guest do. */
+static void setup_linear_map(struct sb *b)
+{
+    setup(b, 2, ALL2);
+    sb_store(b, 0, R, KL3, 3, 0, sb_leaf(0, true, true));
+    sb_store(b, 0, R, R, 4, 256, sb_table(KL3));
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+}
+
+/* Not a bug: VA 5's mapping of F is removed and flushed everywhere, then F is freed -- while the
+ * linear map, which no one unmaps, still maps it. */
+void scenario_linear_map_free_after_flush(struct sb *b, bool bug, struct expect *e)
+{
+    (void)bug;
+    setup_linear_map(b);
+    sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
+    sb_store(b, 0, R, L1, 1, 5, 0);
+    shootdown(b, 0, ALL2, VA(5));
+    sb_free_frame(b, 0, F, 1);
+    sb_op(b, 0, R, false, TLB_OP_UNMAP, VA(5), VA(6));
+    *e = (struct expect){ 0, 0, 0, 0 };
+}
+
+/* T1, not T19: F freed before VA 5's unmap is flushed; the linear map's alias is not the bug. */
+void scenario_t1_linear_map_free_before_flush(struct sb *b, bool bug, struct expect *e)
+{
+    setup_linear_map(b);
+    sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
+    sb_store(b, 0, R, L1, 1, 5, 0);
+    if (bug)
+        sb_free_frame(b, 0, F, 1);
+    shootdown(b, 0, ALL2, VA(5));
+    if (!bug)
+        sb_free_frame(b, 0, F, 1);
+    sb_op(b, 0, R, false, TLB_OP_UNMAP, VA(5), VA(6));
+    *e = (struct expect){ TLB_T1, 1, VA(5), F };
+}
