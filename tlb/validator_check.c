@@ -211,7 +211,7 @@ enum tlb_verdict tlb_v_check_dispatch(struct tlb_validator *v, const struct tlb_
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {
             struct oblig *o = &v->ob[id];
-            if (o->creator != a || (o->flags & OB_DISPATCHED))
+            if (o->creator != a || (o->flags & (OB_DISPATCHED | OB_COLLAPSE)))
                 continue;
             if (len != 0 && !tlb_v_ob_overlaps(o, va, len))
                 continue;
@@ -275,7 +275,7 @@ enum tlb_verdict tlb_v_check_sync(struct tlb_validator *v, const struct tlb_even
             continue;
         OB_FOREACH_OPEN(v, c, id, nx) {
             const struct oblig *o = &v->ob[id];
-            if (o->creator != a || !(o->flags & OB_DISPATCHED) || (o->flags & OB_REPORTED))
+            if (o->creator != a || !(o->flags & OB_DISPATCHED) || (o->flags & (OB_REPORTED | OB_COLLAPSE)))
                 continue;
             unsigned cls = tlb_v_check_classify_open(v, o, a);
             tlb_v_report_oblig(v, id, cls, tlb_v_class_rule(cls), ev->seq, missed_seq(v, o, cls),
@@ -313,7 +313,7 @@ enum tlb_verdict tlb_v_check_op_end(struct tlb_validator *v, const struct tlb_ev
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {
             const struct oblig *o = &v->ob[id];
-            if ((o->flags & OB_REPORTED) || !tlb_v_ob_overlaps(o, start, len))
+            if ((o->flags & (OB_REPORTED | OB_COLLAPSE)) || !tlb_v_ob_overlaps(o, start, len))
                 continue;
             if (o->root && ev->root && o->root != ev->root && o->va < KERNEL_HALF)
                 continue;   /* another address space's user half (0 = unknown: assume the same) */
@@ -328,7 +328,7 @@ void tlb_v_check_finish(struct tlb_validator *v)
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {
             const struct oblig *o = &v->ob[id];
-            if (o->flags & OB_REPORTED)
+            if (o->flags & (OB_REPORTED | OB_COLLAPSE))   /* a collapse's old table never freed: harmless */
                 continue;
             tlb_v_report_oblig(v, id, TLB_T11, "R3", v->last_seq, v->cpus[c].last_partial_flush_seq,
                          "obligation never discharged: the stream ended with this CPU still able to cache "

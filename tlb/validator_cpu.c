@@ -190,7 +190,7 @@ static void check_noflush_reuse(struct tlb_validator *v, const struct tlb_event 
     OB_FOREACH_OPEN(v, ev->cpu, id, nx) {
         struct oblig *o = &v->ob[id];
         if (o->pcid != ev->arg || ((o->flags & OB_GLOBAL) && !(o->flags & OB_PSC)) ||
-            (o->flags & OB_REPORTED))
+            (o->flags & (OB_REPORTED | OB_COLLAPSE)))
             continue;
         tlb_v_report_oblig(v, id, TLB_T14, "R7", ev->seq, ev->seq,
                      "CR3 load with the no-flush bit reuses a PCID that still holds this stale entry");

@@ -83,6 +83,8 @@ enum oblig_flag {
     OB_VIA_PSC  = 1u << 4,   /* a leaf made stale by the removal of a table above it */
     OB_REPORTED = 1u << 5,   /* already reported once (one report per obligation) */
     OB_DISPATCHED = 1u << 6, /* a dispatch by the creator targeted this CPU for it */
+    OB_COLLAPSE = 1u << 7,   /* PSC obligation of an equivalent collapse: matters only when the old
+                                table is freed (T9); no translation went stale */
 };
 
 struct oblig {

@@ -92,12 +92,14 @@ static const char *table_downgrade(uint64_t old, uint64_t new)
  * Is the huge leaf `leaf` at `level` equivalent to the table `child` (at
  * level - 1): all 512 entries present leaves mapping the same frames, in
  * order, with the same access rights, global bit and cache bits? Then a
- * direct swap (OSTD's split of a huge page) changes no translation of any
- * address: not a page-size change in the sense of R4 (SDM §4.10.2.3 forbids
- * changing the size together with the frame or attributes), and nothing to
- * flush.
+ * direct swap either way -- a split (OSTD's split of a huge page) or a
+ * collapse (Linux's CPA collapse of the direct map) -- changes no
+ * translation of any address: not a page-size change in the sense of R4
+ * (SDM §4.10.2.3 forbids changing the size together with the frame or
+ * attributes). A split needs no flush at all; a collapse leaves the old
+ * table reachable through paging-structure caches (see collapse_apply).
  */
-static bool equivalent_split(const struct tlb_validator *v, uint64_t leaf, int level, uint64_t table)
+static bool equivalent_huge(const struct tlb_validator *v, uint64_t leaf, int level, uint64_t table)
 {
     const struct vnode *c = tlb_v_tree_node(v, table & PTE_TABLE_ADDR_MASK);
     if (!c || c->level != level - 1 || !hw_present(leaf))
@@ -203,9 +205,10 @@ static void subtree_leaves(struct leaf_ctx *x, struct vnode *n, uint64_t since, 
     }
 }
 
-/* Paging-structure obligations for a removed/changed table entry, and its leaves. */
+/* Paging-structure obligations for a removed/changed table entry, and its leaves (none for an
+ * equivalent collapse: every translation stays the same, only the table's PSC entries matter). */
 static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev, struct vnode *n,
-                            const struct reach *r)
+                            const struct reach *r, bool collapse)
 {
     unsigned idx = ev->arg;
     uint64_t since = tlb_v_tree_entry_since(n, idx);
@@ -240,7 +243,7 @@ static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev,
             o->new_pte = ev->u.pte.new_pte;
             o->frame = old & PTE_TABLE_ADDR_MASK;
             o->created_seq = ev->seq;
-            o->flags = OB_PSC;
+            o->flags = OB_PSC | (collapse ? OB_COLLAPSE : 0);
             if (refs) {
                 o->snap_nodes = nodes;
                 o->snap_refs = refs;
@@ -253,6 +256,8 @@ static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev,
         free(nodes);
         free(refs);
     }
+    if (collapse)
+        return true;
     struct leaf_ctx x = { v, ev, r, OB_VIA_PSC, false };
     subtree_leaves(&x, tlb_v_tree_node(v, old & PTE_TABLE_ADDR_MASK), since, 0);
     return !x.oom;
@@ -402,6 +407,33 @@ static enum tlb_verdict adopt(struct tlb_validator *v, struct vnode *n, unsigned
     return TLB_VERDICT_OK;
 }
 
+/*
+ * An equivalent collapse (a present table entry replaced by a huge leaf that
+ * maps the same frames with the same attributes): legal without
+ * break-before-make (SDM §4.10.2.3), and no translation goes stale. But CPUs
+ * may still cache the old table entry in their paging-structure caches and
+ * walk the old table through it: harmless while it stays intact, a bug once
+ * it is freed (T9). So only paging-structure obligations are created, marked
+ * OB_COLLAPSE: discharged by the usual flushes, checked only when the table
+ * is freed. The huge leaf has been available since its path was and the
+ * earliest of the small leaves (a CPU may hold those forms).
+ */
+static enum tlb_verdict collapse_apply(struct tlb_validator *v, const struct tlb_event *ev, struct vnode *n)
+{
+    unsigned idx = ev->arg;
+    const struct vnode *child = tlb_v_tree_node(v, ev->u.pte.old_pte & PTE_TABLE_ADDR_MASK);
+    uint64_t first = UINT64_MAX;
+    for (unsigned i = 0; i < 512; i++)
+        first = child->since[i] < first ? child->since[i] : first;
+    struct reach *r = &v->reach;
+    reach_compute(v, tlb_v_tree_top(n), r, false);
+    if (!psc_obligations(v, ev, n, r, true))
+        return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
+    if (first > n->since[idx])
+        n->since[idx] = first;
+    return TLB_VERDICT_OK;
+}
+
 enum tlb_verdict tlb_v_store_apply(struct tlb_validator *v, const struct tlb_event *ev)
 {
     if (check_shape(v, ev) != TLB_VERDICT_OK)
@@ -432,12 +464,16 @@ enum tlb_verdict tlb_v_store_apply(struct tlb_validator *v, const struct tlb_eve
     /* Keep the entry's `since` across an upgrade or an equivalent split of a present entry. */
     bool keep_since = false;
     bool attached = tlb_v_tree_attached(n);
-    if (attached && is_leaf(old) && is_table(new) && equivalent_split(v, old, level, new)) {
+    if (attached && is_leaf(old) && is_table(new) && equivalent_huge(v, old, level, new)) {
         keep_since = true;
         /* The small leaves give the same translations as the huge one: available since the same store. */
         struct vnode *child = tlb_v_tree_node(v, new & PTE_TABLE_ADDR_MASK);
         for (unsigned i = 0; i < 512; i++)
             child->since[i] = n->since[idx];
+    } else if (attached && is_table(old) && hw_present(old) && is_leaf(new) && equivalent_huge(v, new, level, old)) {
+        keep_since = true;   /* collapse_apply sets it */
+        if (collapse_apply(v, ev, n) != TLB_VERDICT_OK)
+            return TLB_VERDICT_BAD_INPUT;
     } else if (attached) {
         struct reach *r = &v->reach;
         bool need = hw_present(old) &&
@@ -450,7 +486,7 @@ enum tlb_verdict tlb_v_store_apply(struct tlb_validator *v, const struct tlb_eve
                 leaf_obligations(&x, n, idx, old, new, tlb_v_tree_entry_since(n, idx));
                 if (x.oom)
                     return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
-            } else if (!psc_obligations(v, ev, n, r)) {
+            } else if (!psc_obligations(v, ev, n, r, false)) {
                 return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
             }
         }

@@ -511,5 +511,8 @@ const struct scenario tlb_scenarios[] = {
     { "t15_dirty_cleared", true, scenario_t15_dirty_cleared, false },
     { "linear_map_free_after_flush", true, scenario_linear_map_free_after_flush, true },
     { "t1_linear_map_free_before_flush", true, scenario_t1_linear_map_free_before_flush, false },
+    { "t9_collapse_freed_early", true, scenario_t9_collapse_freed_early, false },
+    { "collapse_without_flush", true, scenario_collapse_without_flush, true },
+    { "t12_collapse_changes_rights", true, scenario_t12_collapse_changes_rights, false },
 };
 const unsigned tlb_nscenarios = sizeof tlb_scenarios / sizeof tlb_scenarios[0];

@@ -42,6 +42,9 @@ void scenario_ad_set_by_mmu(struct sb *b, bool bug, struct expect *e);
 void scenario_t15_dirty_cleared(struct sb *b, bool bug, struct expect *e);
 void scenario_linear_map_free_after_flush(struct sb *b, bool bug, struct expect *e);
 void scenario_t1_linear_map_free_before_flush(struct sb *b, bool bug, struct expect *e);
+void scenario_t9_collapse_freed_early(struct sb *b, bool bug, struct expect *e);
+void scenario_collapse_without_flush(struct sb *b, bool bug, struct expect *e);
+void scenario_t12_collapse_changes_rights(struct sb *b, bool bug, struct expect *e);
 extern const unsigned tlb_nscenarios;
 
 #endif

@@ -150,3 +150,63 @@ void scenario_t1_linear_map_free_before_flush(struct sb *b, bool bug, struct exp
     sb_op(b, 0, R, false, TLB_OP_UNMAP, VA(5), VA(6));
     *e = (struct expect){ TLB_T1, 1, VA(5), F };
 }
+
+/* ---- collapse: a table replaced by an equivalent huge leaf ------------- */
+
+/* L2[1] -> L1B, whose 512 leaves map HUGE_F.. contiguously, RW, in use on both CPUs. */
+static void setup_small_pages(struct sb *b, bool writable)
+{
+    setup(b, 2, ALL2);
+    for (unsigned i = 0; i < 512; i++)
+        sb_store(b, 0, R, L1B, 1, i, sb_leaf(HUGE_F + i * 4096ull, writable, false));
+    sb_store(b, 0, R, L2, 2, 1, sb_table(L1B));
+}
+
+/*
+ * T9, not T12: the table is replaced directly by a 2 MiB leaf mapping the same frames with the same
+ * attributes (a collapse: legal without break-before-make, SDM §4.10.2.3; Linux does it to its
+ * direct map). CPUs may still hold the old table in their paging-structure caches, so it may be
+ * freed only after a flush. bug: freed before the flush.
+ */
+void scenario_t9_collapse_freed_early(struct sb *b, bool bug, struct expect *e)
+{
+    setup_small_pages(b, true);
+    sb_op(b, 0, R, true, TLB_OP_OTHER, HUGE_VA, HUGE_VA + 0x200000);
+    sb_store(b, 0, R, L2, 2, 1, sb_leaf(HUGE_F, true, false));
+    if (bug)
+        sb_free_node(b, 0, L1B, 1);
+    shootdown_range(b, 0, ALL2, HUGE_VA, 512);
+    if (!bug)
+        sb_free_node(b, 0, L1B, 1);
+    sb_op(b, 0, R, false, TLB_OP_OTHER, HUGE_VA, HUGE_VA + 0x200000);
+    *e = (struct expect){ TLB_T9, 1, HUGE_VA, L1B };
+}
+
+/* Not a bug: a collapse whose old table is kept (never freed) needs no flush at all. */
+void scenario_collapse_without_flush(struct sb *b, bool bug, struct expect *e)
+{
+    (void)bug;
+    setup_small_pages(b, true);
+    sb_op(b, 0, R, true, TLB_OP_OTHER, HUGE_VA, HUGE_VA + 0x200000);
+    sb_store(b, 0, R, L2, 2, 1, sb_leaf(HUGE_F, true, false));
+    sb_op(b, 0, R, false, TLB_OP_OTHER, HUGE_VA, HUGE_VA + 0x200000);
+    *e = (struct expect){ 0, 0, 0, 0 };
+}
+
+/* T12: a "collapse" that also changes the attributes (read-only small pages, writable huge leaf) is
+ * a page-size change together with the access rights: break-before-make required. */
+void scenario_t12_collapse_changes_rights(struct sb *b, bool bug, struct expect *e)
+{
+    setup_small_pages(b, false);
+    sb_op(b, 0, R, true, TLB_OP_OTHER, HUGE_VA, HUGE_VA + 0x200000);
+    if (!bug) {
+        sb_store(b, 0, R, L2, 2, 1, 0);
+        shootdown_range(b, 0, ALL2, HUGE_VA, 512);
+    }
+    sb_store(b, 0, R, L2, 2, 1, sb_leaf(HUGE_F, true, false));
+    if (bug)
+        shootdown_range(b, 0, ALL2, HUGE_VA, 512);
+    sb_free_node(b, 0, L1B, 1);
+    sb_op(b, 0, R, false, TLB_OP_OTHER, HUGE_VA, HUGE_VA + 0x200000);
+    *e = (struct expect){ TLB_T12, 0, HUGE_VA, L1B };
+}
