@@ -71,6 +71,8 @@ void tlb_validator_destroy(struct tlb_validator *v)
     for (uint32_t c = 0; c < v->ncpus; c++)
         tlb_v_cpu_destroy(&v->cpus[c]);
     tlb_v_reports_free(v);
+    free(v->reach.pcids);
+    free(v->reach.pbound);
     free(v);
 }
 

@@ -127,13 +127,19 @@ void tlb_v_cpu_forget_root(struct tlb_validator *v, uint64_t root)
     }
 }
 
+uint64_t tlb_v_cpu_slot_bound(const struct tlb_validator *v, uint32_t ci, uint32_t i, const struct vnode *top)
+{
+    const struct pcid_slot *s = &v->cpus[ci].slots[i];
+    return tlb_v_tree_root_bound(s->root_node, top, s->until);
+}
+
 int tlb_v_cpu_reach_pcids(const struct tlb_validator *v, uint32_t ci, const struct vnode *top,
-                    uint16_t *pcids, uint64_t *bounds, int max)
+                    uint16_t *pcids, uint64_t *bounds, uint32_t max)
 {
     const struct vcpu *c = &v->cpus[ci];
     int n = 0;
-    for (uint32_t i = 0; i < c->nslots && n < max; i++) {
-        uint64_t b = tlb_v_tree_root_bound(c->slots[i].root_node, top, c->slots[i].until);
+    for (uint32_t i = 0; i < c->nslots && (uint32_t)n < max; i++) {
+        uint64_t b = tlb_v_cpu_slot_bound(v, ci, i, top);
         if (b) {
             pcids[n] = c->slots[i].pcid;
             bounds[n++] = b;
@@ -166,11 +172,8 @@ bool tlb_v_cpu_may_cache(const struct tlb_validator *v, uint32_t ci, const struc
 {
     if (!top)
         return false;
-    uint16_t pcids[MAX_PCIDS];
-    uint64_t bounds[MAX_PCIDS];
-    int n = tlb_v_cpu_reach_pcids(v, ci, top, pcids, bounds, MAX_PCIDS);
-    for (int k = 0; k < n; k++)
-        if (since < bounds[k])
+    for (uint32_t i = 0; i < v->cpus[ci].nslots; i++)   /* every PCID, however many */
+        if (since < tlb_v_cpu_slot_bound(v, ci, i, top))
             return true;
     return global && since < tlb_v_cpu_reach_global(v, ci, top);
 }

@@ -148,16 +148,19 @@ struct vcpu {
 };
 
 /*
- * Per-store reach: which CPUs (and PCIDs) may cache entries below a node. An
- * entry whose path became available at sequence `since` (tlb_v_tree_entry_since)
- * may be cached in PCID pcids[c][k] iff since < pbound[c][k], and as a global
- * entry on CPU c iff since < gbound[c] (0: never; SEQ_CURRENT: the CPU runs it).
+ * Per-store reach: which CPUs (and PCIDs) may cache entries below a node. CPU
+ * c's PCIDs are pcids[first[c] .. first[c + 1]); an entry whose path became
+ * available at sequence `since` (tlb_v_tree_entry_since) may be cached in
+ * pcids[k] iff since < pbound[k], and as a global entry on CPU c iff
+ * since < gbound[c] (0: never; SEQ_CURRENT: the CPU runs it). Every PCID a
+ * CPU has bound is represented (the arrays grow with the CPUs' PCID slots):
+ * a root may be bound to any number of PCIDs.
  */
-#define MAX_PCIDS 8
 struct reach {
-    int npcid[TLB_MAX_CPUS];
-    uint16_t pcids[TLB_MAX_CPUS][MAX_PCIDS];
-    uint64_t pbound[TLB_MAX_CPUS][MAX_PCIDS];
+    uint32_t first[TLB_MAX_CPUS + 1];
+    uint16_t *pcids;
+    uint64_t *pbound;
+    size_t cap;
     uint64_t gbound[TLB_MAX_CPUS];
 };
 
@@ -271,11 +274,14 @@ enum tlb_verdict tlb_v_cpu_cr3_load(struct tlb_validator *v, const struct tlb_ev
 enum tlb_verdict tlb_v_cpu_flush(struct tlb_validator *v, const struct tlb_event *ev);
 /*
  * Which PCIDs of CPU c may hold (non-global) entries of the tree hanging from
- * `top` (a tlb_v_tree_top result)? Writes up to max PCIDs to pcids and their bounds
+ * `top` (a tlb_v_tree_top result)? Writes the PCIDs to pcids and their bounds
  * (tlb_v_tree_root_bound: entries with since < bound) to bounds, returns how many.
+ * Requires room for max entries; max >= the CPU's nslots gives them all.
  */
 int tlb_v_cpu_reach_pcids(const struct tlb_validator *v, uint32_t c, const struct vnode *top,
-                    uint16_t *pcids, uint64_t *bounds, int max);
+                    uint16_t *pcids, uint64_t *bounds, uint32_t max);
+/* Does the PCID slot `i` of CPU c reach `top`, and until when (tlb_v_tree_root_bound; 0: no)? */
+uint64_t tlb_v_cpu_slot_bound(const struct tlb_validator *v, uint32_t c, uint32_t i, const struct vnode *top);
 /* Bound for global entries of the tree hanging from `top` on CPU c: it may hold those with
  * since < the result (0: none). */
 uint64_t tlb_v_cpu_reach_global(const struct tlb_validator *v, uint32_t c, const struct vnode *top);

@@ -28,13 +28,32 @@
 #define PTE_PAT_HUGE (1ull << 12)   /* PAT bit of a 2 MiB / 1 GiB leaf */
 
 /* `globals`: global leaves may be concerned (else gbound is left 0: it costs a scan of the
- * CPU's roots, and most stale entries are not global). */
-static void reach_compute(const struct tlb_validator *v, const struct vnode *top, struct reach *r, bool globals)
+ * CPU's roots, and most stale entries are not global). False when memory runs out. */
+static bool reach_compute(struct tlb_validator *v, const struct vnode *top, struct reach *r, bool globals)
 {
+    size_t need = 0;
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        need += v->cpus[c].nslots;
+    if (need > r->cap) {
+        size_t cap = need * 2;
+        uint16_t *p = realloc(r->pcids, cap * sizeof *p);
+        if (p)
+            r->pcids = p;
+        uint64_t *b = p ? realloc(r->pbound, cap * sizeof *b) : NULL;
+        if (!b)
+            return false;
+        r->pbound = b;
+        r->cap = cap;
+    }
+    uint32_t k = 0;
     for (uint32_t c = 0; c < v->ncpus; c++) {
-        r->npcid[c] = top ? tlb_v_cpu_reach_pcids(v, c, top, r->pcids[c], r->pbound[c], MAX_PCIDS) : 0;
+        r->first[c] = k;
+        if (top)
+            k += (uint32_t)tlb_v_cpu_reach_pcids(v, c, top, r->pcids + k, r->pbound + k, v->cpus[c].nslots);
         r->gbound[c] = globals ? tlb_v_cpu_reach_global(v, c, top) : 0;
     }
+    r->first[v->ncpus] = k;
+    return true;
 }
 
 static bool hw_present(uint64_t pte) { return pte & PTE_P; }
@@ -152,11 +171,12 @@ static void leaf_obligations(struct leaf_ctx *x, struct vnode *n, unsigned idx, 
     if (tlb_v_pte_tracked_leaf(old, n->level) && others > 0)
         others--;
     for (uint32_t c = 0; c < v->ncpus; c++) {
-        int np = global ? (since < x->r->gbound[c] ? 1 : 0) : x->r->npcid[c];
-        for (int k = 0; k < np; k++) {
-            if (!global && since >= x->r->pbound[c][k])
+        uint32_t k0 = global ? 0 : x->r->first[c];
+        uint32_t k1 = global ? (since < x->r->gbound[c] ? 1 : 0) : x->r->first[c + 1];
+        for (uint32_t k = k0; k < k1; k++) {
+            if (!global && since >= x->r->pbound[k])
                 continue;   /* this PCID stopped being used before the entry was available */
-            uint16_t pcid = global ? v->cpus[c].pcid : x->r->pcids[c][k];
+            uint16_t pcid = global ? v->cpus[c].pcid : x->r->pcids[k];
             if (may_dup && leaf_dup(v, c, pcid, va, n->level, frame))
                 continue;
             uint32_t id = tlb_v_ob_alloc(v);
@@ -223,8 +243,8 @@ static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev,
     if (refs)
         *refs = 0;
     for (uint32_t c = 0; c < v->ncpus; c++)
-        for (int k = 0; k < r->npcid[c]; k++) {
-            if (since >= r->pbound[c][k])
+        for (uint32_t k = r->first[c]; k < r->first[c + 1]; k++) {
+            if (since >= r->pbound[k])
                 continue;   /* this PCID stopped being used before the table entry was available */
             uint32_t id = tlb_v_ob_alloc(v);
             if (id == NONE32)
@@ -233,7 +253,7 @@ static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev,
             o->cpu = (uint8_t)c;
             o->level = n->level;
             o->creator = (uint8_t)ev->cpu;
-            o->pcid = r->pcids[c][k];
+            o->pcid = r->pcids[k];
             o->index = (uint16_t)idx;
             o->va = tlb_v_tree_entry_va(n, idx);
             o->size = pt_page_size(n->level);
@@ -281,11 +301,9 @@ static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev,
 static bool bbm_same_context(const struct tlb_validator *v, uint32_t c, const struct oblig *o,
                              const struct vnode *top, uint64_t seq)
 {
-    uint16_t pcids[MAX_PCIDS];
-    uint64_t bounds[MAX_PCIDS];
-    int np = tlb_v_cpu_reach_pcids(v, c, top, pcids, bounds, MAX_PCIDS);
-    for (int k = 0; k < np; k++)   /* seq < bound: the PCID is current (bound SEQ_CURRENT) */
-        if (seq < bounds[k] && ((o->flags & OB_GLOBAL) || pcids[k] == o->pcid))
+    const struct vcpu *cpu = &v->cpus[c];
+    for (uint32_t i = 0; i < cpu->nslots; i++)   /* seq < bound: the PCID is current (bound SEQ_CURRENT) */
+        if (seq < tlb_v_cpu_slot_bound(v, c, i, top) && ((o->flags & OB_GLOBAL) || cpu->slots[i].pcid == o->pcid))
             return true;
     return false;
 }
@@ -426,8 +444,7 @@ static enum tlb_verdict collapse_apply(struct tlb_validator *v, const struct tlb
     for (unsigned i = 0; i < 512; i++)
         first = child->since[i] < first ? child->since[i] : first;
     struct reach *r = &v->reach;
-    reach_compute(v, tlb_v_tree_top(n), r, false);
-    if (!psc_obligations(v, ev, n, r, true))
+    if (!reach_compute(v, tlb_v_tree_top(n), r, false) || !psc_obligations(v, ev, n, r, true))
         return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
     if (first > n->since[idx])
         n->since[idx] = first;
@@ -480,7 +497,8 @@ enum tlb_verdict tlb_v_store_apply(struct tlb_validator *v, const struct tlb_eve
                     (is_leaf(old) ? leaf_downgrade(old, new, level) : table_downgrade(old, new)) != NULL;
         keep_since = hw_present(old) && !need;
         if (need) {
-            reach_compute(v, tlb_v_tree_top(n), r, !is_leaf(old) || (old & PTE_G));
+            if (!reach_compute(v, tlb_v_tree_top(n), r, !is_leaf(old) || (old & PTE_G)))
+                return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
             if (is_leaf(old)) {
                 struct leaf_ctx x = { v, ev, r, 0, false };
                 leaf_obligations(&x, n, idx, old, new, tlb_v_tree_entry_since(n, idx));

@@ -514,5 +514,6 @@ const struct scenario tlb_scenarios[] = {
     { "t9_collapse_freed_early", true, scenario_t9_collapse_freed_early, false },
     { "collapse_without_flush", true, scenario_collapse_without_flush, true },
     { "t12_collapse_changes_rights", true, scenario_t12_collapse_changes_rights, false },
+    { "t14_many_pcids_one_root", true, scenario_t14_many_pcids_one_root, false },
 };
 const unsigned tlb_nscenarios = sizeof tlb_scenarios / sizeof tlb_scenarios[0];

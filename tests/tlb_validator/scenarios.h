@@ -45,6 +45,7 @@ void scenario_t1_linear_map_free_before_flush(struct sb *b, bool bug, struct exp
 void scenario_t9_collapse_freed_early(struct sb *b, bool bug, struct expect *e);
 void scenario_collapse_without_flush(struct sb *b, bool bug, struct expect *e);
 void scenario_t12_collapse_changes_rights(struct sb *b, bool bug, struct expect *e);
+void scenario_t14_many_pcids_one_root(struct sb *b, bool bug, struct expect *e);
 extern const unsigned tlb_nscenarios;
 
 #endif

@@ -210,3 +210,25 @@ void scenario_t12_collapse_changes_rights(struct sb *b, bool bug, struct expect 
     sb_op(b, 0, R, false, TLB_OP_OTHER, HUGE_VA, HUGE_VA + 0x200000);
     *e = (struct expect){ TLB_T12, 0, HUGE_VA, L1B };
 }
+
+/* ---- one root, many PCIDs ---------------------------------------------- */
+
+/*
+ * T14: CPU 0 runs R successively in PCIDs 1..12 (nothing limits how many PCIDs a kernel binds one
+ * root to), so every one of them may cache VA 5. VA 5 is unmapped and flushed in the current PCID only; then the CPU returns to
+ * PCID 10 with the no-flush bit, which still holds the stale entry. (The validator once modelled 8
+ * PCIDs per root and silently missed the others.) correct: the return to PCID 10 flushes it.
+ * Afterwards a global flush empties every PCID, so nothing is left at the end.
+ */
+void scenario_t14_many_pcids_one_root(struct sb *b, bool bug, struct expect *e)
+{
+    setup(b, 1, 0);
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    for (uint16_t pcid = 1; pcid <= 12; pcid++)
+        sb_cr3(b, 0, R, pcid, false);
+    sb_store(b, 0, R, L1, 1, 5, 0);
+    sb_invlpg(b, 0, VA(5));
+    sb_cr3(b, 0, R, 10, bug);
+    sb_flush_all(b, 0, true);
+    *e = (struct expect){ TLB_T14, 0, VA(5), F };
+}
