@@ -102,12 +102,13 @@ static enum tlb_verdict route(struct tlb_validator *v, const struct tlb_event *e
         return tlb_v_cpu_cr3_load(v, ev);
     case TLB_EV_ACTIVATE: return tlb_v_check_activate(v, ev);
     case TLB_EV_DISPATCH: return tlb_v_check_dispatch(v, ev);
+    case TLB_EV_REMOTE_DONE: return tlb_v_check_remote_done(v, ev);
     case TLB_EV_SYNC_DONE: return tlb_v_check_sync(v, ev);
     case TLB_EV_FREE: return tlb_v_check_free(v, ev);
     case TLB_EV_OP_BEGIN: return tlb_v_check_op_begin(v, ev);
     case TLB_EV_OP_END: return tlb_v_check_op_end(v, ev);
     default:
-        /* FLUSH_ISSUE, REMOTE_DONE, FRAME_REF, CURSOR_*: recorded in the
+        /* FLUSH_ISSUE, FRAME_REF, CURSOR_*: recorded in the
          * stream for humans; the model's verdicts do not depend on them (v1). */
         return TLB_VERDICT_OK;
     }

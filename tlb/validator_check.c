@@ -26,18 +26,54 @@ static bool frame_overlap(const struct oblig *o, uint64_t pa, uint64_t len)
 static uint64_t missed_seq(const struct tlb_validator *v, const struct oblig *o, unsigned cls);
 
 /*
+ * T13 or T16 when a flush meant for `o` visibly ran on its CPU and missed it,
+ * else 0. A flush is meant for `o` when it follows a dispatch by o's creator
+ * that reached o's CPU (naming o's range or not), or -- on the creator's own
+ * CPU -- when the creator flushed for its own operations (not while serving
+ * another initiator's shootdown). Only then is "flushed the wrong thing"
+ * (T16; T19 when the flush was not aimed at this VA and the frame had an
+ * alias: the flusher left the alias out) or "kept a global entry" (T13) the
+ * bug's class; a flush done for
+ * unrelated traffic leaves the class at "never flushed" (T15) or the free's
+ * own class. Used alike at a free and at a completion point, so a wrong
+ * flush range gives the same class whichever comes first.
+ */
+static unsigned missed_flush_class(const struct tlb_validator *v, const struct oblig *o)
+{
+    const struct vcpu *c = &v->cpus[o->cpu];
+    uint64_t after, partial, full;
+    if (o->flags & OB_DISPATCHED) {
+        after = o->dispatch_seq;
+        partial = c->last_partial_flush_seq;
+        full = c->last_full_flush_seq;
+    } else if (o->near_dispatch_seq) {
+        after = o->near_dispatch_seq;
+        partial = c->last_partial_flush_seq;
+        full = c->last_full_flush_seq;
+    } else if (o->cpu == o->creator) {
+        after = o->created_seq;
+        partial = c->own_partial_flush_seq;
+        full = c->own_full_flush_seq;
+    } else {
+        return 0;
+    }
+    if ((o->flags & OB_GLOBAL) && !(o->flags & OB_PSC) && full > after)
+        return TLB_T13;
+    if (partial > after)   /* a flush that was not aimed at this VA left out an alias of the frame */
+        return !(o->flags & OB_DISPATCHED) && (o->flags & OB_ALIAS) ? TLB_T19 : TLB_T16;
+    return 0;
+}
+
+/*
  * The class of a frame freed while `o` is open: the root cause when the
- * flusher visibly tried (a global entry left by a non-global full flush:
- * T13; a dispatched flush that hit another page: T16), else by how the frame
+ * flusher visibly tried (missed_flush_class: T13, T16), else by how the frame
  * became stale (under a removed table: T3; moved: T2; an alias: T19; T1).
  */
 static unsigned free_class(const struct tlb_validator *v, const struct oblig *o)
 {
-    const struct vcpu *c = &v->cpus[o->cpu];
-    if ((o->flags & OB_GLOBAL) && c->last_full_flush_seq > o->created_seq)
-        return TLB_T13;
-    if ((o->flags & OB_DISPATCHED) && c->last_partial_flush_seq > o->dispatch_seq)
-        return TLB_T16;
+    unsigned cls = missed_flush_class(v, o);
+    if (cls)
+        return cls;
     return (o->flags & OB_VIA_PSC) ? TLB_T3 : (o->flags & OB_MOVED) ? TLB_T2 : (o->flags & OB_ALIAS) ? TLB_T19 : TLB_T1;
 }
 
@@ -202,40 +238,72 @@ enum tlb_verdict tlb_v_check_free(struct tlb_validator *v, const struct tlb_even
     return ev->sub == TLB_FREE_FRAME ? free_frame(v, ev) : free_node(v, ev);
 }
 
+/* Is `o` (an open obligation) in the address space and range of a dispatch/operation? */
+static bool in_scope(const struct oblig *o, uint64_t root, uint64_t va, uint64_t len)
+{
+    if (len != 0 && !tlb_v_ob_overlaps(o, va, len))
+        return false;
+    /* another address space's user half (0 = unknown: assume the same) */
+    return !(o->root && root && o->root != root && o->va < KERNEL_HALF);
+}
+
+/*
+ * DISPATCH (R10): the target set must include every CPU that may cache what
+ * the dispatch is meant to flush -- the initiator's own obligations in the
+ * range, and also other CPUs' obligations in that range on a remote CPU: a
+ * CPU the dispatch misses keeps its stale entry whoever created it (T10, the
+ * bug's class, rather than T4 at the completion point). Obligations already
+ * dispatched by their own creator are that creator's business.
+ */
 enum tlb_verdict tlb_v_check_dispatch(struct tlb_validator *v, const struct tlb_event *ev)
 {
     uint32_t a = ev->cpu;
     uint64_t mask = ev->u.dispatch.targets;
     uint64_t va = ev->u.dispatch.va, len = ev->u.dispatch.npages * PAGE_4K;
     v->cpus[a].last_dispatch_seq = ev->seq;
-    for (uint32_t c = 0; c < v->ncpus; c++)
+    for (uint32_t c = 0; c < v->ncpus; c++) {
+        bool targeted = mask & (1ull << c);
+        if (targeted && c != a)
+            v->cpus[c].foreign_pending |= 1ull << a;
         OB_FOREACH_OPEN(v, c, id, nx) {
             struct oblig *o = &v->ob[id];
-            if (o->creator != a || (o->flags & (OB_DISPATCHED | OB_COLLAPSE)))
+            if (o->flags & (OB_DISPATCHED | OB_COLLAPSE))
                 continue;
-            if (len != 0 && !tlb_v_ob_overlaps(o, va, len))
+            bool mine = o->creator == a;
+            if (!in_scope(o, ev->root, va, len)) {
+                if (mine && targeted)
+                    o->near_dispatch_seq = ev->seq;   /* reached this CPU, but for another range */
                 continue;
-            if (mask & (1ull << c)) {
-                o->flags |= OB_DISPATCHED;
-                o->dispatch_seq = ev->seq;
-            } else if (!(o->flags & OB_REPORTED)) {
+            }
+            if (targeted) {
+                if (mine) {
+                    o->flags |= OB_DISPATCHED;
+                    o->dispatch_seq = ev->seq;
+                }
+            } else if (!(o->flags & OB_REPORTED) && (mine || c != a)) {
                 tlb_v_report_oblig(v, id, TLB_T10, "R10", ev->seq, ev->seq,
-                             "dispatch target set misses this CPU, which may cache the stale entry");
+                                   mine ? "dispatch target set misses this CPU, which may cache the stale entry"
+                                        : "dispatch target set misses this CPU, which may cache a stale entry "
+                                          "(made stale by another CPU) in the dispatched range");
             }
         }
+    }
+    return TLB_VERDICT_OK;
+}
+
+enum tlb_verdict tlb_v_check_remote_done(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    v->cpus[ev->cpu].foreign_pending &= ~(1ull << ev->u.remote_done.initiator);
     return TLB_VERDICT_OK;
 }
 
 unsigned tlb_v_check_classify_open(const struct tlb_validator *v, const struct oblig *o, uint32_t initiator)
 {
-    const struct vcpu *c = &v->cpus[o->cpu];
-    uint64_t since = o->dispatch_seq > o->created_seq ? o->dispatch_seq : o->created_seq;
     if (o->creator != initiator)
         return TLB_T4;
-    if ((o->flags & OB_GLOBAL) && !(o->flags & OB_PSC) && c->last_full_flush_seq > o->created_seq)
-        return TLB_T13;
-    if (c->last_partial_flush_seq > since)
-        return TLB_T16;
+    unsigned cls = missed_flush_class(v, o);
+    if (cls)
+        return cls;
     if (!(o->flags & OB_DISPATCHED))
         return TLB_T15;
     if (v->cpus[initiator].last_sync_seq < o->dispatch_seq)
@@ -251,6 +319,7 @@ static const char *classify_why(unsigned cls)
     case TLB_T16: return "this CPU flushed, but not this address/range: the stale entry remains";
     case TLB_T15: return "the downgrade was never flushed on this CPU (no dispatch, no local flush)";
     case TLB_T20: return "operation completes after dispatch but before sync: this CPU has not flushed yet";
+    case TLB_T19: return "the flush left out this alias of the frame: this CPU may still cache it";
     default: return "obligation dropped: the target acknowledged without flushing";
     }
 }
@@ -258,10 +327,11 @@ static const char *classify_why(unsigned cls)
 static uint64_t missed_seq(const struct tlb_validator *v, const struct oblig *o, unsigned cls)
 {
     const struct vcpu *c = &v->cpus[o->cpu];
+    bool own = !(o->flags & OB_DISPATCHED) && !o->near_dispatch_seq;
     if (cls == TLB_T13)
-        return c->last_full_flush_seq;
-    if (cls == TLB_T16)
-        return c->last_partial_flush_seq;
+        return own ? c->own_full_flush_seq : c->last_full_flush_seq;
+    if (cls == TLB_T16 || cls == TLB_T19)
+        return own ? c->own_partial_flush_seq : c->last_partial_flush_seq;
     return o->dispatch_seq;
 }
 
@@ -273,6 +343,7 @@ enum tlb_verdict tlb_v_check_sync(struct tlb_validator *v, const struct tlb_even
     for (uint32_t c = 0; c < v->ncpus; c++) {
         if (!(mask & (1ull << c)))
             continue;
+        v->cpus[c].foreign_pending &= ~(1ull << a);   /* every target finished */
         OB_FOREACH_OPEN(v, c, id, nx) {
             const struct oblig *o = &v->ob[id];
             if (o->creator != a || !(o->flags & OB_DISPATCHED) || (o->flags & (OB_REPORTED | OB_COLLAPSE)))
@@ -313,10 +384,9 @@ enum tlb_verdict tlb_v_check_op_end(struct tlb_validator *v, const struct tlb_ev
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {
             const struct oblig *o = &v->ob[id];
-            if ((o->flags & (OB_REPORTED | OB_COLLAPSE)) || !tlb_v_ob_overlaps(o, start, len))
+            if ((o->flags & (OB_REPORTED | OB_COLLAPSE)) || !tlb_v_ob_overlaps(o, start, len) ||
+                !in_scope(o, ev->root, start, len))
                 continue;
-            if (o->root && ev->root && o->root != ev->root && o->va < KERNEL_HALF)
-                continue;   /* another address space's user half (0 = unknown: assume the same) */
             unsigned cls = tlb_v_check_classify_open(v, o, ev->cpu);
             tlb_v_report_oblig(v, id, cls, tlb_v_class_rule(cls), ev->seq, missed_seq(v, o, cls), classify_why(cls));
         }

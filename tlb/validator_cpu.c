@@ -277,6 +277,8 @@ enum tlb_verdict tlb_v_cpu_flush(struct tlb_validator *v, const struct tlb_event
     case TLB_FLUSH_SINGLE:
     case TLB_FLUSH_RANGE:
         c->last_partial_flush_seq = ev->seq;
+        if (!c->foreign_pending)
+            c->own_partial_flush_seq = ev->seq;
         if (!pt_is_canonical(va)) {
             lint(v, ev, "INVLPG of a non-canonical address is a no-op");
             break;
@@ -291,6 +293,8 @@ enum tlb_verdict tlb_v_cpu_flush(struct tlb_validator *v, const struct tlb_event
                 tlb_v_ob_close(v, id);
         }
         c->last_full_flush_seq = ev->seq;
+        if (!c->foreign_pending)
+            c->own_full_flush_seq = ev->seq;
         break;
     case TLB_FLUSH_ALL_GLOBAL:
         while (c->open_head != NONE32)

@@ -100,6 +100,7 @@ struct oblig {
     uint64_t frame;          /* leaf: old frame base; PSC: old child node pa */
     uint64_t frame_size;     /* leaf: size of the old frame; PSC: 0 */
     uint64_t created_seq, dispatch_seq;
+    uint64_t near_dispatch_seq;  /* a dispatch by the creator reached this CPU, for a range missing it */
     uint64_t *snap_nodes;    /* PSC: the detached subtree's nodes (shared, refcounted) */
     uint32_t *snap_refs;
     uint32_t snap_n;
@@ -137,6 +138,14 @@ struct vcpu {
     uint32_t nopen;
     uint64_t last_partial_flush_seq;   /* last INVLPG / range flush */
     uint64_t last_full_flush_seq;      /* last non-global full flush or flushing CR3 load */
+    /*
+     * Flushes this CPU executed for its OWN operations: a FLUSH while no
+     * other CPU's dispatch to it was outstanding (foreign_pending == 0).
+     * A flush done while serving another initiator's shootdown says nothing
+     * about this CPU's own downgrades (the class stays T15, not T16).
+     */
+    uint64_t foreign_pending;          /* initiators whose dispatch to this CPU is not yet done */
+    uint64_t own_partial_flush_seq, own_full_flush_seq;
     /* the operation in progress on this CPU */
     bool in_op;
     uint8_t op_kind;
@@ -296,6 +305,8 @@ enum tlb_verdict tlb_v_store_apply(struct tlb_validator *v, const struct tlb_eve
 /* validator_check.c */
 enum tlb_verdict tlb_v_check_free(struct tlb_validator *v, const struct tlb_event *ev);
 enum tlb_verdict tlb_v_check_dispatch(struct tlb_validator *v, const struct tlb_event *ev);
+/* REMOTE_DONE: the target finished what an initiator asked (attribution of its flushes). */
+enum tlb_verdict tlb_v_check_remote_done(struct tlb_validator *v, const struct tlb_event *ev);
 enum tlb_verdict tlb_v_check_sync(struct tlb_validator *v, const struct tlb_event *ev);
 enum tlb_verdict tlb_v_check_op_begin(struct tlb_validator *v, const struct tlb_event *ev);
 enum tlb_verdict tlb_v_check_op_end(struct tlb_validator *v, const struct tlb_event *ev);

@@ -515,5 +515,10 @@ const struct scenario tlb_scenarios[] = {
     { "collapse_without_flush", true, scenario_collapse_without_flush, true },
     { "t12_collapse_changes_rights", true, scenario_t12_collapse_changes_rights, false },
     { "t14_many_pcids_one_root", true, scenario_t14_many_pcids_one_root, false },
+    { "t15_protect_amid_other_shootdown", true, scenario_t15_protect_amid_other_shootdown, false },
+    { "t16_wrong_range_free_before_end", true, scenario_t16_wrong_range_free_before_end, false },
+    { "t16_wrong_range_free_after_end", true, scenario_t16_wrong_range_free_after_end, false },
+    { "t16_local_wrong_page_then_free", true, scenario_t16_local_wrong_page_then_free, false },
+    { "t10_misses_other_creators_cpu", true, scenario_t10_misses_other_creators_cpu, false },
 };
 const unsigned tlb_nscenarios = sizeof tlb_scenarios / sizeof tlb_scenarios[0];

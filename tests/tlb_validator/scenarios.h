@@ -46,6 +46,11 @@ void scenario_t9_collapse_freed_early(struct sb *b, bool bug, struct expect *e);
 void scenario_collapse_without_flush(struct sb *b, bool bug, struct expect *e);
 void scenario_t12_collapse_changes_rights(struct sb *b, bool bug, struct expect *e);
 void scenario_t14_many_pcids_one_root(struct sb *b, bool bug, struct expect *e);
+void scenario_t15_protect_amid_other_shootdown(struct sb *b, bool bug, struct expect *e);
+void scenario_t16_wrong_range_free_before_end(struct sb *b, bool bug, struct expect *e);
+void scenario_t16_wrong_range_free_after_end(struct sb *b, bool bug, struct expect *e);
+void scenario_t16_local_wrong_page_then_free(struct sb *b, bool bug, struct expect *e);
+void scenario_t10_misses_other_creators_cpu(struct sb *b, bool bug, struct expect *e);
 extern const unsigned tlb_nscenarios;
 
 #endif

@@ -232,3 +232,90 @@ void scenario_t14_many_pcids_one_root(struct sb *b, bool bug, struct expect *e)
     sb_flush_all(b, 0, true);
     *e = (struct expect){ TLB_T14, 0, VA(5), F };
 }
+
+/* ---- the class is the bug's own ---------------------------------------- */
+
+/*
+ * T15, not T16: CPU 0 write-protects VA 5 and never flushes it. Meanwhile CPU 1 unmaps VA 9 and its
+ * shootdown reaches CPU 0, which INVLPGs VA 9 for it: that flush was not CPU 0's attempt at VA 5.
+ */
+void scenario_t15_protect_amid_other_shootdown(struct sb *b, bool bug, struct expect *e)
+{
+    setup(b, 2, ALL2);
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_store(b, 1, R, L1, 1, 9, sb_leaf(F + 0x1000, true, false));
+    sb_op(b, 0, R, true, TLB_OP_PROTECT, VA(5), VA(6));
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, false, false));
+    sb_op(b, 1, R, true, TLB_OP_UNMAP, VA(9), VA(10));
+    sb_store(b, 1, R, L1, 1, 9, 0);
+    shootdown(b, 1, ALL2, VA(9));
+    sb_free_frame(b, 1, F + 0x1000, 1);
+    sb_op(b, 1, R, false, TLB_OP_UNMAP, VA(9), VA(10));
+    if (!bug)
+        shootdown(b, 0, ALL2, VA(5));
+    sb_op(b, 0, R, false, TLB_OP_PROTECT, VA(5), VA(6));
+    *e = (struct expect){ TLB_T15, 1, VA(5), F };
+}
+
+/*
+ * T16 whether the frame is freed before or after OP_END: the unmap of VA 5 dispatches and flushes
+ * the wrong range (VA 6). `free_first`: the free comes before the completion point (caught at the
+ * free), else after it (caught at OP_END). correct: the right range.
+ */
+static void wrong_range(struct sb *b, bool bug, struct expect *e, bool free_first)
+{
+    setup(b, 2, ALL2);
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
+    sb_store(b, 0, R, L1, 1, 5, 0);
+    shootdown(b, 0, ALL2, bug ? VA(6) : VA(5));
+    if (free_first)
+        sb_free_frame(b, 0, F, 1);
+    sb_op(b, 0, R, false, TLB_OP_UNMAP, VA(5), VA(6));
+    if (!free_first)
+        sb_free_frame(b, 0, F, 1);
+    *e = (struct expect){ TLB_T16, 1, VA(5), F };
+}
+
+void scenario_t16_wrong_range_free_before_end(struct sb *b, bool bug, struct expect *e)
+{
+    wrong_range(b, bug, e, true);
+}
+
+void scenario_t16_wrong_range_free_after_end(struct sb *b, bool bug, struct expect *e)
+{
+    wrong_range(b, bug, e, false);
+}
+
+/* The same on one CPU, with a local flush only (no dispatch): INVLPG of the wrong page, then free. */
+void scenario_t16_local_wrong_page_then_free(struct sb *b, bool bug, struct expect *e)
+{
+    setup(b, 1, 1);
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
+    sb_store(b, 0, R, L1, 1, 5, 0);
+    sb_invlpg(b, 0, bug ? VA(6) : VA(5));
+    sb_free_frame(b, 0, F, 1);
+    sb_op(b, 0, R, false, TLB_OP_UNMAP, VA(5), VA(6));
+    *e = (struct expect){ TLB_T16, 0, VA(5), F };
+}
+
+/*
+ * T10, not T4: CPU 0 unmaps VA 5 (all three CPUs may cache it). CPU 1, unmapping the same range,
+ * finds it empty and forces a flush of its range (the fix for T4) -- but its dispatch misses CPU 2.
+ * That CPU's stale entry was made by CPU 0; the dispatch that missed it is still the bug.
+ */
+void scenario_t10_misses_other_creators_cpu(struct sb *b, bool bug, struct expect *e)
+{
+    setup(b, 3, 7);
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
+    sb_store(b, 0, R, L1, 1, 5, 0);
+    sb_op(b, 1, R, true, TLB_OP_UNMAP, VA(5), VA(6));
+    shootdown(b, 1, bug ? 3 : 7, VA(5));
+    sb_op(b, 1, R, false, TLB_OP_UNMAP, VA(5), VA(6));
+    shootdown(b, 0, 7, VA(5));
+    sb_free_frame(b, 0, F, 1);
+    sb_op(b, 0, R, false, TLB_OP_UNMAP, VA(5), VA(6));
+    *e = (struct expect){ TLB_T10, 2, VA(5), F };
+}
