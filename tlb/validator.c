@@ -15,13 +15,29 @@ struct tlb_validator_options tlb_validator_default_options(uint32_t cpu_count)
     return (struct tlb_validator_options){ .cpu_count = cpu_count };
 }
 
+char *tlb_v_vformat(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    char *out = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (out)
+        vsnprintf(out, (size_t)n + 1, fmt, ap);
+    return out;
+}
+
+static char oom_message[] = "out of memory while formatting a message";
+
 enum tlb_verdict tlb_v_bad_input(struct tlb_validator *v, const char *fmt, ...)
 {
     if (!v->failed) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(v->error, sizeof v->error, fmt, ap);
+        v->error = tlb_v_vformat(fmt, ap);
         va_end(ap);
+        if (!v->error)
+            v->error = oom_message;
         v->failed = true;
     }
     return TLB_VERDICT_BAD_INPUT;
@@ -45,7 +61,11 @@ struct tlb_validator *tlb_validator_create(const struct tlb_validator_options *o
     v->ob_epoch = 1;   /* fresh nodes hold 0: never marked */
     for (size_t i = 0; i < opt->npolicies; i++) {
         struct policy_copy *p = &v->policies[i];
-        snprintf(p->name, sizeof p->name, "%s", opt->policies[i].name);
+        p->name = strdup(opt->policies[i].name);
+        if (!p->name) {
+            tlb_validator_destroy(v);
+            return NULL;
+        }
         p->classes = opt->policies[i].classes;
         p->va_start = opt->policies[i].va_start;
         p->va_end = opt->policies[i].va_end;
@@ -73,6 +93,10 @@ void tlb_validator_destroy(struct tlb_validator *v)
     tlb_v_reports_free(v);
     free(v->reach.pcids);
     free(v->reach.pbound);
+    for (size_t i = 0; i < 16; i++)
+        free(v->policies[i].name);
+    if (v->error != oom_message)
+        free(v->error);
     free(v);
 }
 
@@ -126,6 +150,8 @@ enum tlb_verdict tlb_validator_feed(struct tlb_validator *v, const struct tlb_ev
     if (check_sequence(v, ev) != TLB_VERDICT_OK)
         return TLB_VERDICT_BAD_INPUT;
     v->new_violation = false;
+    v->last_ev = *ev;   /* reports copy it as the detecting event */
+    v->have_last_ev = true;
     if (route(v, ev) == TLB_VERDICT_BAD_INPUT || v->failed)
         return TLB_VERDICT_BAD_INPUT;
     v->events++;

@@ -128,7 +128,7 @@ static void live_mapping_check(struct tlb_validator *v, const struct tlb_event *
         if (!reach && !v->opt.report_lints)
             continue;
         struct report_args a = { reach ? TLB_REPORT_VIOLATION : TLB_REPORT_HINT, reach ? TLB_T19 : 0, "R1", cpu,
-                                 reach ? v->cpus[cpu].root : 0, va, pt_page_size(node->level), pa, 0, 0, ev->seq };
+                                 reach ? v->cpus[cpu].root : 0, va, pt_page_size(node->level), pa, 0, 0, ev->seq, NULL };
         if (reach)
             tlb_v_report_add(v, &a, "frame freed while still mapped at VA 0x%llx (node 0x%llx[%u] = 0x%llx), which "
                        "CPU %u may cache", (unsigned long long)va, (unsigned long long)node->pa, idx,
@@ -211,14 +211,14 @@ static enum tlb_verdict free_node(struct tlb_validator *v, const struct tlb_even
     bool linked = n->level < 4 ? attached && reachable_cpu(v, n, tlb_v_tree_link_since(n), false, &cpu) : root_loaded_somewhere(v, pa, &cpu);
     if (linked) {
         struct report_args a = { TLB_REPORT_VIOLATION, TLB_T9, "R3", cpu, ev->root,
-                                 n->level < 4 ? n->base_va : 0, pt_page_size(n->level), pa, 0, 0, ev->seq };
+                                 n->level < 4 ? n->base_va : 0, pt_page_size(n->level), pa, 0, 0, ev->seq, NULL };
         tlb_v_report_add(v, &a, n->level < 4 ? "page-table node freed while still linked into a page table that this "
                                          "CPU may walk"
                                        : "root page-table node freed while a CPU may still use it (loaded "
                                          "in CR3 or bound to a PCID, not flushed since)");
     } else if (attached && v->opt.report_lints) {
         struct report_args a = { TLB_REPORT_HINT, 0, "R3", cpu, ev->root, n->base_va, pt_page_size(n->level), pa,
-                                 0, 0, ev->seq };
+                                 0, 0, ev->seq, NULL };
         tlb_v_report_add(v, &a, "page-table node freed while still linked into a tree that no CPU has loaded");
     }
     for (uint32_t c = 0; c < v->ncpus; c++)
@@ -432,7 +432,7 @@ void tlb_v_check_cr3_activated(struct tlb_validator *v, const struct tlb_event *
     for (uint32_t i = 0; i < c->nentered; i++)
         if (c->entered[i] == ev->root)
             return;
-    struct report_args a = { TLB_REPORT_HINT, 0, "R10", ev->cpu, ev->root, 0, 0, 0, 0, 0, ev->seq };
+    struct report_args a = { TLB_REPORT_HINT, 0, "R10", ev->cpu, ev->root, 0, 0, 0, 0, 0, ev->seq, NULL };
     tlb_v_report_add(v, &a, "CR3 load of root 0x%llx on CPU %u, which has not entered that address space's CPU set: "
                "a dispatch that snapshots the set would miss this CPU", (unsigned long long)ev->root, ev->cpu);
 }

@@ -185,7 +185,7 @@ static void check_noflush_reuse(struct tlb_validator *v, const struct tlb_event 
     struct pcid_slot *s = slot_find(c, ev->arg);
     if (s && s->root != ev->root) {
         struct report_args a = { TLB_REPORT_VIOLATION, TLB_T14, "R7", ev->cpu, ev->root, 0, 0,
-                                 s->root, 0, 0, ev->seq };
+                                 s->root, 0, 0, ev->seq, NULL };
         tlb_v_report_add(v, &a, "CR3 load with the no-flush bit binds PCID %u to root 0x%llx, but PCID %u "
                    "may still hold translations of root 0x%llx (no flush since it was bound)",
                    ev->arg, (unsigned long long)ev->root, ev->arg, (unsigned long long)s->root);
@@ -265,7 +265,7 @@ static void lint(struct tlb_validator *v, const struct tlb_event *ev, const char
     if (!v->opt.report_lints)
         return;
     struct report_args a = { TLB_REPORT_HINT, 0, "R5", ev->cpu, v->cpus[ev->cpu].root,
-                             ev->u.flush.va, ev->u.flush.npages * PAGE_4K, 0, 0, 0, ev->seq };
+                             ev->u.flush.va, ev->u.flush.npages * PAGE_4K, 0, 0, 0, ev->seq, NULL };
     tlb_v_report_add(v, &a, "%s", why);
 }
 

@@ -12,6 +12,7 @@
 #ifndef TLB_VALIDATOR_INTERNAL_H
 #define TLB_VALIDATOR_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -101,6 +102,7 @@ struct oblig {
     uint64_t frame_size;     /* leaf: size of the old frame; PSC: 0 */
     uint64_t created_seq, dispatch_seq;
     uint64_t near_dispatch_seq;  /* a dispatch by the creator reached this CPU, for a range missing it */
+    struct tlb_event created_ev;   /* the store that created it (for reports) */
     uint64_t *snap_nodes;    /* PSC: the detached subtree's nodes (shared, refcounted) */
     uint32_t *snap_refs;
     uint32_t snap_n;
@@ -176,7 +178,7 @@ struct reach {
 /* ---- the validator ----------------------------------------------------- */
 
 struct policy_copy {
-    char name[48];
+    char *name;              /* owned copy: never truncated */
     uint32_t classes;
     uint64_t va_start, va_end;
 };
@@ -209,11 +211,15 @@ struct tlb_validator {
     bool finished;
     bool saw_activate;       /* the stream reports activations: lint CR3 loads outside them */
     bool new_violation;      /* set by tlb_v_report_add during the current feed */
-    char error[256];
+    struct tlb_event last_ev;    /* the event being fed (during feed), else the last one accepted */
+    bool have_last_ev;
+    char *error;             /* the input error (owned; never truncated), NULL while the input is fine */
     bool failed;
 };
 
 /* validator.c */
+/* printf into a fresh heap string of the right size (never truncated); NULL when memory runs out. */
+char *tlb_v_vformat(const char *fmt, va_list ap);
 enum tlb_verdict tlb_v_bad_input(struct tlb_validator *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -326,6 +332,7 @@ struct report_args {
     const char *rule;
     uint32_t cpu;
     uint64_t root, va, size, frame, created_seq, missed_seq, detected_seq;
+    const struct tlb_event *created_ev;   /* NULL: the current event if created_seq is its seq, else none */
 };
 /* Record a report (policies applied); formats `what` with printf arguments. */
 void tlb_v_report_add(struct tlb_validator *v, const struct report_args *a, const char *fmt, ...)

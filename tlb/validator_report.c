@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi/tlb_event_codec.h"
 #include "validator_internal.h"
 
 /* Class names, indexed by class number (0 is not a class). */
@@ -74,6 +75,8 @@ static void snapshot(const struct tlb_validator *v, struct tlb_cpu_snapshot *s, 
     }
 }
 
+static const char no_text[] = "(out of memory while formatting this report)";
+
 void tlb_v_report_add(struct tlb_validator *v, const struct report_args *a, const char *fmt, ...)
 {
     enum tlb_report_kind kind = a->kind;
@@ -101,10 +104,22 @@ void tlb_v_report_add(struct tlb_validator *v, const struct report_args *a, cons
                               .cpu = a->cpu, .root = a->root, .va = a->va, .size = a->size, .frame = a->frame,
                               .created_seq = a->created_seq, .missed_seq = a->missed_seq,
                               .detected_seq = a->detected_seq };
+    if (a->created_ev) {
+        r->created_event = *a->created_ev;
+        r->has_created_event = true;
+    } else if (a->created_seq && v->have_last_ev && v->last_ev.seq == a->created_seq) {
+        r->created_event = v->last_ev;   /* created and detected by the same event (e.g. T12) */
+        r->has_created_event = true;
+    }
+    if (v->have_last_ev) {
+        r->detected_event = v->last_ev;
+        r->has_detected_event = true;
+    }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->what, sizeof r->what, fmt, ap);
+    char *what = tlb_v_vformat(fmt, ap);
     va_end(ap);
+    r->what = what ? what : no_text;
     r->cpus = calloc(v->ncpus, sizeof *r->cpus);
     if (r->cpus) {
         r->ncpus = v->ncpus;
@@ -120,7 +135,7 @@ void tlb_v_report_oblig(struct tlb_validator *v, uint32_t id, unsigned cls, cons
     struct oblig *o = &v->ob[id];
     o->flags |= OB_REPORTED;
     struct report_args a = { TLB_REPORT_VIOLATION, cls, rule, o->cpu, o->root, o->va, o->size, o->frame,
-                             o->created_seq, missed_seq, detected_seq };
+                             o->created_seq, missed_seq, detected_seq, &o->created_ev };
     if (o->flags & OB_VIA_PSC)
         tlb_v_report_add(v, &a, "%s [stale %sleaf entry at level %u, node 0x%llx[%u] = 0x%llx, cached through a table "
                    "entry that CPU %u removed or repointed%s]", why, (o->flags & OB_GLOBAL) ? "global " : "",
@@ -135,8 +150,11 @@ void tlb_v_report_oblig(struct tlb_validator *v, uint32_t id, unsigned cls, cons
 
 void tlb_v_reports_free(struct tlb_validator *v)
 {
-    for (size_t i = 0; i < v->nreports; i++)
+    for (size_t i = 0; i < v->nreports; i++) {
         free(v->reports[i].cpus);
+        if (v->reports[i].what != no_text)
+            free((char *)v->reports[i].what);
+    }
     free(v->reports);
     v->reports = NULL;
     v->nreports = v->capreports = 0;
@@ -145,6 +163,53 @@ void tlb_v_reports_free(struct tlb_validator *v)
 static const char *kind_name(enum tlb_report_kind k)
 {
     return (unsigned)k < TLB_REPORT_KINDS ? kind_names[k] : "?";
+}
+
+/* One event on one line, its fields named as docs/tlb-events.md names them. */
+static void event_text(const struct tlb_event *e, FILE *out)
+{
+    fprintf(out, "event %" PRIu64 " cpu %" PRIu32 " %s", e->seq, e->cpu, tlb_event_type_name(e->type));
+    switch (e->type) {
+    case TLB_EV_PTE_STORE:
+        fprintf(out, " root 0x%" PRIx64 " level %u node 0x%" PRIx64 "[%u] 0x%" PRIx64 " -> 0x%" PRIx64, e->root,
+                e->sub, e->u.pte.node, e->arg, e->u.pte.old_pte, e->u.pte.new_pte);
+        break;
+    case TLB_EV_FLUSH:
+    case TLB_EV_FLUSH_ISSUE:
+        fprintf(out, " kind %u va 0x%" PRIx64 " npages %" PRIu64, e->sub, e->u.flush.va, e->u.flush.npages);
+        break;
+    case TLB_EV_CR3_LOAD:
+        fprintf(out, " root 0x%" PRIx64 " pcid %u%s", e->root, e->arg, (e->sub & TLB_CR3_NOFLUSH) ? " no-flush" : "");
+        break;
+    case TLB_EV_DISPATCH:
+        fprintf(out, " root 0x%" PRIx64 " kind %u targets 0x%" PRIx64 " va 0x%" PRIx64 " npages %" PRIu64, e->root,
+                e->sub, e->u.dispatch.targets, e->u.dispatch.va, e->u.dispatch.npages);
+        break;
+    case TLB_EV_SYNC_DONE:
+        fprintf(out, " targets 0x%" PRIx64 " dispatch %" PRIu64, e->u.sync.targets, e->u.sync.dispatch_seq);
+        break;
+    case TLB_EV_FREE:
+        fprintf(out, " %s pa 0x%" PRIx64 " npages %" PRIu64, e->sub == TLB_FREE_PT_NODE ? "page-table node" : "frame",
+                e->u.free.pa, e->u.free.npages);
+        break;
+    case TLB_EV_OP_BEGIN:
+    case TLB_EV_OP_END:
+        fprintf(out, " root 0x%" PRIx64 " op %u [0x%" PRIx64 ", 0x%" PRIx64 ")", e->root, e->sub, e->u.range.start,
+                e->u.range.end);
+        break;
+    default:
+        fprintf(out, " sub %u arg %u root 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64, e->sub, e->arg,
+                e->root, e->u.raw[0], e->u.raw[1], e->u.raw[2]);
+    }
+}
+
+/* One event as a JSON object: every field of the record, numbers as in the record. */
+static void event_json(const struct tlb_event *e, FILE *out)
+{
+    fprintf(out, "{\"seq\":%" PRIu64 ",\"cpu\":%" PRIu32 ",\"type\":\"%s\",\"sub\":%u,\"arg\":%u,"
+            "\"root\":\"0x%" PRIx64 "\",\"payload\":[\"0x%" PRIx64 "\",\"0x%" PRIx64 "\",\"0x%" PRIx64 "\"]}",
+            e->seq, e->cpu, tlb_event_type_name(e->type), e->sub, e->arg, e->root, e->u.raw[0], e->u.raw[1],
+            e->u.raw[2]);
 }
 
 void tlb_report_print_text(const struct tlb_report *r, FILE *out)
@@ -160,6 +225,16 @@ void tlb_report_print_text(const struct tlb_report *r, FILE *out)
     fprintf(out, "  cpu %" PRIu32 "  root 0x%" PRIx64 "  va 0x%" PRIx64 " (+0x%" PRIx64 ")  frame 0x%" PRIx64
             "\n  created by event %" PRIu64 ", not discharged by event %" PRIu64 "\n",
             r->cpu, r->root, r->va, r->size, r->frame, r->created_seq, r->missed_seq);
+    if (r->has_created_event) {
+        fputs("  created by:  ", out);
+        event_text(&r->created_event, out);
+        fputc('\n', out);
+    }
+    if (r->has_detected_event) {
+        fputs("  detected at: ", out);
+        event_text(&r->detected_event, out);
+        fputc('\n', out);
+    }
     for (uint32_t i = 0; i < r->ncpus; i++) {
         const struct tlb_cpu_snapshot *s = &r->cpus[i];
         if (!s->cr3_loaded && s->nopen == 0)
@@ -202,6 +277,16 @@ void tlb_report_print_json(const struct tlb_report *r, FILE *out)
             ",\"detected_seq\":%" PRIu64 ",\"what\":",
             r->cpu, r->root, r->va, r->size, r->frame, r->created_seq, r->missed_seq, r->detected_seq);
     json_str(out, r->what);
+    fputs(",\"created_event\":", out);
+    if (r->has_created_event)
+        event_json(&r->created_event, out);
+    else
+        fputs("null", out);
+    fputs(",\"detected_event\":", out);
+    if (r->has_detected_event)
+        event_json(&r->detected_event, out);
+    else
+        fputs("null", out);
     fputs(",\"cpus\":[", out);
     for (uint32_t i = 0; i < r->ncpus; i++) {
         const struct tlb_cpu_snapshot *s = &r->cpus[i];

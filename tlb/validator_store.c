@@ -199,6 +199,7 @@ static void leaf_obligations(struct leaf_ctx *x, struct vnode *n, unsigned idx, 
             o->frame = frame;
             o->frame_size = size;
             o->created_seq = x->ev->seq;
+            o->created_ev = *x->ev;
             o->flags = x->extra_flags | (global ? OB_GLOBAL : 0) | (others ? OB_ALIAS : 0);
             tlb_v_ob_open(v, id);
             n->ob_epoch[idx] = v->ob_epoch;
@@ -263,6 +264,7 @@ static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev,
             o->new_pte = ev->u.pte.new_pte;
             o->frame = old & PTE_TABLE_ADDR_MASK;
             o->created_seq = ev->seq;
+            o->created_ev = *ev;
             o->flags = OB_PSC | (collapse ? OB_COLLAPSE : 0);
             if (refs) {
                 o->snap_nodes = nodes;
@@ -319,7 +321,7 @@ static void check_bbm(struct tlb_validator *v, const struct tlb_event *ev, const
     if (hw_present(old) && is_leaf(old) != is_leaf(new)) {
         struct report_args a = { TLB_REPORT_VIOLATION, TLB_T12, "R4", ev->cpu, ev->root, va, size,
                                  is_leaf(old) ? old & pt_leaf_addr_mask(n->level) : old & PTE_TABLE_ADDR_MASK,
-                                 ev->seq, 0, ev->seq };
+                                 ev->seq, 0, ev->seq, NULL };
         tlb_v_report_add(v, &a, "page-size change without break-before-make: a present %s at level %u is "
                    "replaced directly by a present %s (old 0x%llx, new 0x%llx)",
                    is_leaf(old) ? "leaf" : "table entry", n->level, is_leaf(new) ? "leaf" : "table entry",
@@ -370,7 +372,7 @@ static void upgrade_hint(struct tlb_validator *v, const struct tlb_event *ev, co
     if (!up)
         return;
     struct report_args a = { TLB_REPORT_HINT, 0, "R2", ev->cpu, ev->root, tlb_v_tree_entry_va(n, ev->arg),
-                             pt_page_size(n->level), new & pt_leaf_addr_mask(n->level), ev->seq, 0, ev->seq };
+                             pt_page_size(n->level), new & pt_leaf_addr_mask(n->level), ev->seq, 0, ev->seq, NULL };
     tlb_v_report_add(v, &a, "permission upgrade without a flush: CPUs may take one spurious page fault");
 }
 

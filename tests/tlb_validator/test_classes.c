@@ -22,6 +22,15 @@ static void expect_only(struct tlb_validator *v, unsigned cls, uint32_t cpu, uin
         ck_assert_msg(r->cls == cls, "expected only %s, got %s: %s", tlb_class_name(cls),
                       tlb_class_name(r->cls), r->what);
         ck_assert_ptr_nonnull(r->cpus);   /* every CPU's state is attached */
+        /* ...and the events themselves: the one that broke the rule, the one that created it */
+        ck_assert(r->has_detected_event);
+        ck_assert_uint_eq(r->detected_event.seq, r->detected_seq);
+        if (r->has_created_event)
+            ck_assert_uint_eq(r->created_event.seq, r->created_seq);
+        if (r->created_seq && r->cls != TLB_T14) {   /* an obligation's report: made by a PTE store */
+            ck_assert_msg(r->has_created_event, "%s report lacks its creating event", tlb_class_name(r->cls));
+            ck_assert_uint_eq(r->created_event.type, TLB_EV_PTE_STORE);
+        }
         ck_assert_uint_ge(r->ncpus, 1);
         if (r->cpu == cpu && r->va == va && r->frame == frame)
             found = true;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pagetable/x86_64.h"
+#include "scenarios.h"
 #include "stream_builder.h"
 #include "abi/tlb_event_codec.h"
 
@@ -637,6 +638,90 @@ START_TEST(repeated_downgrade_reported_once)
 }
 END_TEST
 
+/* Print a report (text or JSON) into a string; caller frees. */
+static char *print_report(const struct tlb_report *r, bool json)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    ck_assert_ptr_nonnull(f);
+    if (json)
+        tlb_report_print_json(r, f);
+    else
+        tlb_report_print_text(r, f);
+    fclose(f);
+    return text;
+}
+
+/* A report carries copies of the event that created the obligation and of the one that broke it,
+ * and prints both (text and JSON). */
+START_TEST(report_carries_its_events)
+{
+    struct sb b;
+    protect_without_flush(&b);
+    enum tlb_verdict r;
+    struct tlb_validator *v = sb_validate(&b, NULL, &r);
+    ck_assert_int_eq(r, TLB_VERDICT_VIOLATION);
+    const struct tlb_report *rep = tlb_validator_report(v, 0);
+    ck_assert(rep->has_created_event);
+    ck_assert_mem_eq(&rep->created_event, &b.ev[6], sizeof b.ev[6]);   /* the RW -> RO store */
+    ck_assert(rep->has_detected_event);
+    ck_assert_mem_eq(&rep->detected_event, &b.ev[7], sizeof b.ev[7]);   /* OP_END */
+    char *text = print_report(rep, false);
+    ck_assert_msg(strstr(text, "created by:  event 7 cpu 0 PTE_STORE root 0x100000 level 1 node 0x103000[5] "
+                               "0x2000a7 -> 0x2000a5"), "%s", text);
+    ck_assert_msg(strstr(text, "detected at: event 8 cpu 0 OP_END root 0x100000 op 3 [0x5000, 0x6000)"), "%s", text);
+    free(text);
+    char *json = print_report(rep, true);
+    ck_assert_msg(strstr(json, "\"created_event\":{\"seq\":7,\"cpu\":0,\"type\":\"PTE_STORE\",\"sub\":1,\"arg\":5,"
+                               "\"root\":\"0x100000\",\"payload\":[\"0x103000\",\"0x2000a7\",\"0x2000a5\"]}"), "%s", json);
+    ck_assert_msg(strstr(json, "\"detected_event\":{\"seq\":8,\"cpu\":0,\"type\":\"OP_END\""), "%s", json);
+    free(json);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
+/* Report text is never cut off: a long explanation (the old limit was 199 characters) and a long
+ * policy name come back whole. */
+START_TEST(report_text_is_never_cut)
+{
+    const struct scenario *t3 = NULL;
+    for (unsigned i = 0; i < tlb_nscenarios; i++)
+        if (!strcmp(tlb_scenarios[i].name, "t3"))
+            t3 = &tlb_scenarios[i];
+    ck_assert_ptr_nonnull(t3);
+    struct sb b;
+    struct expect e;
+    t3->build(&b, true, &e);
+    char name[300];
+    memset(name, 'p', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    struct tlb_policy p = { name, TLB_CLASS_BIT(TLB_T3), 0, 0 };
+    struct tlb_validator_options o = tlb_validator_default_options(b.ncpus);
+    o.policies = &p;
+    o.npolicies = 1;
+    struct tlb_validator *v = sb_validate(&b, &o, NULL);
+    const struct tlb_report *rep = NULL;
+    for (size_t i = 0; i < tlb_validator_report_count(v); i++)
+        if (tlb_validator_report(v, i)->cls == TLB_T3)
+            rep = tlb_validator_report(v, i);
+    ck_assert_ptr_nonnull(rep);
+    ck_assert_int_eq(rep->kind, TLB_REPORT_TOLERATED);
+    ck_assert_str_eq(rep->policy, name);
+    size_t n = strlen(rep->what);
+    ck_assert_msg(n > 199, "explanation of %zu characters: %s", n, rep->what);
+    ck_assert_msg(!strcmp(rep->what + n - strlen("removed or repointed]"), "removed or repointed]"), "cut: %s",
+                  rep->what);
+    char *text = print_report(rep, false);
+    ck_assert_ptr_nonnull(strstr(text, rep->what));
+    ck_assert_ptr_nonnull(strstr(text, name));
+    free(text);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
 START_TEST(json_one_object_per_line)
 {
     struct sb b;
@@ -726,6 +811,8 @@ Suite *input_suite(void)
     tcase_add_test(tc, adopt_entries_that_predate_the_stream);
     tcase_add_test(tc, repeated_downgrade_reported_once);
     tcase_add_test(tc, json_one_object_per_line);
+    tcase_add_test(tc, report_carries_its_events);
+    tcase_add_test(tc, report_text_is_never_cut);
     suite_add_tcase(s, tc);
     return s;
 }

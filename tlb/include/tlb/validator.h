@@ -110,7 +110,18 @@ struct tlb_report {
     uint64_t created_seq;        /* the event that created the obligation (0 if none) */
     uint64_t missed_seq;         /* the last event that should have discharged it but did not (0 if none) */
     uint64_t detected_seq;       /* the event at which the violation was detected */
-    char what[200];              /* one-line explanation */
+    const char *what;            /* one-line explanation, never truncated (owned by the validator) */
+    /*
+     * The events themselves, copied: the one that created the obligation
+     * (a PTE_STORE; has_created_event false when the report has none, e.g.
+     * a frame freed while still mapped) and the one at which the violation
+     * was detected (at tlb_validator_finish: the last event fed;
+     * has_detected_event false only when no event was ever fed).
+     */
+    bool has_created_event;
+    bool has_detected_event;
+    struct tlb_event created_event;
+    struct tlb_event detected_event;
     uint32_t ncpus;
     struct tlb_cpu_snapshot *cpus;  /* ncpus entries (owned by the validator) */
 };
