@@ -43,19 +43,81 @@ static inline pt_pte_t pt_pte_load(const pt_pte_t *ptes, unsigned i)
 }
 
 /*
- * THE PTE store: every PTE the core writes goes through here (release, so a
- * lock-free walker that sees a new child also sees the child's contents),
- * then the platform's pte_stored hook runs with old and new values.
+ * THE PTE store: every store the core makes to a PTE slot is pt_pte_write
+ * (and every one but the level-1 fast paths' goes through pt_pte_update,
+ * which also calls the platform's pte_stored hook; the fast paths call the
+ * hook from their out-of-line tails, see cursor.c).
+ *
+ * Ordering: a release store (or a release compare-and-exchange), so that a
+ * lock-free walker (lock.c) whose acquire load reads a new table entry also
+ * reads the child's zeroed or filled entries and its metadata.
+ *
+ * Atomicity against the MMU: the MMU sets A (in any entry it walks) and D
+ * (in the leaf of a write) in HARDWARE-PRESENT entries at any moment, with a
+ * locked read-modify-write, without our node locks (Intel SDM Vol. 3A
+ * §4.8; AMD APM Vol. 2 §5.4.2). It never writes an entry whose P bit is
+ * clear. So:
+ *  - `*old` not present (absent, a PROT_NONE leaf, any entry of a node not
+ *    yet published): nothing but a holder of the node's lock can change the
+ *    slot, the caller holds it, and a plain release store is exact;
+ *  - `*old` present: a compare-and-exchange from `*old`. If it fails, the
+ *    MMU set A/D since the caller's read: *old becomes the current value,
+ *    nothing is stored, and the caller recomputes its new value from *old
+ *    (pt_pte_keep_hw_ad) and tries again. A failure that differs in any
+ *    other bit means someone wrote the slot without its node's lock: panic.
+ * Returns true once stored.
  */
+#define PTE_HW_AD (PTE_A | PTE_D)
+
+static inline bool pt_pte_write(pt_pte_t *slot, pt_pte_t *old, pt_pte_t new_pte)
+{
+    if (!pt_pte_is_hw_present(*old)) {
+        __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);
+        return true;
+    }
+    pt_pte_t seen = *old;
+    if (__builtin_expect(__atomic_compare_exchange_n(slot, old, new_pte, false, __ATOMIC_RELEASE,
+                                                     __ATOMIC_RELAXED),
+                         1))
+        return true;
+    PT_ASSERT(((*old ^ seen) & ~PTE_HW_AD) == 0 && (*old & ~seen) != 0,
+              "a live PTE changed under its node's lock in more than the MMU's A/D bits");
+    return false;
+}
+
+/* The platform's pte_stored hook (out of line: keeps hot paths lean). */
 void pt_pte_report(const struct pt_mem *mem, pt_paddr_t node, unsigned i, int level,
                    pt_pte_t old, pt_pte_t new_pte);
 
-static inline void pt_pte_store(const struct pt_mem *mem, pt_paddr_t node, pt_pte_t *ptes,
-                                unsigned i, int level, pt_pte_t old, pt_pte_t new_pte)
+/* pt_pte_write + the hook: the store of every path but the fast paths. */
+static inline bool pt_pte_update(const struct pt_mem *mem, pt_paddr_t node, pt_pte_t *ptes,
+                                 unsigned i, int level, pt_pte_t *old, pt_pte_t new_pte)
 {
-    __atomic_store_n(&ptes[i], new_pte, __ATOMIC_RELEASE);
+    if (!pt_pte_write(&ptes[i], old, new_pte))
+        return false;
     if (mem->ops->pte_stored)
-        pt_pte_report(mem, node, i, level, old, new_pte);  /* out of line: keeps hot paths lean */
+        pt_pte_report(mem, node, i, level, *old, new_pte);
+    return true;
+}
+
+/* Store new_pte over what the caller read as `old`, keeping nothing of it
+ * (a clear, a replacement, a table over a huge leaf whose A/D the caller
+ * already copied): returns the value replaced, with the A/D bits the MMU
+ * had set by then (the caller hands them on: a take_next frag's DIRTY). */
+static inline pt_pte_t pt_pte_replace(const struct pt_mem *mem, pt_paddr_t node, pt_pte_t *ptes,
+                                      unsigned i, int level, pt_pte_t old, pt_pte_t new_pte)
+{
+    while (!pt_pte_update(mem, node, ptes, i, level, &old, new_pte))
+        ;
+    return old;
+}
+
+/* After a failed update of an entry read as `seen`, now `cur`: `new_pte`
+ * plus the A/D bits the MMU set in between (as if the hardware's access
+ * came just after our update, which a stale TLB entry allows anyway). */
+static inline pt_pte_t pt_pte_keep_hw_ad(pt_pte_t seen, pt_pte_t cur, pt_pte_t new_pte)
+{
+    return new_pte | (cur & ~seen & PTE_HW_AD);
 }
 
 /* Spin lock in the node's metadata (OSTD: CAS 0->1 Acquire, store 0 Release). */

@@ -67,7 +67,8 @@ static int find_and_lock_root(struct pt_cursor *c, pt_paddr_t *node_out, int *le
                 pt_node_unlock(mem, node);
                 return PT_ERR_NOMEM;
             }
-            pt_pte_store(mem, node, ptes, i, level, 0, pt_pte_make_table(child));
+            pt_pte_t old = 0;
+            pt_pte_update(mem, node, ptes, i, level, &old, pt_pte_make_table(child));
             pt_meta_fast(mem, node)->nr_children++;
         }
         pt_node_unlock(mem, node);
