@@ -640,8 +640,10 @@ int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out)
     if (__builtin_expect(!pt_pte_is_leaf(pte), 0))
         return take_slow(c, len, out);
     struct pt_mem *mem = c->mem;
-    while (!pt_pte_write(slot, &pte, 0))  /* pte: with its final A/D; hook in take_fast_finish */
-        ;
+    /* Lost a race with the MMU's A/D bits (nothing stored): the general
+     * path's pt_pte_replace retries (a tail call keeps this path call-free). */
+    if (__builtin_expect(!pt_pte_write(slot, &pte, 0), 0))  /* hook in take_fast_finish */
+        return take_slow(c, len, out);
     pt_node_meta(mem, c->path[0])->nr_children--;
     mapped_frag(c, pte, 1, va, out);
     pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
@@ -670,19 +672,6 @@ static __attribute__((noinline)) bool prot_miss(struct pt_cursor *c, uint8_t fla
     return prot_bits_cached(c, (struct pt_prop){ flags, priv, cache }, &bits);
 }
 
-/* The protect fast path's update lost a race with the MMU's A/D bits
- * (rare; out of line): keep them and store again until it sticks. *pte is
- * the value now replaced; returns what was stored. */
-static __attribute__((noinline)) pt_pte_t protect_retry(pt_pte_t *slot, pt_pte_t seen,
-                                                        pt_pte_t *pte, pt_pte_t new_pte)
-{
-    do {
-        new_pte = pt_pte_keep_hw_ad(seen, *pte, new_pte);
-        seen = *pte;
-    } while (new_pte != *pte && !pt_pte_write(slot, pte, new_pte));
-    return new_pte;
-}
-
 /* The end of a fast-path protect that leaves the node or the range, or has
  * a PTE-store hook to call; `va` is the page just handled. */
 static __attribute__((noinline)) int protect_fast_finish(struct pt_cursor *c, pt_vaddr_t va,
@@ -694,6 +683,26 @@ static __attribute__((noinline)) int protect_fast_finish(struct pt_cursor *c, pt
     if (new_pte != old && mem->ops->pte_stored)
         pt_pte_report(mem, c->path[0], pt_index(va, 1), 1, old, new_pte);
     return 1;
+}
+
+/* The protect fast path's update lost a race with the MMU's A/D bits (rare;
+ * nothing was stored; a tail call keeps the fast path call-free): keep the
+ * new A/D bits, store until it sticks, then finish as the fast path does. */
+static __attribute__((noinline)) int protect_fast_retry(struct pt_cursor *c, pt_pte_t *slot,
+                                                        pt_pte_t seen, pt_pte_t cur,
+                                                        pt_pte_t new_pte, pt_vaddr_t *start,
+                                                        pt_vaddr_t *end)
+{
+    do {
+        new_pte = pt_pte_keep_hw_ad(seen, cur, new_pte);
+        seen = cur;
+    } while (new_pte != cur && !pt_pte_write(slot, &cur, new_pte));
+    pt_vaddr_t va = c->va;
+    *start = va;
+    *end = va + PT_BASE_PAGE_SIZE;
+    if (va + PT_BASE_PAGE_SIZE < c->l1_end)
+        c->va = va + PT_BASE_PAGE_SIZE;
+    return protect_fast_finish(c, va, cur, new_pte);
 }
 
 int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, void *arg,
@@ -726,7 +735,7 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
     /* The encoding is injective on valid properties: compare bits. */
     pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | c->prot_bits;
     if (new_pte != pte && __builtin_expect(!pt_pte_write(slot, &pte, new_pte), 0))
-        new_pte = protect_retry(slot, seen, &pte, new_pte);
+        return protect_fast_retry(c, slot, seen, pte, new_pte, start, end);
     *start = va;
     *end = va + PT_BASE_PAGE_SIZE;
     pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
@@ -768,6 +777,20 @@ static inline void changed_add(pt_vaddr_t *cs, pt_vaddr_t *ce, pt_vaddr_t s, pt_
     *ce = e;
 }
 
+/* protect_flags_l1's update of entry i (read as `seen`, now `cur`) lost a
+ * race with the MMU's A/D bits: apply the flags to the entry's new value
+ * until the store sticks, and report it (out of line, rare; the result may
+ * equal the entry: a same-value store). */
+static __attribute__((noinline)) void flags_retry(struct pt_cursor *c, pt_pte_t *ptes, unsigned i,
+                                                  pt_pte_t seen, pt_pte_t cur, pt_pte_t keep,
+                                                  pt_pte_t pset)
+{
+    do {
+        pt_pte_lost_race(seen, cur);
+        seen = cur;
+    } while (!pt_pte_update(c->mem, c->path[0], ptes, i, 1, &cur, (cur & keep) | pset));
+}
+
 /* One level-1 node's share of protect_flags: the entries from the cursor's
  * va up to `end` or the node's end, in one loop. Moves the cursor past them. */
 static void protect_flags_l1(struct pt_cursor *c, pt_vaddr_t end, pt_pte_t pclear, pt_pte_t pset,
@@ -790,9 +813,10 @@ static void protect_flags_l1(struct pt_cursor *c, pt_vaddr_t end, pt_pte_t pclea
             continue;
         /* Atomic against the MMU's A/D updates (pt_pte_write); on a lost
          * race the flags are applied again to the entry's new value. */
-        while (__builtin_expect(!pt_pte_write(&ptes[i], &pte, new_pte), 0))
-            new_pte = (pte & keep) | pset;  /* may now equal pte: a same-value store */
-        if (hook)
+        pt_pte_t cur = pte;
+        if (__builtin_expect(!pt_pte_write(&ptes[i], &cur, new_pte), 0))
+            flags_retry(c, ptes, i, pte, cur, keep, pset);  /* stores and reports */
+        else if (hook)
             pt_pte_report(mem, c->path[0], i, 1, pte, new_pte);
         lo = i < lo ? i : lo;
         hi = i;
