@@ -18,7 +18,7 @@
 #if (!defined(PT_FREESTANDING) && !defined(PT_NO_DEBUG_CHECKS)) || defined(PT_DEBUG_CHECKS)
 #define PT_DEBUG_ASSERT(cond, msg) PT_ASSERT(cond, msg)
 #else
-#define PT_DEBUG_ASSERT(cond, msg) ((void)0)
+#define PT_DEBUG_ASSERT(cond, msg) ((void)sizeof(!(cond)))  /* unevaluated */
 #endif
 
 /* Test hooks (test_hooks.h): compiled into host builds only. */
