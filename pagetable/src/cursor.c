@@ -694,7 +694,7 @@ static __attribute__((noinline)) int protect_fast_retry(struct pt_cursor *c, pt_
                                                         pt_vaddr_t *end)
 {
     do {
-        new_pte = pt_pte_keep_hw_ad(seen, cur, new_pte);
+        new_pte = new_pte | (cur & ~seen & PTE_HW_AD);  /* pt_pte_keep_hw_ad */
         seen = cur;
     } while (new_pte != cur && !pt_pte_write(slot, &cur, new_pte));
     pt_vaddr_t va = c->va;
@@ -731,11 +731,16 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
     va = c->va;
     pt_pte_t *slot = l1_slot(c->ptes[0], va);
     pte = pt_pte_load(slot, 0);
-    pt_pte_t seen = pte;
     /* The encoding is injective on valid properties: compare bits. */
     pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | c->prot_bits;
+    /* What op saw is (pte & ~DEC_BITS) | dec_bits: if the MMU set A/D since,
+     * keep them (the retry path). */
+    if (__builtin_expect((pte & DEC_BITS) != c->dec_bits, 0))
+        return protect_fast_retry(c, slot, (pte & ~DEC_BITS) | c->dec_bits, pte, new_pte, start,
+                                  end);
     if (new_pte != pte && __builtin_expect(!pt_pte_write(slot, &pte, new_pte), 0))
-        return protect_fast_retry(c, slot, seen, pte, new_pte, start, end);
+        return protect_fast_retry(c, slot, (pte & ~DEC_BITS) | c->dec_bits, pte, new_pte, start,
+                                  end);
     *start = va;
     *end = va + PT_BASE_PAGE_SIZE;
     pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
