@@ -18,6 +18,9 @@
 #include "prop_bits.h"
 
 #define PAGE_MASK (PT_BASE_PAGE_SIZE - 1)
+/* The bits a 4 KiB item's pa must not have: offset bits and those at or above
+ * the physical-address width (they would land in NX and the software bits). */
+#define PA_BAD_4K (PAGE_MASK | ~(PT_PHYS_ADDR_LIMIT - 1))
 
 static inline pt_paddr_t cur_node(const struct pt_cursor *c)
 {
@@ -260,12 +263,22 @@ static int split_huge(struct pt_cursor *c, pt_paddr_t node, pt_pte_t *ptes, unsi
     pt_node_lock(mem, child);
     pt_pte_t *cptes = pt_node_ptes(mem, child);
     uint64_t stride = pt_page_size(level - 1);
-    pt_pte_t first = pt_pte_make_leaf(pt_pte_leaf_paddr(pte, level), level - 1, pt_pte_prop(pte)) |
-                     (pte & PTE_UNTRACKED);
-    for (unsigned j = 0; j < PT_NR_ENTRIES; j++)
-        pt_pte_store(mem, child, cptes, j, level - 1, 0, first + j * stride);
+    pt_pte_t filled = 0;  /* what the child's entry 0 holds (0: nothing yet) */
+    /* The huge leaf is live: the MMU may set its A/D bits until the table
+     * replaces it. The children copy them, so if the replacing
+     * compare-and-exchange fails, refill the (unpublished) child from the
+     * leaf's new value and try again: no A/D bit is lost. */
+    do {
+        pt_pte_t first = pt_pte_make_leaf(pt_pte_leaf_paddr(pte, level), level - 1,
+                                          pt_pte_prop(pte)) |
+                         (pte & PTE_UNTRACKED);
+        for (unsigned j = 0; j < PT_NR_ENTRIES; j++) {
+            pt_pte_t old = filled ? filled + j * stride : 0;
+            pt_pte_replace(mem, child, cptes, j, level - 1, old, first + j * stride);
+        }
+        filled = first;
+    } while (!pt_pte_update(mem, node, ptes, i, level, &pte, pt_pte_make_table(child)));
     pt_meta_fast(mem, child)->nr_children = PT_NR_ENTRIES;
-    pt_pte_store(mem, node, ptes, i, level, pte, pt_pte_make_table(child));
     *child_out = child;
     return PT_OK;
 }
@@ -314,6 +327,10 @@ static int map_check(const struct pt_cursor *c, const struct pt_item *item)
     uint64_t size = pt_page_size(item->level);
     if ((c->va | item->pa) & (size - 1))
         return PT_ERR_UNALIGNED;
+    /* pa is aligned to size <= 1 GiB, so pa < 2^52 means the whole range
+     * [pa, pa + size) fits the physical-address width. */
+    if (item->pa >= PT_PHYS_ADDR_LIMIT)
+        return PT_ERR_PADDR_WIDTH;
     if (size > c->barrier_end - c->va)
         return PT_ERR_BEYOND_BARRIER;
     if (item->tracked && item->level != 1)
@@ -351,7 +368,8 @@ static int map_descend(struct pt_cursor *c, int level)
             if (!pt_node_alloc(mem, c->level - 1, &child))
                 return PT_ERR_NOMEM;
             pt_node_lock(mem, child);  /* before publishing: it is in our range */
-            pt_pte_store(mem, node, ptes, i, c->level, 0, pt_pte_make_table(child));
+            pt_pte_t old = 0;
+            pt_pte_update(mem, node, ptes, i, c->level, &old, pt_pte_make_table(child));
             pt_meta_fast(mem, node)->nr_children++;
         }
         push_level(c, child);
@@ -375,7 +393,6 @@ static __attribute__((noinline)) int map_replaced(struct pt_cursor *c, pt_pte_t 
 static __attribute__((noinline)) int map_slow(struct pt_cursor *c, const struct pt_item *item,
                                               struct pt_frag *replaced)
 {
-    PT_ASSERT(replaced, "pt_cursor_map: NULL item or replaced");
     int err = map_check(c, item);
     if (err)
         return err;
@@ -389,9 +406,11 @@ static __attribute__((noinline)) int map_slow(struct pt_cursor *c, const struct 
     pt_pte_t old = pt_pte_load(ptes, i);
     pt_pte_t new_pte = item->pa | PTE_LEAF | pt_prop_bits(item->prop) |
                        (item->tracked ? 0 : PTE_UNTRACKED);
-    pt_pte_store(mem, node, ptes, i, level, old, new_pte);
+    PT_ASSERT(replaced || pt_pte_is_absent(old),
+              "pt_cursor_map: replaced is NULL but the slot is not empty");
+    old = pt_pte_replace(mem, node, ptes, i, level, old, new_pte);
     if (level == 1)
-        map_cache_fill(c, item);  /* item->level == 1 */  /* the next page takes the fast path */
+        map_cache_fill(c, item);  /* item->level == 1: the next page takes the fast path */
     if (!pt_pte_is_absent(old))
         return map_replaced(c, old, level, replaced);
     pt_node_meta(mem, node)->nr_children++;
@@ -405,11 +424,9 @@ static __attribute__((noinline)) int map_fast_replaced(struct pt_cursor *c, pt_p
                                                        pt_pte_t old, pt_pte_t new_pte,
                                                        struct pt_frag *replaced)
 {
-    PT_ASSERT(replaced, "pt_cursor_map: NULL item or replaced");
-    __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
-    struct pt_mem *mem = c->mem;
-    if (mem->ops->pte_stored)
-        pt_pte_report(mem, c->path[0], (unsigned)(slot - c->ptes[0]), 1, old, new_pte);
+    PT_ASSERT(replaced, "pt_cursor_map: replaced is NULL but the slot is not empty");
+    unsigned i = (unsigned)(slot - c->ptes[0]);
+    old = pt_pte_replace(c->mem, c->path[0], c->ptes[0], i, 1, old, new_pte);
     return map_replaced(c, old, 1, replaced);
 }
 
@@ -430,16 +447,16 @@ static __attribute__((noinline)) int map_fast_finish(struct pt_cursor *c, pt_vad
 
 int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_frag *replaced)
 {
-    /* (replaced is checked where it can be written: map_slow and
-     * map_fast_replaced.) */
-    PT_ASSERT(item, "pt_cursor_map: NULL item or replaced");
+    /* (replaced may be NULL while the slot is empty; map_slow and
+     * map_fast_replaced check it before storing over a non-empty slot.) */
+    PT_ASSERT(item, "pt_cursor_map: NULL item");
     /* Fast path: a 4 KiB item whose (property, tracked) pair was validated
      * by the previous map through this cursor, at a cursor already on a
      * level-1 node: sequential mapping. The checks are map_check's in a
      * cheaper form (va is 4 KiB-aligned, so va < barrier_end means the page
      * fits; level 1 never exceeds the guard level; a cached key is valid). */
     pt_vaddr_t va = c->va;
-    if (__builtin_expect(item_key(item) == c->map_key && !(item->pa & PAGE_MASK), 1)) {
+    if (__builtin_expect(item_key(item) == c->map_key && !(item->pa & PA_BAD_4K), 1)) {
         if (__builtin_expect(!l1_known(c, va), 0))
             return map_slow(c, item, replaced);
         struct pt_mem *mem = c->mem;
@@ -458,7 +475,7 @@ int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_fra
         pt_pte_t new_pte = pa | c->map_bits;
         if (__builtin_expect(!pt_pte_is_absent(old), 0))
             return map_fast_replaced(c, slot, old, new_pte, replaced);
-        __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
+        pt_pte_write(slot, &old, new_pte);  /* absent: a plain store; hook in map_fast_finish */
         pt_node_meta(mem, c->path[0])->nr_children++;
         pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
         if (__builtin_expect(next >= c->l1_end, 0))  /* leaving the node or the range */
@@ -489,7 +506,7 @@ static inline int act_on_leaf(struct pt_cursor *c, const struct find_args *a, pt
     struct pt_mem *mem = c->mem;
     int level = c->level;
     if (a->mode == TAKE) {
-        pt_pte_store(mem, node, ptes, i, level, pte, 0);
+        pte = pt_pte_replace(mem, node, ptes, i, level, pte, 0);  /* with its final A/D */
         pt_meta_fast(mem, node)->nr_children--;
         mapped_frag(c, pte, level, c->va, a->frag);
     } else {
@@ -498,8 +515,10 @@ static inline int act_on_leaf(struct pt_cursor *c, const struct find_args *a, pt
             return PT_ERR_BAD_PROP;
         /* The encoding is injective on valid properties: compare bits. */
         pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | bits;
-        if (new_pte != pte)
-            pt_pte_store(mem, node, ptes, i, level, pte, new_pte);
+        for (pt_pte_t seen = pte; new_pte != pte &&
+                                  !pt_pte_update(mem, node, ptes, i, level, &pte, new_pte);
+             seen = pte)
+            new_pte = pt_pte_keep_hw_ad(seen, pte, new_pte);
         *a->start = c->va;
         *a->end = c->va + pt_page_size(level);
     }
@@ -545,7 +564,7 @@ static int find_impl(struct pt_cursor *c, uint64_t len, const struct find_args *
             pt_paddr_t child = pt_pte_table_paddr(pte);
             if (a->mode == TAKE && fits &&
                 (level != PT_NR_LEVELS || c->pt->cfg->top_can_unmap)) {
-                pt_pte_store(mem, node, ptes, i, level, pte, 0);
+                pte = pt_pte_replace(mem, node, ptes, i, level, pte, 0);
                 pt_meta_fast(mem, node)->nr_children--;
                 stray_frag(c, pte, level, es, a->frag);
                 move_forward(c);
@@ -621,7 +640,10 @@ int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out)
     if (__builtin_expect(!pt_pte_is_leaf(pte), 0))
         return take_slow(c, len, out);
     struct pt_mem *mem = c->mem;
-    __atomic_store_n(slot, 0, __ATOMIC_RELEASE);  /* as pt_pte_store */
+    /* Lost a race with the MMU's A/D bits (nothing stored): the general
+     * path's pt_pte_replace retries (a tail call keeps this path call-free). */
+    if (__builtin_expect(!pt_pte_write(slot, &pte, 0), 0))  /* hook in take_fast_finish */
+        return take_slow(c, len, out);
     pt_node_meta(mem, c->path[0])->nr_children--;
     mapped_frag(c, pte, 1, va, out);
     pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
@@ -663,6 +685,26 @@ static __attribute__((noinline)) int protect_fast_finish(struct pt_cursor *c, pt
     return 1;
 }
 
+/* The protect fast path's update lost a race with the MMU's A/D bits (rare;
+ * nothing was stored; a tail call keeps the fast path call-free): keep the
+ * new A/D bits, store until it sticks, then finish as the fast path does. */
+static __attribute__((noinline)) int protect_fast_retry(struct pt_cursor *c, pt_pte_t *slot,
+                                                        pt_pte_t seen, pt_pte_t cur,
+                                                        pt_pte_t new_pte, pt_vaddr_t *start,
+                                                        pt_vaddr_t *end)
+{
+    do {
+        new_pte = new_pte | (cur & ~seen & PTE_HW_AD);  /* pt_pte_keep_hw_ad */
+        seen = cur;
+    } while (new_pte != cur && !pt_pte_write(slot, &cur, new_pte));
+    pt_vaddr_t va = c->va;
+    *start = va;
+    *end = va + PT_BASE_PAGE_SIZE;
+    if (va + PT_BASE_PAGE_SIZE < c->l1_end)
+        c->va = va + PT_BASE_PAGE_SIZE;
+    return protect_fast_finish(c, va, cur, new_pte);
+}
+
 int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, void *arg,
                            pt_vaddr_t *start, pt_vaddr_t *end)
 {
@@ -683,15 +725,22 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
         !prot_miss(c, flags, priv, cache))
         return PT_ERR_BAD_PROP;
     /* Reloaded rather than kept across the call to op (fewer saved
-     * registers); under our lock only the hardware's A/D updates can race,
-     * and those bits come from the op's result either way. */
+     * registers); under our lock only the MMU's A/D updates can race. Those
+     * the op saw come from its result; those set later are kept (the
+     * update below is atomic, see pt_pte_write). */
     va = c->va;
     pt_pte_t *slot = l1_slot(c->ptes[0], va);
     pte = pt_pte_load(slot, 0);
     /* The encoding is injective on valid properties: compare bits. */
     pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | c->prot_bits;
-    if (new_pte != pte)
-        __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
+    /* What op saw is (pte & ~DEC_BITS) | dec_bits: if the MMU set A/D since,
+     * keep them (the retry path). */
+    if (__builtin_expect((pte & DEC_BITS) != c->dec_bits, 0))
+        return protect_fast_retry(c, slot, (pte & ~DEC_BITS) | c->dec_bits, pte, new_pte, start,
+                                  end);
+    if (new_pte != pte && __builtin_expect(!pt_pte_write(slot, &pte, new_pte), 0))
+        return protect_fast_retry(c, slot, (pte & ~DEC_BITS) | c->dec_bits, pte, new_pte, start,
+                                  end);
     *start = va;
     *end = va + PT_BASE_PAGE_SIZE;
     pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
@@ -733,6 +782,20 @@ static inline void changed_add(pt_vaddr_t *cs, pt_vaddr_t *ce, pt_vaddr_t s, pt_
     *ce = e;
 }
 
+/* protect_flags_l1's update of entry i (read as `seen`, now `cur`) lost a
+ * race with the MMU's A/D bits: apply the flags to the entry's new value
+ * until the store sticks, and report it (out of line, rare; the result may
+ * equal the entry: a same-value store). */
+static __attribute__((noinline)) void flags_retry(struct pt_cursor *c, pt_pte_t *ptes, unsigned i,
+                                                  pt_pte_t seen, pt_pte_t cur, pt_pte_t keep,
+                                                  pt_pte_t pset)
+{
+    do {
+        pt_pte_lost_race(seen, cur);
+        seen = cur;
+    } while (!pt_pte_update(c->mem, c->path[0], ptes, i, 1, &cur, (cur & keep) | pset));
+}
+
 /* One level-1 node's share of protect_flags: the entries from the cursor's
  * va up to `end` or the node's end, in one loop. Moves the cursor past them. */
 static void protect_flags_l1(struct pt_cursor *c, pt_vaddr_t end, pt_pte_t pclear, pt_pte_t pset,
@@ -753,8 +816,12 @@ static void protect_flags_l1(struct pt_cursor *c, pt_vaddr_t end, pt_pte_t pclea
         pt_pte_t new_pte = (pte & keep) | pset;
         if (!pt_pte_is_leaf(pte) || new_pte == pte)
             continue;
-        __atomic_store_n(&ptes[i], new_pte, __ATOMIC_RELEASE);  /* as pt_pte_store */
-        if (hook)
+        /* Atomic against the MMU's A/D updates (pt_pte_write); on a lost
+         * race the flags are applied again to the entry's new value. */
+        pt_pte_t cur = pte;
+        if (__builtin_expect(!pt_pte_write(&ptes[i], &cur, new_pte), 0))
+            flags_retry(c, ptes, i, pte, cur, keep, pset);  /* stores and reports */
+        else if (hook)
             pt_pte_report(mem, c->path[0], i, 1, pte, new_pte);
         lo = i < lo ? i : lo;
         hi = i;

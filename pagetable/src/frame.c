@@ -18,6 +18,12 @@ __attribute__((noinline)) void pt_pte_report(const struct pt_mem *mem, pt_paddr_
     mem->ops->pte_stored(mem->ctx, &s);
 }
 
+__attribute__((noinline, cold)) void pt_pte_lost_race(pt_pte_t seen, pt_pte_t cur)
+{
+    PT_ASSERT(((cur ^ seen) & ~PTE_HW_AD) == 0 && (cur & ~seen) != 0,
+              "a live PTE changed under its node's lock in more than the MMU's A/D bits");
+}
+
 void pt_mem_init(struct pt_mem *mem, const struct pt_platform_ops *ops, void *ctx,
                  struct pt_frame_meta *meta, uint64_t nr_frames)
 {

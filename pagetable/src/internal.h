@@ -8,7 +8,39 @@
 
 #include "pagetable/page_table.h"
 #include "pagetable/panic.h"
+#include "pagetable/test_hooks.h"
 #include "prop_bits.h"
+
+/* Debug assertions: invariants of the concurrency protocol that are cheap
+ * but not free, checked off the per-page paths. On in host builds (tests,
+ * benchmarks) unless PT_NO_DEBUG_CHECKS is defined, off in the guest unless
+ * PT_DEBUG_CHECKS is defined. */
+#if (!defined(PT_FREESTANDING) && !defined(PT_NO_DEBUG_CHECKS)) || defined(PT_DEBUG_CHECKS)
+#define PT_DEBUG_ASSERT(cond, msg) PT_ASSERT(cond, msg)
+#else
+#define PT_DEBUG_ASSERT(cond, msg) ((void)sizeof(!(cond)))  /* unevaluated */
+#endif
+
+/* Test hooks (test_hooks.h): compiled into host builds only. */
+#if !defined(PT_FREESTANDING) && !defined(PT_NO_TEST_HOOKS)
+#define PT_TEST_HOOKS 1
+extern pt_test_hook_fn pt_test_hook_current;
+void pt_test_hook_call(enum pt_hook_point point, const struct pt_mem *mem, pt_paddr_t node,
+                       unsigned index, pt_pte_t pte);
+static inline void pt_hook(enum pt_hook_point point, const struct pt_mem *mem, pt_paddr_t node,
+                           unsigned index, pt_pte_t pte)
+{
+    if (__builtin_expect(__atomic_load_n(&pt_test_hook_current, __ATOMIC_RELAXED) != 0, 0))
+        pt_test_hook_call(point, mem, node, index, pte);
+}
+#else
+#define PT_TEST_HOOKS 0
+static inline void pt_hook(enum pt_hook_point point, const struct pt_mem *mem, pt_paddr_t node,
+                           unsigned index, pt_pte_t pte)
+{
+    (void)point, (void)mem, (void)node, (void)index, (void)pte;
+}
+#endif
 
 static inline struct pt_frame_meta *pt_meta_fast(const struct pt_mem *mem, pt_paddr_t pa)
 {
@@ -43,24 +75,87 @@ static inline pt_pte_t pt_pte_load(const pt_pte_t *ptes, unsigned i)
 }
 
 /*
- * THE PTE store: every PTE the core writes goes through here (release, so a
- * lock-free walker that sees a new child also sees the child's contents),
- * then the platform's pte_stored hook runs with old and new values.
+ * THE PTE store: every store the core makes to a PTE slot is pt_pte_write
+ * (and every one but the level-1 fast paths' goes through pt_pte_update,
+ * which also calls the platform's pte_stored hook; the fast paths call the
+ * hook from their out-of-line tails, see cursor.c).
+ *
+ * Ordering: a release store (or a release compare-and-exchange), so that a
+ * lock-free walker (lock.c) whose acquire load reads a new table entry also
+ * reads the child's zeroed or filled entries and its metadata.
+ *
+ * Atomicity against the MMU: the MMU sets A (in any entry it walks) and D
+ * (in the leaf of a write) in HARDWARE-PRESENT entries at any moment, with a
+ * locked read-modify-write, without our node locks (Intel SDM Vol. 3A
+ * §4.8; AMD APM Vol. 2 §5.4.2). It never writes an entry whose P bit is
+ * clear. So:
+ *  - `*old` not present (absent, a PROT_NONE leaf, any entry of a node not
+ *    yet published): nothing but a holder of the node's lock can change the
+ *    slot, the caller holds it, and a plain release store is exact;
+ *  - `*old` present: a compare-and-exchange from `*old`. If it fails, the
+ *    MMU set A/D since the caller's read: *old becomes the current value,
+ *    nothing is stored, and the caller recomputes its new value from *old
+ *    (pt_pte_keep_hw_ad) and tries again. A failure that differs in any
+ *    other bit means someone wrote the slot without its node's lock: the
+ *    retry paths panic then (pt_pte_lost_race).
+ * Returns true once stored.
  */
+#define PTE_HW_AD (PTE_A | PTE_D)
+
+static inline bool pt_pte_write(pt_pte_t *slot, pt_pte_t *old, pt_pte_t new_pte)
+{
+    if (!pt_pte_is_hw_present(*old)) {
+        __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);
+        return true;
+    }
+    return __atomic_compare_exchange_n(slot, old, new_pte, false, __ATOMIC_RELEASE,
+                                       __ATOMIC_RELAXED);
+}
+
+/* After pt_pte_write failed on an entry read as `seen`, now `cur`: panics
+ * unless the MMU's A/D updates explain the difference (out of line, cold). */
+void pt_pte_lost_race(pt_pte_t seen, pt_pte_t cur);
+
+/* The platform's pte_stored hook (out of line: keeps hot paths lean). */
 void pt_pte_report(const struct pt_mem *mem, pt_paddr_t node, unsigned i, int level,
                    pt_pte_t old, pt_pte_t new_pte);
 
-static inline void pt_pte_store(const struct pt_mem *mem, pt_paddr_t node, pt_pte_t *ptes,
-                                unsigned i, int level, pt_pte_t old, pt_pte_t new_pte)
+/* pt_pte_write + the hook: the store of every path but the fast paths. */
+static inline bool pt_pte_update(const struct pt_mem *mem, pt_paddr_t node, pt_pte_t *ptes,
+                                 unsigned i, int level, pt_pte_t *old, pt_pte_t new_pte)
 {
-    __atomic_store_n(&ptes[i], new_pte, __ATOMIC_RELEASE);
+    if (!pt_pte_write(&ptes[i], old, new_pte))
+        return false;
     if (mem->ops->pte_stored)
-        pt_pte_report(mem, node, i, level, old, new_pte);  /* out of line: keeps hot paths lean */
+        pt_pte_report(mem, node, i, level, *old, new_pte);
+    return true;
+}
+
+/* Store new_pte over what the caller read as `old`, keeping nothing of it
+ * (a clear, a replacement, a table over a huge leaf whose A/D the caller
+ * already copied): returns the value replaced, with the A/D bits the MMU
+ * had set by then (the caller hands them on: a take_next frag's DIRTY). */
+static inline pt_pte_t pt_pte_replace(const struct pt_mem *mem, pt_paddr_t node, pt_pte_t *ptes,
+                                      unsigned i, int level, pt_pte_t old, pt_pte_t new_pte)
+{
+    for (pt_pte_t seen = old; !pt_pte_update(mem, node, ptes, i, level, &old, new_pte); seen = old)
+        pt_pte_lost_race(seen, old);
+    return old;
+}
+
+/* After a failed update of an entry read as `seen`, now `cur`: `new_pte`
+ * plus the A/D bits the MMU set in between (as if the hardware's access
+ * came just after our update, which a stale TLB entry allows anyway). */
+static inline pt_pte_t pt_pte_keep_hw_ad(pt_pte_t seen, pt_pte_t cur, pt_pte_t new_pte)
+{
+    pt_pte_lost_race(seen, cur);
+    return new_pte | (cur & ~seen & PTE_HW_AD);
 }
 
 /* Spin lock in the node's metadata (OSTD: CAS 0->1 Acquire, store 0 Release). */
 static inline void pt_node_lock(const struct pt_mem *mem, pt_paddr_t node)
 {
+    pt_hook(PT_HOOK_LOCK, mem, node, 0, 0);
     uint8_t *l = &pt_meta_fast(mem, node)->lock;
     for (;;) {
         uint8_t expect = 0;
@@ -74,6 +169,7 @@ static inline void pt_node_lock(const struct pt_mem *mem, pt_paddr_t node)
 static inline void pt_node_unlock(const struct pt_mem *mem, pt_paddr_t node)
 {
     __atomic_store_n(&pt_meta_fast(mem, node)->lock, 0, __ATOMIC_RELEASE);
+    pt_hook(PT_HOOK_UNLOCKED, mem, node, 0, 0);
 }
 
 static inline bool pt_node_is_stray(const struct pt_mem *mem, pt_paddr_t node)

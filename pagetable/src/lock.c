@@ -14,8 +14,62 @@
  * root whose span intersects [barrier_start, barrier_end) is locked by it.
  * The cursor keeps it by locking nodes it creates (map, split) before
  * publishing them, and by unlocking the subtrees it detaches.
+ *
+ * WHY THE LOCK-FREE WALK IS SAFE (the three orderings; each has a test that
+ * fails when it is broken: tests/pagetable/test_interleave.c, see
+ * docs/pagetable-testing.md "Interleavings"):
+ *
+ * (O1) Release publication. A node is allocated (zeroed, metadata set) and,
+ *   if it is a split, filled, all BEFORE the release store (pt_pte_update)
+ *   that links it into its parent. A walker that reads the link sees all of
+ *   that. Relaxed, a walker could read the link and then the child's old
+ *   contents (poison, a previous life's entries) or its metadata unset.
+ * (O2) Acquire loads on the walk (pt_pte_load_acquire), the other half of
+ *   O1. Checked here by PT_DEBUG_ASSERT on the child's metadata, a plain
+ *   read: with O1 or O2 relaxed, ThreadSanitizer reports it as a data race
+ *   in the interleaving test (x86 itself orders both; the compiler need not).
+ * (O3) Mark stray BEFORE unlock. A walker may hold a pointer to a node that
+ *   a cursor is detaching (it read the parent's entry before the entry was
+ *   cleared). The detaching cursor holds the node's lock while it clears the
+ *   entry and sets `stray`; it unlocks only afterwards (release). The
+ *   walker's lock (acquire) is then ordered after the unlock, so it sees
+ *   `stray` and starts again from the root. If the unlock came first, a
+ *   walker could lock the detached node, see it not stray, and map into a
+ *   subtree that is no longer part of the table: the mapping would be lost
+ *   and the node freed under it. unlock_detached asserts the order.
+ * (O4) Re-read under the lock before allocating (find_and_lock_root): two
+ *   walkers that both read an entry as absent serialise on the parent's
+ *   lock; the second must see the first one's child and not allocate (and
+ *   overwrite) a second one. PT_DEBUG_ASSERT checks the slot is still empty
+ *   when the child is published.
  */
 #include "internal.h"
+
+pt_test_hook_fn pt_test_hook_current;
+static void *test_hook_arg;
+
+void pt_test_hook_set(pt_test_hook_fn fn, void *arg)
+{
+    test_hook_arg = arg;
+    __atomic_store_n(&pt_test_hook_current, fn, __ATOMIC_RELEASE);
+}
+
+int pt_test_hooks_enabled(void)
+{
+    return PT_TEST_HOOKS;
+}
+
+#if PT_TEST_HOOKS
+void pt_test_hook_call(enum pt_hook_point point, const struct pt_mem *mem, pt_paddr_t node,
+                       unsigned index, pt_pte_t pte)
+{
+    pt_test_hook_fn fn = __atomic_load_n(&pt_test_hook_current, __ATOMIC_RELAXED);
+    if (!fn)
+        return;
+    struct pt_hook_event ev = { point, node, pt_meta_fast(mem, node)->level, index, pte };
+    fn(test_hook_arg, &ev);
+}
+#endif
 
 enum { DESCEND_OK = 0, DESCEND_RETRY = 1 };
 
@@ -24,6 +78,27 @@ static inline pt_vaddr_t entry_last(pt_vaddr_t va, int level)
 {
     uint64_t size = pt_page_size(level);
     return (va & ~(size - 1)) + (size - 1);
+}
+
+/* Plain reads of what the publisher of `node` wrote before its release
+ * store (O1/O2): under ThreadSanitizer a data race if either side is relaxed.
+ * `owner` is read too because it sits alone in its 8-byte word, written only
+ * when the frame is allocated (pt_check stamps it only on a quiescent
+ * table): TSan keeps four accesses per word, and the word of usage/level
+ * also holds the busy lock byte, whose accesses push the allocating write
+ * out of TSan's history. */
+static bool published_child(const struct pt_mem *mem, pt_paddr_t node, int level)
+{
+    const struct pt_frame_meta *m = pt_meta_fast(mem, node);
+    return m->usage == PT_USAGE_PT_NODE && m->level == level && m->owner != UINT64_MAX;
+}
+
+/* `node`, just locked, was detached meanwhile: unlock, start again. */
+static int stray_retry(const struct pt_mem *mem, pt_paddr_t node)
+{
+    pt_node_unlock(mem, node);
+    pt_hook(PT_HOOK_STRAY_RETRY, mem, node, 0, 0);
+    return DESCEND_RETRY;
 }
 
 /*
@@ -47,36 +122,38 @@ static int find_and_lock_root(struct pt_cursor *c, pt_paddr_t *node_out, int *le
         if ((start & (pt_page_size(level) - 1)) == 0 && last == entry_last(start, level))
             break;
         pt_pte_t *ptes = pt_node_ptes(mem, node);
-        pt_pte_t pte = pt_pte_load_acquire(ptes, i);
+        pt_pte_t pte = pt_pte_load_acquire(ptes, i);  /* O2 */
+        pt_hook(PT_HOOK_DESCENT_READ, mem, node, i, pte);
         if (pt_pte_is_table(pte)) {
             node = pt_pte_table_paddr(pte);
             level--;
+            PT_DEBUG_ASSERT(published_child(mem, node, level),
+                            "lock-free walk reached a node that is not a published child");
             continue;
         }
         if (pt_pte_is_leaf(pte))
             break;  /* a covering huge leaf: operations split it under our lock */
         /* Absent: allocate the child under this node's lock, then re-read. */
         pt_node_lock(mem, node);
-        if (pt_node_is_stray(mem, node)) {
-            pt_node_unlock(mem, node);
-            return DESCEND_RETRY;
-        }
-        if (pt_pte_is_absent(pt_pte_load(ptes, i))) {
+        if (pt_node_is_stray(mem, node))  /* O3 */
+            return stray_retry(mem, node);
+        if (pt_pte_is_absent(pt_pte_load(ptes, i))) {  /* O4: re-read under the lock */
             pt_paddr_t child;
             if (!pt_node_alloc(mem, level - 1, &child)) {
                 pt_node_unlock(mem, node);
                 return PT_ERR_NOMEM;
             }
-            pt_pte_store(mem, node, ptes, i, level, 0, pt_pte_make_table(child));
+            PT_DEBUG_ASSERT(pt_pte_is_absent(pt_pte_load(ptes, i)),
+                            "publishing a child over a non-empty entry");
+            pt_pte_t old = 0;
+            pt_pte_update(mem, node, ptes, i, level, &old, pt_pte_make_table(child));
             pt_meta_fast(mem, node)->nr_children++;
         }
         pt_node_unlock(mem, node);
     }
     pt_node_lock(mem, node);
-    if (pt_node_is_stray(mem, node)) {
-        pt_node_unlock(mem, node);
-        return DESCEND_RETRY;
-    }
+    if (pt_node_is_stray(mem, node))  /* O3 */
+        return stray_retry(mem, node);
     *node_out = node;
     *level_out = level;
     return DESCEND_OK;
@@ -158,13 +235,22 @@ void pt_unlock_range(struct pt_cursor *c)
     pt_node_unlock(c->pt->mem, root);
 }
 
+/* Unlock a detached node: only once it is marked stray (O3). */
+static void unlock_detached(const struct pt_mem *mem, pt_paddr_t node)
+{
+    PT_DEBUG_ASSERT(pt_node_is_stray(mem, node), "detached node unlocked before marked stray");
+    pt_node_unlock(mem, node);
+}
+
 uint64_t pt_mark_stray_and_unlock(const struct pt_mem *mem, pt_paddr_t node, int level)
 {
     /* The whole subtree lies inside the cursor's range, so we hold every
      * node's lock. Mark stray under the lock so that a cursor that locks it
-     * later sees the flag and retries from the root. */
+     * later sees the flag and retries from the root (O3). */
     struct pt_frame_meta *m = pt_meta_fast(mem, node);
     PT_ASSERT(m->level == level, "detached node has the wrong level");
+    PT_DEBUG_ASSERT(__atomic_load_n(&m->lock, __ATOMIC_RELAXED),
+                    "detaching a node whose lock the cursor does not hold");
     __atomic_store_n(&m->stray, 1, __ATOMIC_RELAXED);
     pt_pte_t *ptes = pt_node_ptes(mem, node);
     uint64_t frames = 0;
@@ -175,6 +261,6 @@ uint64_t pt_mark_stray_and_unlock(const struct pt_mem *mem, pt_paddr_t node, int
         else if (level == 1 && pt_pte_is_leaf(pte) && pt_pte_leaf_tracked(pte))
             frames++;
     }
-    pt_node_unlock(mem, node);
+    unlock_detached(mem, node);
     return frames;
 }

@@ -21,6 +21,7 @@ const char *pt_error_name(int err)
     case PT_ERR_UNTRACKED_SIZE: return "PT_ERR_UNTRACKED_SIZE";
     case PT_ERR_BAD_PROP: return "PT_ERR_BAD_PROP";
     case PT_ERR_BAD_FRAME: return "PT_ERR_BAD_FRAME";
+    case PT_ERR_PADDR_WIDTH: return "PT_ERR_PADDR_WIDTH";
     default: return "PT_ERR_UNKNOWN";
     }
 }
@@ -49,7 +50,8 @@ static int prealloc_top(struct pt_page_table *pt)
         pt_paddr_t child;
         if (!pt_node_alloc(pt->mem, PT_NR_LEVELS - 1, &child))
             return PT_ERR_NOMEM;
-        pt_pte_store(pt->mem, pt->root, ptes, i, PT_NR_LEVELS, 0, pt_pte_make_table(child));
+        pt_pte_t old = 0;  /* a fresh root, not yet reachable by any CPU */
+        pt_pte_update(pt->mem, pt->root, ptes, i, PT_NR_LEVELS, &old, pt_pte_make_table(child));
         rm->nr_children++;
     }
     return PT_OK;
@@ -92,7 +94,9 @@ int pt_create_user_sharing(struct pt_page_table *pt, const struct pt_page_table 
         pt_pte_t pte = pt_pte_load_acquire(kptes, i);
         PT_ASSERT(pt_pte_is_table(pte), "kernel top-level entry not pre-allocated");
         pt_frame_get(pt->mem, pt_pte_table_paddr(pte));
-        pt_pte_store(pt->mem, pt->root, uptes, i, PT_NR_LEVELS, 0, pte);
+        pt_pte_t old = 0;  /* a fresh root, not yet reachable by any CPU */
+        pt_pte_update(pt->mem, pt->root, uptes, i, PT_NR_LEVELS, &old,
+                      pt_pte_make_table(pt_pte_table_paddr(pte)));  /* without the MMU's A */
         rm->nr_children++;
     }
     return PT_OK;

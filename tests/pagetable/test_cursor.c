@@ -3,7 +3,10 @@
  * code and the corners listed in docs/pagetable.md. Huge pages and splits
  * are in test_huge.c, out-of-memory in test_nomem.c.
  */
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "pt_test_util.h"
 
@@ -650,6 +653,96 @@ START_TEST(checker_detects_corruption)
 }
 END_TEST
 
+/* An untracked item's pa must fit the 52-bit physical-address width: its
+ * high bits would otherwise become NX and software bits of the PTE. Both the
+ * general path and the sequential fast path (primed by a first map) refuse
+ * it, storing nothing. */
+START_TEST(map_refuses_paddr_beyond_width)
+{
+    uint64_t stores = 0;
+    pt_host_set_pte_hook(&hp, util_count_stores, &stores);
+    struct pt_cursor c;
+    struct pt_frag f;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x200000, 0x400000), PT_OK);
+    stores = 0;  /* (cursor_new stored the path's new nodes) */
+    struct pt_item bad[] = {
+        { .pa = 1ull << 52, .level = 1, .prop = util_prop(PT_RW), .tracked = false },
+        { .pa = (1ull << 63) | 0x5000, .level = 1, .prop = util_prop(PT_RW), .tracked = false },
+        { .pa = PT_PHYS_ADDR_LIMIT - 0x200000 + (1ull << 60), .level = 2,
+          .prop = util_prop(PT_RW), .tracked = false },
+    };
+    for (unsigned k = 0; k < 2; k++)
+        ck_assert_int_eq(pt_cursor_map(&c, &bad[k], &f), PT_ERR_PADDR_WIDTH);
+    ck_assert_int_eq(pt_cursor_map(&c, &bad[2], &f), PT_ERR_PADDR_WIDTH);
+    ck_assert_uint_eq(stores, 0);
+    /* The highest page that fits is accepted; then the fast path is primed
+     * with this (level, prop, untracked) key and must refuse a wide pa too. */
+    struct pt_item top = { .pa = PT_PHYS_ADDR_LIMIT - 4096, .level = 1,
+                           .prop = util_prop(PT_RW), .tracked = false };
+    ck_assert_int_eq(pt_cursor_map(&c, &top, &f), 0);
+    uint64_t before = stores;
+    ck_assert_int_eq(pt_cursor_map(&c, &bad[0], &f), PT_ERR_PADDR_WIDTH);
+    ck_assert_uint_eq(stores, before);
+    pt_cursor_drop(&c);
+    struct pt_query q = util_query(&pt, 0x200000);
+    ck_assert(q.mapped && q.item.pa == PT_PHYS_ADDR_LIMIT - 4096);
+    ck_assert(pt_prop_eq(q.item.prop, util_prop(PT_RW)));  /* no stray NX or AVAIL bits */
+    ck_assert(util_query(&pt, 0x201000).mapped == false);
+    pt_host_set_pte_hook(&hp, NULL, NULL);
+    util_unmap(&pt, 0x200000, 0x200000);
+    ck_assert_str_eq(pt_error_name(PT_ERR_PADDR_WIDTH), "PT_ERR_PADDR_WIDTH");
+}
+END_TEST
+
+/* replaced == NULL: accepted on every path while the slot is empty (the
+ * general path used to panic where the fast path accepted it)... */
+START_TEST(map_null_replaced_into_empty_slot)
+{
+    struct pt_cursor c;
+    pt_paddr_t a = util_frame(), b = util_frame();
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, 0x1000, 0x3000), PT_OK);
+    struct pt_item ia = item4k(a, PT_RW), ib = item4k(b, PT_RW);
+    ck_assert_int_eq(pt_cursor_map(&c, &ia, NULL), 0);  /* general path */
+    ck_assert_int_eq(pt_cursor_map(&c, &ib, NULL), 0);  /* fast path */
+    pt_cursor_drop(&c);
+    ck_assert(util_query(&pt, 0x1000).item.pa == a);
+    ck_assert(util_query(&pt, 0x2000).item.pa == b);
+}
+END_TEST
+
+/* ... and a panic, before the slot is written, over a non-empty one, on
+ * both paths (run in a child process: pt_panic aborts). */
+static void map_null_over_mapped(bool fast)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct pt_cursor c;
+        if (pt_cursor_new(&c, &pt, 0x1000, 0x3000) != PT_OK)
+            _exit(2);
+        struct pt_item it = item4k(util_frame(), PT_RW);
+        struct pt_frag f;
+        if (fast && pt_cursor_map(&c, &it, &f) != 1)  /* primes the fast path at 0x2000 */
+            _exit(3);
+        pt_cursor_map(&c, &it, NULL);
+        _exit(0);  /* not reached if the core panics */
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+                  "%s path: map over a mapped slot with replaced == NULL did not panic",
+                  fast ? "fast" : "general");
+}
+
+START_TEST(map_null_replaced_over_mapped_panics)
+{
+    util_map4k(&pt, 0x1000, PT_RW);
+    util_map4k(&pt, 0x2000, PT_RW);
+    map_null_over_mapped(false);
+    map_null_over_mapped(true);
+}
+END_TEST
+
 START_TEST(error_names)
 {
     ck_assert_str_eq(pt_error_name(PT_ERR_NOMEM), "PT_ERR_NOMEM");
@@ -684,6 +777,9 @@ int main(void)
     tcase_add_test(tc, empty_nodes_stay_until_destroy);
     tcase_add_test(tc, checker_detects_corruption);
     tcase_add_test(tc, error_names);
+    tcase_add_test(tc, map_refuses_paddr_beyond_width);
+    tcase_add_test(tc, map_null_replaced_into_empty_slot);
+    tcase_add_test(tc, map_null_replaced_over_mapped_panics);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

@@ -31,8 +31,16 @@ struct pt_check_result {
  *    (a user table's shared kernel half); a kernel config's entries present.
  * Requires: no live cursor and no concurrent change to the table.
  * Guarantees: returns true and res->error == NULL iff all hold; fills the
- *   counters either way (up to where it stopped). Uses the `owner` field of
- *   page-table nodes' metadata as a visit stamp.
+ *   counters either way (up to where it stopped).
+ * Not reentrant on shared nodes: it writes the `owner` field of every node it
+ *   visits as a visit stamp (unique per call: an atomic counter). Checks of
+ *   tables that share no node may run concurrently. Two concurrent checks
+ *   that visit the same node (a kernel table checked while another check
+ *   runs on it) can overwrite each other's stamps and then miss a node that
+ *   is reachable twice (never report a false one). Run such checks one at a
+ *   time. A user table's check does not descend into the kernel half it
+ *   shares, so checking a kernel table and its user tables one after the
+ *   other is fine.
  */
 bool pt_check(const struct pt_page_table *pt, struct pt_check_result *res);
 

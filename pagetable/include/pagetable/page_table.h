@@ -36,6 +36,9 @@ enum pt_error {
     PT_ERR_BAD_PROP       = -8,  /* a property pt_prop_is_valid rejects */
     PT_ERR_BAD_FRAME      = -9,  /* a tracked item whose pa is not a live, shared,
                                     mappable (UNTYPED or KERNEL) frame */
+    PT_ERR_PADDR_WIDTH    = -10, /* a physical range that does not fit the
+                                    architecture's physical-address width
+                                    (PT_PHYS_ADDR_WIDTH bits) */
 };
 
 /* A short name for an error code, for messages ("PT_ERR_NOMEM"). */
@@ -199,7 +202,13 @@ int pt_cursor_jump(struct pt_cursor *c, pt_vaddr_t va);
  *        moves into the PTE on success.
  * Replace semantics (the seed): if the slot was already mapped, or held a
  * subtree (which is detached), the old content is removed and returned in
- * *replaced; returns 1 in that case, 0 when the slot was empty.
+ * *replaced (a replaced leaf's property carries the ACCESSED/DIRTY bits the
+ * MMU had set by the moment it was replaced); returns 1 in that case, 0 when
+ * the slot was empty.
+ * `item` must not be NULL (pt_panic). `replaced` may be NULL when the caller
+ * knows the slot is empty; a map over a non-empty slot with replaced == NULL
+ * calls pt_panic before the slot is written (on every path: the same
+ * arguments give the same outcome whatever the cursor's history).
  * A huge leaf covering va at a higher level is split first.
  * Fails (nothing changed except possibly already-split or already-allocated
  * empty intermediate nodes, which keep the table consistent and mapping
@@ -208,6 +217,9 @@ int pt_cursor_jump(struct pt_cursor *c, pt_vaddr_t va);
  *        PT_ERR_BAD_LEVEL if level < 1 or > cfg->max_leaf_level, or above the
  *          cursor's guard level;
  *        PT_ERR_UNALIGNED if va or pa is not aligned to the item's size;
+ *        PT_ERR_PADDR_WIDTH if [pa, pa + size) does not fit below
+ *          PT_PHYS_ADDR_LIMIT (2^52), tracked or not (its high bits would
+ *          become NX and software bits of the PTE);
  *        PT_ERR_BEYOND_BARRIER if va + size > barrier_end;
  *        PT_ERR_UNTRACKED_SIZE if tracked and level != 1;
  *        PT_ERR_BAD_PROP if !pt_prop_is_valid(item->prop);

@@ -20,6 +20,11 @@ typedef uint64_t pt_pte_t;     /* one page-table entry */
 #define PT_NR_ENTRIES      512
 #define PT_ENTRY_BITS      9
 #define PT_ADDRESS_WIDTH   48
+/* The architecture's largest physical-address width (MAXPHYADDR <= 52: SDM
+ * Vol. 3A §4.1.4). A PTE's bits 52..63 are not address bits: the software
+ * bits and NX. */
+#define PT_PHYS_ADDR_WIDTH 52
+#define PT_PHYS_ADDR_LIMIT (1ull << PT_PHYS_ADDR_WIDTH)
 
 /* Hardware PTE bits. */
 #define PTE_P       (1ull << 0)   /* present */
