@@ -1,6 +1,6 @@
 /*
  * The TLB flusher: issue, dispatch, sync and the IPI handler (OSTD
- * ostd/src/mm/tlb.rs; shared/reference/ostd-port-notes.md §5).
+ * ostd/src/mm/tlb.rs; docs/tlb-flusher.md).
  *
  * Remote completion uses per-CPU generation numbers instead of V's single
  * ACK flag: a dispatch bumps the target queue's queued_gen under its lock and

@@ -307,3 +307,70 @@ struct kvm_cpuid2 *vmm_kvm_vcpu_cpuid(const struct vmm_kvm *k, unsigned index,
     }
     return c;
 }
+
+/* APs wait for INIT-SIPI: with the in-kernel LAPIC they normally start
+ * UNINITIALIZED already; make that explicit. */
+static int park_ap(int fd, unsigned index, char *err, size_t errlen)
+{
+    struct kvm_mp_state mp;
+
+    if (ioctl(fd, KVM_GET_MP_STATE, &mp) < 0) {
+        snprintf(err, errlen, "KVM_GET_MP_STATE on vCPU %u: %s", index, strerror(errno));
+        return -1;
+    }
+    if (mp.mp_state == KVM_MP_STATE_UNINITIALIZED)
+        return 0;
+    mp.mp_state = KVM_MP_STATE_UNINITIALIZED;
+    if (ioctl(fd, KVM_SET_MP_STATE, &mp) < 0) {
+        snprintf(err, errlen, "KVM_SET_MP_STATE on vCPU %u: %s", index, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int set_cpuid(const struct vmm_kvm *k, int fd, unsigned index, unsigned cpus,
+                     char *err, size_t errlen)
+{
+    struct kvm_cpuid2 *cpuid = vmm_kvm_vcpu_cpuid(k, index, cpus);
+    int rc = cpuid ? ioctl(fd, KVM_SET_CPUID2, cpuid) : -1;
+
+    if (rc < 0)
+        snprintf(err, errlen, "KVM_SET_CPUID2 on vCPU %u: %s", index,
+                 cpuid ? strerror(errno) : "out of memory");
+    free(cpuid);
+    return rc < 0 ? -1 : 0;
+}
+
+int vmm_kvm_vcpu_open(const struct vmm_kvm *k, const struct vmm_vm *vm, unsigned index,
+                      unsigned cpus, int *fd, struct kvm_run **run, char *err, size_t errlen)
+{
+    int vfd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)index);
+    void *r;
+
+    if (vfd < 0) {
+        snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", index, strerror(errno));
+        return -1;
+    }
+    r = mmap(NULL, k->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vfd, 0);
+    if (r == MAP_FAILED) {
+        snprintf(err, errlen, "mmap of vCPU %u's kvm_run: %s", index, strerror(errno));
+        close(vfd);
+        return -1;
+    }
+    if (set_cpuid(k, vfd, index, cpus, err, errlen) < 0 ||
+        (index != 0 && park_ap(vfd, index, err, errlen) < 0)) {
+        vmm_kvm_vcpu_close(k, vfd, r);
+        return -1;
+    }
+    *fd = vfd;
+    *run = r;
+    return 0;
+}
+
+void vmm_kvm_vcpu_close(const struct vmm_kvm *k, int fd, struct kvm_run *run)
+{
+    if (run)
+        munmap(run, k->run_size);
+    if (fd >= 0)
+        close(fd);
+}

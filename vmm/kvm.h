@@ -66,4 +66,25 @@ void vmm_vm_destroy(struct vmm_vm *vm);
 struct kvm_cpuid2 *vmm_kvm_vcpu_cpuid(const struct vmm_kvm *k, unsigned index,
                                       unsigned cpus);
 
+/*
+ * Creates vCPU `index` of a VM that gets `cpus` vCPUs, set up as every vmm
+ * guest's vCPU is: its kvm_run mapped, the CPUID of vmm_kvm_vcpu_cpuid, and
+ * for an AP (index > 0) the UNINITIALIZED MP state in which it waits for
+ * INIT-SIPI; the BSP keeps its architectural reset state (the firmware
+ * starts at 0xfffffff0, so no KVM_SET_REGS). The VMM and the KVM tests
+ * (tests/firmware/kvm_harness.c) both create their vCPUs with it.
+ * Requires: k opened, vm created from k, index < cpus <= k->max_vcpus,
+ *   each index created once per VM.
+ * Guarantees: on 0, *fd is the vCPU and *run its kvm_run (release both with
+ *   vmm_kvm_vcpu_close).
+ * Fails: -1 with err naming the failing step and errno; nothing is held and
+ *   *fd / *run are untouched.
+ */
+int vmm_kvm_vcpu_open(const struct vmm_kvm *k, const struct vmm_vm *vm, unsigned index,
+                      unsigned cpus, int *fd, struct kvm_run **run, char *err, size_t errlen);
+
+/* Releases what vmm_kvm_vcpu_open returned. Requires: no thread runs the
+ * vCPU any more. fd < 0 and run == NULL are ignored. */
+void vmm_kvm_vcpu_close(const struct vmm_kvm *k, int fd, struct kvm_run *run);
+
 #endif /* VMM_KVM_H */

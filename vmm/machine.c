@@ -32,21 +32,19 @@ void vmm_machine_request_stop(struct vmm_machine *m, int status)
     pthread_mutex_unlock(&m->lock);
 }
 
-/* Loads the kernel, builds the FDT and writes the handoff into RAM. */
-static int write_boot_data(struct vmm_machine *m, char *err, size_t errlen)
+int vmm_machine_write_boot_data(uint8_t *ram, uint64_t mem, const struct vmm_elf_image *image,
+                                unsigned cpus, const char *bootargs, char *err, size_t errlen)
 {
-    const struct vmm_guest_params *p = m->p;
-    uint8_t *ram = m->vm.ram;
-    struct vmm_fdt_params fp = { p->mem, p->cpus, p->bootargs, p->image->lo, p->image->hi };
+    struct vmm_fdt_params fp = { mem, cpus, bootargs, image->lo, image->hi };
     struct vmm_boot_handoff h;
 
-    vmm_elf_load(p->image, ram);
+    vmm_elf_load(image, ram);
     if (vmm_fdt_build(ram + VMM_FDT_ADDR, VMM_FDT_MAX_SIZE, &fp, err, errlen) < 0)
         return -1;
     h = (struct vmm_boot_handoff){
         .magic = VMM_BOOT_MAGIC, .abi_version = VMM_ABI_VERSION, .size = sizeof(h),
-        .kernel_entry = p->image->entry, .fdt_addr = VMM_FDT_ADDR,
-        .fdt_size = fdt_totalsize(ram + VMM_FDT_ADDR), .mem_size = p->mem,
+        .kernel_entry = image->entry, .fdt_addr = VMM_FDT_ADDR,
+        .fdt_size = fdt_totalsize(ram + VMM_FDT_ADDR), .mem_size = mem,
     };
     memcpy(ram + VMM_BOOT_HANDOFF_ADDR, &h, sizeof(h));
     return 0;
@@ -58,7 +56,8 @@ static int setup(struct vmm_machine *m, char *err, size_t errlen)
 
     if (vmm_vm_create(m->kvm, &m->vm, p->mem, p->firmware, p->firmware_size, err,
                       errlen) < 0 ||
-        write_boot_data(m, err, errlen) < 0)
+        vmm_machine_write_boot_data(m->vm.ram, p->mem, p->image, p->cpus, p->bootargs,
+                                    err, errlen) < 0)
         return -1;
     if (vmm_console_init(&m->console, p->cpus, p->verbose || p->cpus > 1, p->quiet) < 0) {
         snprintf(err, errlen, "out of memory");

@@ -76,12 +76,26 @@ struct vmm_machine {
 int vmm_machine_run(struct vmm_kvm *k, const struct vmm_guest_params *p,
                     struct vmm_guest_result *r);
 
+/*
+ * Writes the guest's boot data into its RAM the way the firmware expects it
+ * (docs/boot.md): the kernel's segments, the FDT at VMM_FDT_ADDR
+ * (vmm_fdt_build) and the boot handoff at VMM_BOOT_HANDOFF_ADDR. The VMM
+ * and the KVM tests (tests/firmware/kvm_harness.c) both boot through it.
+ * Requires: ram points to mem bytes of guest RAM; image validated by
+ *   vmm_elf_parse for mem; 1 <= cpus <= VMM_MAX_CPUS; bootargs not NULL.
+ * Guarantees: on 0, the guest can start at the reset vector.
+ * Fails: -1, err names the libfdt error (the FDT exceeds VMM_FDT_MAX_SIZE).
+ */
+int vmm_machine_write_boot_data(uint8_t *ram, uint64_t mem, const struct vmm_elf_image *image,
+                                unsigned cpus, const char *bootargs, char *err, size_t errlen);
+
 /* Called by vCPU threads: records the stop reason (the first one wins)
  * and wakes the watchdog, which then stops every vCPU. */
 void vmm_machine_request_stop(struct vmm_machine *m, int status);
 
-/* Creates vCPU `index` (fd, kvm_run mapping, CPUID, MP state) in v.
- * Fails (-1, err) on any KVM error. */
+/* Creates vCPU `index` in v with vmm_kvm_vcpu_open (kvm_run mapping,
+ * CPUID, MP state). Requires: v->fd == -1. Fails (-1, err) on any KVM
+ * error, v then holding no descriptor. */
 int vmm_vcpu_create(struct vmm_machine *m, struct vmm_vcpu *v, unsigned index,
                     char *err, size_t errlen);
 

@@ -189,7 +189,7 @@ static pid_t spawn_qemu(const struct sbx_qemu_cfg *cfg, const int wr[NPIPES], st
     snprintf(smp, sizeof smp, "%u", cfg->smp);
     snprintf(drive, sizeof drive, "file=%s,format=raw,if=virtio,cache=unsafe", disk_esc);
     free(disk_esc);
-    /* Single-threaded TCG: multi-threaded TCG hung ~1 boot in 30 (DESIGN.md). */
+    /* Single-threaded TCG: multi-threaded TCG hung ~1 boot in 30 (docs/sandbox.md). */
     const char *argv[] = {
         cfg->qemu, "-accel", "tcg,thread=single", "-cpu", "max", "-smp", smp, "-m", mem,
         "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none",

@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "machine.h"
 #include "out.h"
@@ -15,57 +13,14 @@
 int vmm_vcpu_create(struct vmm_machine *m, struct vmm_vcpu *v, unsigned index,
                     char *err, size_t errlen)
 {
-    struct kvm_cpuid2 *cpuid;
-    struct kvm_mp_state mp;
-    void *run;
-
     v->m = m;
     v->index = index;
-    v->fd = ioctl(m->vm.fd, KVM_CREATE_VCPU, (unsigned long)index);
-    if (v->fd < 0) {
-        snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", index, strerror(errno));
-        return -1;
-    }
-    run = mmap(NULL, m->kvm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
-    if (run == MAP_FAILED) {
-        snprintf(err, errlen, "mmap of vCPU %u's kvm_run: %s", index, strerror(errno));
-        return -1;
-    }
-    v->run = run;
-    cpuid = vmm_kvm_vcpu_cpuid(m->kvm, index, m->p->cpus);
-    if (!cpuid || ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
-        snprintf(err, errlen, "KVM_SET_CPUID2 on vCPU %u: %s", index,
-                 cpuid ? strerror(errno) : "out of memory");
-        free(cpuid);
-        return -1;
-    }
-    free(cpuid);
-    /* The BSP keeps its architectural reset state (no KVM_SET_REGS: the
-     * firmware starts at 0xfffffff0). With the in-kernel LAPIC an AP starts
-     * UNINITIALIZED and waits for INIT-SIPI; make that explicit. */
-    if (index != 0) {
-        if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0) {
-            snprintf(err, errlen, "KVM_GET_MP_STATE on vCPU %u: %s", index, strerror(errno));
-            return -1;
-        }
-        if (mp.mp_state != KVM_MP_STATE_UNINITIALIZED) {
-            mp.mp_state = KVM_MP_STATE_UNINITIALIZED;
-            if (ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0) {
-                snprintf(err, errlen, "KVM_SET_MP_STATE on vCPU %u: %s", index,
-                         strerror(errno));
-                return -1;
-            }
-        }
-    }
-    return 0;
+    return vmm_kvm_vcpu_open(m->kvm, &m->vm, index, m->p->cpus, &v->fd, &v->run, err, errlen);
 }
 
 void vmm_vcpu_destroy(struct vmm_vcpu *v)
 {
-    if (v->run)
-        munmap(v->run, v->m->kvm->run_size);
-    if (v->fd >= 0)
-        close(v->fd);
+    vmm_kvm_vcpu_close(v->m->kvm, v->fd, v->run);
     v->run = NULL;
     v->fd = -1;
 }

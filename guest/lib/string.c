@@ -1,7 +1,7 @@
 /*
- * The C library functions the kernel and Debian's libfdt.a need (DESIGN.md
- * decision 3): memchr memcmp memcpy memmove memset strchr strlen strnlen
- * strrchr strtoul (plus strcmp strncmp for the kernel). The kernel is
+ * The C library functions the kernel and Debian's libfdt.a need
+ * (docs/guest.md): memchr memcmp memcpy memmove memset strchr strlen
+ * strnlen strrchr strtoul (plus strcmp strncmp for the kernel). The kernel is
  * built -mno-sse, so nothing here may use SSE. Each behaves as the C
  * standard specifies.
  */

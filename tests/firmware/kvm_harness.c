@@ -1,14 +1,11 @@
 /*
- * Minimal KVM harness for firmware and guest tests (see kvm_harness.h).
+ * KVM harness for firmware and guest tests (see kvm_harness.h): the VMM's
+ * machine (vmm_machine) with a run loop that records what tests assert on.
  */
 #define _GNU_SOURCE
 #include "kvm_harness.h"
-#include "sandbox.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <libfdt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -17,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
+
+#include "elf_image.h"
+#include "kvm.h"
+#include "machine.h"
+#include "sandbox.h"
 
 struct hx_vcpu {
     struct hx_vm *vm;
@@ -31,13 +30,12 @@ struct hx_vcpu {
     bool thread_started;
 };
 
+/* The KVM objects come from vmm_machine (kvm.h), so a test's VM has exactly
+ * the capabilities, memory slots, CPUID and APIC set-up of the VMM's. */
 struct hx_vm {
-    int kvm_fd, vm_fd;
+    struct vmm_kvm kvm;
+    struct vmm_vm vm;
     int cpus;
-    uint64_t mem_size;
-    uint8_t *ram;
-    uint8_t *rom;
-    size_t run_size;
     struct hx_vcpu vcpu[HX_MAX_CPUS];
 
     pthread_mutex_t lock;            /* protects res and stopping */
@@ -59,14 +57,14 @@ int hx_test_start(const char *name, const char *usage, int argc, char **argv)
     bool inner = argc == 4 && strcmp(argv[3], "--no-sandbox") == 0;
     if (argc != 3 && !inner) {
         fprintf(stderr, "usage: %s %s [--no-sandbox]\n", argv[0], usage);
-        return 2;
+        return HX_EXIT_USAGE;
     }
     const char *why = NULL;
     if (sandbox_kvm_usable(&why))
         return -1;
     if (inner) {
         printf("%s: /dev/kvm cannot be opened even inside the sandbox (%s)\n", name, why);
-        return 1;
+        return HX_EXIT_USAGE;
     }
     printf("%s: /dev/kvm cannot be opened (%s); running inside the sandbox\n", name, why);
     fflush(stdout);
@@ -75,55 +73,43 @@ int hx_test_start(const char *name, const char *usage, int argc, char **argv)
 
 void *hx_ram(struct hx_vm *vm, uint64_t gpa, uint64_t len)
 {
-    if (gpa > vm->mem_size || len > vm->mem_size - gpa)
+    if (gpa > vm->vm.mem_size || len > vm->vm.mem_size - gpa)
         return NULL;
-    return vm->ram + gpa;
+    return vm->vm.ram + gpa;
 }
 
-/* CPUID from KVM, with APIC IDs = vCPU index and x2APIC advertised. */
-static int set_cpuid(struct hx_vm *vm, struct hx_vcpu *v, char *err, size_t errlen)
+/* Reads the ROM image (exactly VMM_FW_ROM_SIZE bytes) into a malloc'ed buffer. */
+static uint8_t *read_rom(const char *path, char *err, size_t errlen)
 {
-    int n = 256;
-    struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-    if (!c)
-        return errf(err, errlen, "out of memory"), -1;
-    c->nent = n;
-    if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
-        errf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
-        free(c);
+    uint8_t *data;
+    size_t size;
+
+    if (vmm_read_file(path, &data, &size, err, errlen) < 0)
+        return NULL;
+    if (size != VMM_FW_ROM_SIZE) {
+        errf(err, errlen, "%s: must be exactly %llu bytes, not %zu", path,
+             (unsigned long long)VMM_FW_ROM_SIZE, size);
+        free(data);
+        return NULL;
+    }
+    return data;
+}
+
+/* KVM, the VM with its RAM and ROM, and every vCPU, all through vmm_machine. */
+static int create_machine(struct hx_vm *vm, uint64_t mem_size, const uint8_t *rom,
+                          char *err, size_t errlen)
+{
+    if (vmm_kvm_open(&vm->kvm, (unsigned)vm->cpus, false, err, errlen) < 0 ||
+        vmm_vm_create(&vm->kvm, &vm->vm, mem_size, rom, VMM_FW_ROM_SIZE, err, errlen) < 0)
         return -1;
+    for (int i = 0; i < vm->cpus; i++) {
+        struct hx_vcpu *v = &vm->vcpu[i];
+        v->vm = vm;
+        v->index = i;
+        if (vmm_kvm_vcpu_open(&vm->kvm, &vm->vm, (unsigned)i, (unsigned)vm->cpus, &v->fd,
+                              &v->run, err, errlen) < 0)
+            return -1;
     }
-    for (unsigned i = 0; i < c->nent; i++) {
-        struct kvm_cpuid_entry2 *e = &c->entries[i];
-        if (e->function == 1) {
-            e->ebx = (e->ebx & 0x0000ffff) | ((uint32_t)v->index << 24) |
-                     ((uint32_t)vm->cpus << 16);
-            e->ecx |= 1u << 21;              /* x2APIC */
-        } else if (e->function == 0xb || e->function == 0x1f) {
-            e->edx = (uint32_t)v->index;
-        }
-    }
-    int rc = ioctl(v->fd, KVM_SET_CPUID2, c);
-    free(c);
-    if (rc < 0)
-        return errf(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno)), -1;
-    return 0;
-}
-
-static int read_file(const char *path, void *buf, size_t size, char *err, size_t errlen)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errf(err, errlen, "%s: %s", path, strerror(errno)), -1;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || (size_t)st.st_size != size) {
-        close(fd);
-        return errf(err, errlen, "%s: must be exactly %zu bytes", path, size), -1;
-    }
-    ssize_t got = read(fd, buf, size);
-    close(fd);
-    if (got != (ssize_t)size)
-        return errf(err, errlen, "%s: short read", path), -1;
     return 0;
 }
 
@@ -139,166 +125,67 @@ struct hx_vm *hx_create(int cpus, uint64_t mem_size, const char *rom_path,
     struct hx_vm *vm = calloc(1, sizeof(*vm));
     if (!vm)
         return errf(err, errlen, "out of memory"), NULL;
-    vm->kvm_fd = vm->vm_fd = -1;
+    vm->kvm.fd = vm->vm.fd = -1;
     vm->cpus = cpus;
-    vm->mem_size = mem_size;
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->done, NULL);
     for (int i = 0; i < HX_MAX_CPUS; i++)
         vm->vcpu[i].fd = -1;
 
-    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (vm->kvm_fd < 0) {
-        errf(err, errlen, "/dev/kvm: %s", strerror(errno));
-        goto fail;
-    }
-    if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION ||
-        ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0 ||
-        ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0 ||
-        ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
-        errf(err, errlen, "KVM API version or a capability is missing");
-        goto fail;
-    }
-    vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-    if (vm->vm_fd < 0) {
-        errf(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
-        goto fail;
-    }
-    vm->ram = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    vm->rom = mmap(NULL, VMM_FW_ROM_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (vm->ram == MAP_FAILED || vm->rom == MAP_FAILED) {
-        vm->ram = vm->rom = NULL;
-        errf(err, errlen, "mmap guest memory: %s", strerror(errno));
-        goto fail;
-    }
-    if (read_file(rom_path, vm->rom, VMM_FW_ROM_SIZE, err, errlen) < 0)
-        goto fail;
-    struct kvm_userspace_memory_region ram = {
-        .slot = 0, .guest_phys_addr = 0, .memory_size = mem_size,
-        .userspace_addr = (uintptr_t)vm->ram };
-    struct kvm_userspace_memory_region rom = {
-        .slot = 1, .flags = KVM_MEM_READONLY, .guest_phys_addr = VMM_FW_ROM_ADDR,
-        .memory_size = VMM_FW_ROM_SIZE, .userspace_addr = (uintptr_t)vm->rom };
-    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &ram) < 0 ||
-        ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &rom) < 0 ||
-        ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-        errf(err, errlen, "memory slots / irqchip: %s", strerror(errno));
-        goto fail;
-    }
-    int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-    if (run_size <= 0) {
-        errf(err, errlen, "KVM_GET_VCPU_MMAP_SIZE failed");
-        goto fail;
-    }
-    vm->run_size = (size_t)run_size;
-    for (int i = 0; i < cpus; i++) {
-        struct hx_vcpu *v = &vm->vcpu[i];
-        v->vm = vm;
-        v->index = i;
-        v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, i);
-        if (v->fd < 0) {
-            errf(err, errlen, "KVM_CREATE_VCPU %d: %s", i, strerror(errno));
-            goto fail;
-        }
-        v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
-        if (v->run == MAP_FAILED) {
-            v->run = NULL;
-            errf(err, errlen, "mmap kvm_run: %s", strerror(errno));
-            goto fail;
-        }
-        if (set_cpuid(vm, v, err, errlen) < 0)
-            goto fail;
+    uint8_t *rom = read_rom(rom_path, err, errlen);
+    int rc = rom ? create_machine(vm, mem_size, rom, err, errlen) : -1;
+    free(rom);
+    if (rc < 0) {
+        hx_destroy(vm);
+        return NULL;
     }
     return vm;
-fail:
-    hx_destroy(vm);
-    return NULL;
 }
 
 void hx_destroy(struct hx_vm *vm)
 {
     if (!vm)
         return;
-    for (int i = 0; i < HX_MAX_CPUS; i++) {
-        if (vm->vcpu[i].run)
-            munmap(vm->vcpu[i].run, vm->run_size);
-        if (vm->vcpu[i].fd >= 0)
-            close(vm->vcpu[i].fd);
-    }
-    if (vm->ram)
-        munmap(vm->ram, vm->mem_size);
-    if (vm->rom)
-        munmap(vm->rom, VMM_FW_ROM_SIZE);
-    if (vm->vm_fd >= 0)
-        close(vm->vm_fd);
-    if (vm->kvm_fd >= 0)
-        close(vm->kvm_fd);
+    for (int i = 0; i < HX_MAX_CPUS; i++)
+        vmm_kvm_vcpu_close(&vm->kvm, vm->vcpu[i].fd, vm->vcpu[i].run);
+    vmm_vm_destroy(&vm->vm);
+    vmm_kvm_close(&vm->kvm);
     pthread_mutex_destroy(&vm->lock);
     pthread_cond_destroy(&vm->done);
     free(vm);
 }
 
+/* Reads and validates an image with the VMM's own ELF checks (elf_image.h). */
+static int parse_image(const char *path, uint64_t mem, uint8_t **data,
+                       struct vmm_elf_image *img, char *err, size_t errlen)
+{
+    size_t size;
+
+    if (vmm_read_file(path, data, &size, err, errlen) < 0)
+        return -1;
+    if (vmm_elf_parse(path, *data, size, mem, img, err, errlen) < 0) {
+        free(*data);
+        return -1;
+    }
+    return 0;
+}
+
 int hx_load_elf(struct hx_vm *vm, const char *path, uint64_t *entry,
                 uint64_t *image_end, char *err, size_t errlen)
 {
-    int rc = -1;
-    elf_version(EV_CURRENT);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errf(err, errlen, "%s: %s", path, strerror(errno)), -1;
-    Elf *e = elf_begin(fd, ELF_C_READ, NULL);
-    GElf_Ehdr eh;
-    size_t nph;
-    if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh) ||
-        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
-        eh.e_type != ET_EXEC || elf_getphdrnum(e, &nph) != 0) {
-        errf(err, errlen, "%s: not an ELF64 x86-64 executable", path);
-        goto out;
-    }
-    uint64_t end = 0;
-    for (size_t i = 0; i < nph; i++) {
-        GElf_Phdr ph;
-        if (!gelf_getphdr(e, (int)i, &ph)) {
-            errf(err, errlen, "%s: bad program header %zu", path, i);
-            goto out;
-        }
-        if (ph.p_type != PT_LOAD)
-            continue;
-        uint8_t *dst = hx_ram(vm, ph.p_paddr, ph.p_memsz);
-        if (!dst || ph.p_filesz > ph.p_memsz || ph.p_paddr < VMM_KERNEL_MIN_ADDR) {
-            errf(err, errlen, "%s: segment %zu [%#lx, +%#lx) outside RAM above 1 MiB",
-                 path, i, (unsigned long)ph.p_paddr, (unsigned long)ph.p_memsz);
-            goto out;
-        }
-        if (pread(fd, dst, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz) {
-            errf(err, errlen, "%s: short segment %zu", path, i);
-            goto out;
-        }
-        memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
-        if (ph.p_paddr + ph.p_memsz > end)
-            end = ph.p_paddr + ph.p_memsz;
-    }
-    *entry = eh.e_entry;
-    *image_end = end;
-    rc = 0;
-out:
-    if (e)
-        elf_end(e);
-    close(fd);
-    return rc;
+    uint8_t *data;
+    struct vmm_elf_image img;
+
+    if (parse_image(path, vm->vm.mem_size, &data, &img, err, errlen) < 0)
+        return -1;
+    vmm_elf_load(&img, vm->vm.ram);
+    *entry = img.entry;
+    *image_end = img.hi;
+    free(data);
+    return 0;
 }
 
 #define FDT_TRY(x) do { if ((x) < 0) goto fdt_fail; } while (0)
-
-int hx_build_fdt(struct hx_vm *vm, const char *bootargs, uint32_t abi_version,
-                 uint32_t hypercall_port, uint64_t kernel_start,
-                 uint64_t kernel_end, char *err, size_t errlen)
-{
-    return hx_build_fdt_cpus(vm, bootargs, abi_version, hypercall_port, kernel_start,
-                             kernel_end, vm->cpus, NULL, err, errlen);
-}
 
 int hx_build_fdt_cpus(struct hx_vm *vm, const char *bootargs, uint32_t abi_version,
                       uint32_t hypercall_port, uint64_t kernel_start, uint64_t kernel_end,
@@ -317,7 +204,7 @@ int hx_build_fdt_cpus(struct hx_vm *vm, const char *bootargs, uint32_t abi_versi
 
     FDT_TRY(fdt_begin_node(fdt, "memory@0"));
     FDT_TRY(fdt_property_string(fdt, "device_type", "memory"));
-    fdt64_t reg[2] = { cpu_to_fdt64(0), cpu_to_fdt64(vm->mem_size) };
+    fdt64_t reg[2] = { cpu_to_fdt64(0), cpu_to_fdt64(vm->vm.mem_size) };
     FDT_TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
     FDT_TRY(fdt_end_node(fdt));
 
@@ -400,14 +287,14 @@ static void end_run_locked(struct hx_vm *vm, int cpu, enum hx_end end)
 
 static bool gpa_ok(struct hx_vm *vm, uint64_t gpa, uint64_t len)
 {
-    return len <= VMM_HC_MAX_LEN && gpa <= vm->mem_size && len <= vm->mem_size - gpa;
+    return len <= VMM_HC_MAX_LEN && hx_ram(vm, gpa, len) != NULL;
 }
 
 static void copy_str(struct hx_vm *vm, char *dst, size_t dstlen, uint64_t gpa, uint64_t len)
 {
     if (len >= dstlen)
         len = dstlen - 1;
-    memcpy(dst, vm->ram + gpa, len);
+    memcpy(dst, vm->vm.ram + gpa, len);
     dst[len] = '\0';
 }
 
@@ -420,7 +307,7 @@ static int64_t hypercall(struct hx_vcpu *v, struct kvm_regs *r)
     case VMM_HC_PRINT:
         if (!gpa_ok(vm, r->rdi, r->rsi))
             return -VMM_EINVAL;
-        console_put(res, (char *)vm->ram + r->rdi, r->rsi);
+        console_put(res, (char *)vm->vm.ram + r->rdi, r->rsi);
         return 0;
     case VMM_HC_EXIT:
         res->status = r->rdi;
@@ -445,7 +332,7 @@ static int64_t hypercall(struct hx_vcpu *v, struct kvm_regs *r)
     case VMM_HC_EXCEPTION:
         if (r->rsi != sizeof(struct vmm_exception_report) || !gpa_ok(vm, r->rdi, r->rsi))
             return -VMM_EINVAL;
-        memcpy(&res->exception, vm->ram + r->rdi, sizeof(res->exception));
+        memcpy(&res->exception, vm->vm.ram + r->rdi, sizeof(res->exception));
         end_run_locked(vm, v->index, HX_END_EXCEPTION);
         return 0;
     case VMM_HC_CPU_ONLINE:
@@ -541,17 +428,10 @@ static void *vcpu_thread(void *arg)
     return NULL;
 }
 
-static void on_sigusr1(int sig)
-{
-    (void)sig;
-}
-
 int hx_run(struct hx_vm *vm, unsigned timeout_s, struct hx_result *res)
 {
     memset(res, 0, sizeof(*res));
-    vm->res = res;
-    struct sigaction sa = { .sa_handler = on_sigusr1 };
-    sigaction(SIGUSR1, &sa, NULL);
+    vm->res = res;   /* vmm_kvm_open installed the SIGUSR1 kick handler */
 
     int rc = 0;
     pthread_mutex_lock(&vm->lock);
@@ -596,23 +476,16 @@ int hx_boot_guest(const char *rom, const char *elf, int cpus, uint64_t mem,
                   const char *bootargs, unsigned timeout_s,
                   struct hx_result *res, char *err, size_t errlen)
 {
+    uint8_t *data;
+    struct vmm_elf_image img;
+    if (parse_image(elf, mem, &data, &img, err, errlen) < 0)
+        return -1;
     struct hx_vm *vm = hx_create(cpus, mem, rom, err, errlen);
-    if (!vm)
-        return -1;
-    uint64_t entry, end;
-    int fdt_size;
-    if (hx_load_elf(vm, elf, &entry, &end, err, errlen) < 0 ||
-        (fdt_size = hx_build_fdt(vm, bootargs, VMM_ABI_VERSION, VMM_HYPERCALL_PORT,
-                                 VMM_KERNEL_MIN_ADDR, end, err, errlen)) < 0) {
-        hx_destroy(vm);
-        return -1;
-    }
-    struct vmm_boot_handoff h = {
-        .magic = VMM_BOOT_MAGIC, .abi_version = VMM_ABI_VERSION, .size = sizeof(h),
-        .kernel_entry = entry, .fdt_addr = VMM_FDT_ADDR, .fdt_size = (uint64_t)fdt_size,
-        .mem_size = mem };
-    hx_write_handoff(vm, &h);
-    int rc = hx_run(vm, timeout_s, res);
+    int rc = -1;
+    if (vm && vmm_machine_write_boot_data(vm->vm.ram, mem, &img, (unsigned)cpus, bootargs,
+                                          err, errlen) == 0)
+        rc = hx_run(vm, timeout_s, res);
     hx_destroy(vm);
+    free(data);
     return rc;
 }

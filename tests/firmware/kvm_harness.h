@@ -1,10 +1,12 @@
 /*
- * A minimal KVM harness for testing the firmware and the guest kernel
- * without the real VMM (vmm/). It implements just enough of the ABI in
- * abi/include/abi/vmm.h: RAM at 0, the firmware ROM at 0xffff0000, the boot
- * handoff, an FDT, COM1 output, the hypercall port, one thread per vCPU,
- * an in-kernel irqchip, and a timeout. It is test infrastructure: small,
- * strict, and it records everything a test may want to assert on.
+ * A KVM harness for testing the firmware and the guest kernel. The machine
+ * is the VMM's own (vmm_machine: vmm/kvm.h, vmm/machine.h): the same KVM
+ * capabilities, RAM and read-only ROM slots, in-kernel irqchip, per-vCPU
+ * CPUID (APIC ID = index, x2APIC, topology) and AP start state, the same
+ * ELF checks and loading, and, for hx_boot_guest, the same FDT and boot
+ * handoff. Only the run loop is the harness's own: it implements the
+ * hypercalls and COM1 of abi/include/abi/vmm.h and records everything a
+ * test may want to assert on, with a timeout.
  *
  * It also offers a "probe" port (HX_PROBE_PORT): an `out` to it makes the
  * harness snapshot that vCPU's registers and special registers, so a test
@@ -62,19 +64,24 @@ struct hx_result {
 
 struct hx_vm;
 
+/* The Check programs' status for "no test ran" (CHECK_EXIT_USAGE in
+ * tests/common/check_main.h). */
+#define HX_EXIT_USAGE 2
+
 /*
- * hx_test_start: the start of a KVM test program's main(), whose command
- * line is `<name> ARG1 ARG2` (usage names the two). Where /dev/kvm can be
- * opened, returns -1: the test runs here. Otherwise runs this same program
- * inside the sandbox (real KVM under QEMU/TCG, docs/sandbox.md), which calls
- * it again with --no-sandbox appended, and returns that run's exit status;
- * or returns 2 after printing the usage for a bad command line, and 1 if
- * /dev/kvm is unusable even inside the sandbox.
+ * hx_test_start: the start of a KVM test program's check_program(), whose
+ * command line is `<name> ARG1 ARG2` (usage names the two). Where /dev/kvm
+ * can be opened, returns -1: the test runs here. Otherwise runs this same
+ * program inside the sandbox (real KVM under QEMU/TCG, docs/sandbox.md),
+ * which calls it again with --no-sandbox appended, and returns that run's
+ * exit status; or returns HX_EXIT_USAGE after printing the usage for a bad
+ * command line, or when /dev/kvm is unusable even inside the sandbox.
  */
 int hx_test_start(const char *name, const char *usage, int argc, char **argv);
 
 /*
- * hx_create: a VM with `cpus` vCPUs (APIC ID = index), `mem_size` bytes of
+ * hx_create: the VMM's machine with `cpus` vCPUs (vmm_kvm_open,
+ * vmm_vm_create, vmm_kvm_vcpu_open: APIC ID = index), `mem_size` bytes of
  * RAM at 0, the ROM at rom_path mapped read-only at VMM_FW_ROM_ADDR.
  * Requires: 1 <= cpus <= HX_MAX_CPUS, mem_size a multiple of 2 MiB in
  *   [4 MiB, VMM_MAX_RAM], rom_path a 64 KiB file.
@@ -89,27 +96,22 @@ struct hx_vm *hx_create(int cpus, uint64_t mem_size, const char *rom_path,
 void *hx_ram(struct hx_vm *vm, uint64_t gpa, uint64_t len);
 
 /*
- * hx_load_elf: load the PT_LOAD segments of an ELF64 x86-64 executable at
- * their physical addresses; *entry = e_entry; *image_end = highest p_paddr +
- * p_memsz. Fails (-1, message in err) on a bad file or a segment outside RAM.
+ * hx_load_elf: validate an ELF64 x86-64 executable with the VMM's checks
+ * (vmm_elf_parse) and load its PT_LOAD segments at their physical addresses
+ * (vmm_elf_load); *entry = e_entry; *image_end = the end of the highest
+ * segment rounded up to 4 KiB. Fails (-1, message in err) on a file the
+ * VMM would refuse (bad ELF, a segment outside RAM or over a fixed region).
  */
 int hx_load_elf(struct hx_vm *vm, const char *path, uint64_t *entry,
                 uint64_t *image_end, char *err, size_t errlen);
 
 /*
- * hx_build_fdt: write the FDT described in abi.h at VMM_FDT_ADDR with this
- * bootargs, abi_version and hypercall_port (tests pass wrong values to
- * check the guest's refusal), reserving [kernel_start, kernel_end).
- * Returns the FDT size, or -1 (message in err).
- */
-int hx_build_fdt(struct hx_vm *vm, const char *bootargs, uint32_t abi_version,
-                 uint32_t hypercall_port, uint64_t kernel_start,
-                 uint64_t kernel_end, char *err, size_t errlen);
-
-/*
- * hx_build_fdt_cpus: as hx_build_fdt, but the FDT lists fdt_cpus CPUs with
- * the given APIC IDs (NULL: reg = index), whatever the VM really has; tests
- * use it to describe a CPU that does not exist.
+ * hx_build_fdt_cpus: a hand-made FDT (not the VMM's) at VMM_FDT_ADDR with
+ * this bootargs, abi_version and hypercall_port, reserving [kernel_start,
+ * kernel_end), that lists fdt_cpus CPUs with the given APIC IDs (NULL:
+ * reg = index), whatever the VM really has. Tests use it to hand the guest
+ * what the VMM never would: a wrong ABI version or port, a CPU that does
+ * not exist. Returns the FDT size, or -1 (message in err).
  */
 int hx_build_fdt_cpus(struct hx_vm *vm, const char *bootargs, uint32_t abi_version,
                       uint32_t hypercall_port, uint64_t kernel_start, uint64_t kernel_end,
@@ -135,8 +137,9 @@ int hx_translate(struct hx_vm *vm, int cpu, uint64_t gva, uint64_t *gpa, bool *w
 /* hx_destroy: release everything; NULL is allowed. */
 void hx_destroy(struct hx_vm *vm);
 
-/* hx_boot_guest: the usual sequence for a guest kernel ELF: create, load,
- * FDT, handoff, run. Returns 0 and fills *res, or -1 with err filled. */
+/* hx_boot_guest: boots a guest kernel ELF as the VMM does: its ELF checks,
+ * hx_create, then vmm_machine_write_boot_data (kernel, the VMM's FDT, the
+ * handoff), then hx_run. Returns 0 and fills *res, or -1 with err filled. */
 int hx_boot_guest(const char *rom, const char *elf, int cpus, uint64_t mem,
                   const char *bootargs, unsigned timeout_s,
                   struct hx_result *res, char *err, size_t errlen);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "kvm_harness.h"
 
 static const char *rom_path, *probe_path;
@@ -168,7 +169,7 @@ START_TEST(ap_trampoline)
 }
 END_TEST
 
-int main(int argc, char **argv)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
     int status = hx_test_start("firmware_boot", "<firmware.bin> <probe.elf>", argc, argv);
     if (status >= 0)
@@ -182,9 +183,6 @@ int main(int argc, char **argv)
     tcase_add_loop_test(tc, bad_handoff, 0, (int)(sizeof(bad_handoffs) / sizeof(bad_handoffs[0])));
     tcase_add_test(tc, ap_trampoline);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

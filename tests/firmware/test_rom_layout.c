@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "abi/vmm.h"
 
 static uint8_t rom[VMM_FW_ROM_SIZE + 1];
@@ -121,16 +122,14 @@ START_TEST(trampoline)
 }
 END_TEST
 
-int main(int argc, char **argv)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s <firmware.bin> <firmware.elf>\n", argv[0]);
-        return 2;
-    }
+    if (argc != 3)
+        return check_usage(argv[0], "<firmware.bin> <firmware.elf>", NULL);
     FILE *f = fopen(argv[1], "rb");
     if (!f) {
         perror(argv[1]);
-        return 2;
+        return CHECK_EXIT_USAGE;
     }
     rom_len = fread(rom, 1, sizeof(rom), f);
     fclose(f);
@@ -141,9 +140,6 @@ int main(int argc, char **argv)
     tcase_add_test(tc, rom_gdt);
     tcase_add_test(tc, trampoline);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

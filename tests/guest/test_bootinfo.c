@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "guest/bootinfo.h"
 #include "guest/printf.h"
 #include "abi/vmm.h"
@@ -206,8 +207,10 @@ START_TEST(bootargs_lookup)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("guest_bootinfo");
     TCase *tc = tcase_create("bootinfo");
     tcase_add_test(tc, valid_fdt);
@@ -216,9 +219,6 @@ int main(void)
     tcase_add_test(tc, corrupt_header);
     tcase_add_test(tc, bootargs_lookup);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "guest/frame_alloc.h"
 
 #define MiB (1ull << 20)
@@ -124,8 +125,10 @@ START_TEST(random_alloc_free)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("guest_frame_alloc");
     TCase *tc = tcase_create("frame_alloc");
     tcase_add_test(tc, allocates_exactly_the_usable_frames);
@@ -133,9 +136,6 @@ int main(void)
     tcase_add_test(tc, contiguous_runs);
     tcase_add_test(tc, random_alloc_free);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "kvm_harness.h"
 
 static const char *rom, *elf;
@@ -214,7 +215,7 @@ START_TEST(hypercall_port_mismatch_refused)
 }
 END_TEST
 
-int main(int argc, char **argv)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
     int status = hx_test_start("guest_boot", "<firmware.bin> <guest.elf>", argc, argv);
     if (status >= 0)
@@ -240,9 +241,6 @@ int main(int argc, char **argv)
     tcase_add_test(tc, hypercall_port_mismatch_refused);
     tcase_add_test(tc, missing_ap_is_reported);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

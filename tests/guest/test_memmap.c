@@ -6,6 +6,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "guest/memmap.h"
 
 static void expect(const struct memmap *m, unsigned n, const uint64_t *pairs)
@@ -104,8 +105,10 @@ START_TEST(random_against_model)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("guest_memmap");
     TCase *tc = tcase_create("memmap");
     tcase_add_test(tc, add_merges);
@@ -113,9 +116,6 @@ int main(void)
     tcase_add_test(tc, capacity_is_enforced);
     tcase_add_test(tc, random_against_model);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "guest/printf.h"
 
 /* Formats with both and compares text and return value. */
@@ -97,8 +98,10 @@ START_TEST(unknown_and_trailing)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("guest_printf");
     TCase *tc = tcase_create("printf");
     tcase_add_test(tc, integers);
@@ -106,9 +109,6 @@ int main(void)
     tcase_add_test(tc, truncation);
     tcase_add_test(tc, unknown_and_trailing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
+
 void *guest_memchr(const void *s, int c, size_t n);
 int guest_memcmp(const void *a, const void *b, size_t n);
 void *guest_memcpy(void *dst, const void *src, size_t n);
@@ -93,8 +95,10 @@ START_TEST(strtoul_matches_libc)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("guest_string");
     TCase *tc = tcase_create("string");
     tcase_add_test(tc, search_and_length);
@@ -102,9 +106,6 @@ int main(void)
     tcase_add_test(tc, copy_fill_move);
     tcase_add_test(tc, strtoul_matches_libc);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

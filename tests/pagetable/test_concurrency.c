@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check_main.h"
 #include "pt_test_util.h"
 
 #define NTHREADS 4
@@ -322,9 +323,14 @@ START_TEST(concurrent_cursors_serialisable)
 }
 END_TEST
 
-int main(int argc, char **argv)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
-    seed = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)time(NULL);
+    char *end = NULL;
+    if (argc > 2)
+        return check_usage(argv[0], "[SEED]", "too many arguments");
+    seed = argc > 1 ? strtoull(argv[1], &end, 0) : (uint64_t)time(NULL);
+    if (end && (*end || end == argv[1]))
+        return check_usage(argv[0], "[SEED]", "SEED must be a number");
     printf("pagetable_concurrency: seed %llu (rerun with: pagetable_concurrency %llu)\n",
            (unsigned long long)seed, (unsigned long long)seed);
     fflush(stdout);
@@ -333,9 +339,6 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 0);
     tcase_add_test(tc, concurrent_cursors_serialisable);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "pt_test_util.h"
 
 static struct pt_page_table pt;
@@ -751,8 +752,10 @@ START_TEST(error_names)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("pagetable_cursor");
     TCase *tc = tcase_create("cursor");
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -781,9 +784,6 @@ int main(void)
     tcase_add_test(tc, map_null_replaced_into_empty_slot);
     tcase_add_test(tc, map_null_replaced_over_mapped_panics);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

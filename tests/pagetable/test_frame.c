@@ -1,6 +1,7 @@
 /* Frame metadata: states, reference counting, reservation, OOM, node drop. */
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "pt_test_util.h"
 
 static void setup(void) { util_platform_init(64); }
@@ -143,8 +144,10 @@ START_TEST(node_drop_is_recursive)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("pagetable_frame");
     TCase *tc = tcase_create("meta");
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -156,9 +159,6 @@ int main(void)
     tcase_add_test(tc, unique_frames);
     tcase_add_test(tc, node_drop_is_recursive);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "pt_test_util.h"
 
 static struct pt_page_table pt;
@@ -257,8 +258,10 @@ START_TEST(map_2m_into_1g_splits)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("pagetable_huge");
     TCase *tc = tcase_create("huge");
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -272,9 +275,6 @@ int main(void)
     tcase_add_test(tc, find_next_inside_huge);
     tcase_add_test(tc, map_2m_into_1g_splits);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

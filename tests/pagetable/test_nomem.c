@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "pt_test_util.h"
 
 #define PA_1G (64 * GiB)
@@ -200,8 +201,10 @@ END_TEST
 START_TEST(protect_split_at_every_allocation) { split_op_at_every_allocation(false); }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("pagetable_nomem");
     TCase *tc = tcase_create("nomem");
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -212,9 +215,6 @@ int main(void)
     tcase_add_test(tc, take_split_at_every_allocation);
     tcase_add_test(tc, protect_split_at_every_allocation);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

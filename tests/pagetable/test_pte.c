@@ -2,6 +2,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "pagetable/prop.h"
 
 static const uint8_t all_flags[] = { PT_R, PT_W, PT_X, PT_ACCESSED, PT_DIRTY, PT_AVAIL1, PT_AVAIL2 };
@@ -134,8 +135,10 @@ START_TEST(geometry_helpers)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("pagetable_pte");
     TCase *tc = tcase_create("encode");
     tcase_add_test(tc, roundtrip_every_prop_every_level);
@@ -147,9 +150,6 @@ int main(void)
     tcase_add_test(tc, invalid_props_rejected);
     tcase_add_test(tc, geometry_helpers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

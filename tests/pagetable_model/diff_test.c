@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check_main.h"
 #include "diff.h"
 
 static struct diff_params params = { .ops = 1000000, .full_every = 1000 };
@@ -36,12 +37,7 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-static int usage(const char *prog, const char *why)
-{
-    fprintf(stderr, "%s: %s\nusage: %s [--seed N] [--ops N] [--full-every N] [--quiet]\n", prog,
-            why, prog);
-    return 2;
-}
+#define DIFF_ARGS "[--seed N] [--ops N] [--full-every N] [--quiet]"
 
 static uint64_t fresh_seed(void)
 {
@@ -50,7 +46,7 @@ static uint64_t fresh_seed(void)
     return ((uint64_t)ts.tv_sec * 1000000007ull) ^ (uint64_t)ts.tv_nsec;
 }
 
-int main(int argc, char **argv)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
     params.seed = fresh_seed();
     for (int i = 1; i < argc; i++) {
@@ -67,26 +63,23 @@ int main(int argc, char **argv)
         } else {
             char why[128];
             snprintf(why, sizeof(why), "unknown argument '%s'", argv[i]);
-            return usage(argv[0], why);
+            return check_usage(argv[0], DIFF_ARGS, why);
         }
         if (i + 1 >= argc || !parse_u64(argv[i + 1], dst)) {
             char why[128];
             snprintf(why, sizeof(why), "%s needs a non-negative integer", argv[i]);
-            return usage(argv[0], why);
+            return check_usage(argv[0], DIFF_ARGS, why);
         }
         i++;
     }
     if (params.full_every == 0)
-        return usage(argv[0], "--full-every must be at least 1");
+        return check_usage(argv[0], DIFF_ARGS, "--full-every must be at least 1");
 
     Suite *s = suite_create("pagetable_diff");
     TCase *tc = tcase_create("diff");
     tcase_set_timeout(tc, 0);   /* CTest's TIMEOUT bounds the run */
     tcase_add_test(tc, differential_vs_model);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

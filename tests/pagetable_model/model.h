@@ -1,7 +1,7 @@
 /*
  * The reference model of a page table: the seed's abstract view
- * (vostd CursorView / PageTableView, ostd-port-notes.md §9.3) written plainly
- * in C. A page table *means* a set of mappings
+ * (asterinas/vostd CursorView / PageTableView, ostd/specs/mm/page_table/)
+ * written plainly in C. A page table *means* a set of mappings
  *     { va, pa, level (page size), prop, tracked }
  * that are pairwise VA-disjoint (PA-uniqueness is NOT required: one frame may
  * be mapped at several VAs). The model knows nothing about nodes, locks or

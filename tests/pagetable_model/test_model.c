@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "model.h"
 
 #define K4 0x1000ull
@@ -144,11 +145,10 @@ static Suite *model_suite(void)
     return s;
 }
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
-    SRunner *sr = srunner_create(model_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
+    check_plan_add(plan, model_suite());
+    return CHECK_RUN;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "pagetable/walk.h"
 
 /* A tiny "physical memory": 16 frames at physical 0x10000.. */
@@ -285,11 +286,10 @@ static Suite *walk_suite(void)
     return s;
 }
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
-    SRunner *sr = srunner_create(walk_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
+    check_plan_add(plan, walk_suite());
+    return CHECK_RUN;
 }

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_main.h"
+
 static char *path_abs(const char *base, const char *p)
 {
     char *r = sbx_path_absolute(base, p);
@@ -384,11 +386,10 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
-    SRunner *r = srunner_create(suite());
-    srunner_run_all(r, CK_ENV);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
+    check_plan_add(plan, suite());
+    return CHECK_RUN;
 }

@@ -11,6 +11,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "check_stream.h"
 #include "workload.h"
 
@@ -255,8 +256,10 @@ START_TEST(random_mutation_is_caught)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *su = suite_create("tlb_flusher_mutations");
     TCase *t = tcase_create("mutations");
     tcase_add_loop_test(t, mutation_is_caught, 0, (int)NR_MUTATIONS);
@@ -266,9 +269,6 @@ int main(void)
     tcase_add_test(t, random_clean_twin);
     tcase_add_loop_test(t, random_mutation_is_caught, 0, (int)NR_RANDOM_MUTATIONS);
     suite_add_tcase(su, t);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    check_plan_add(plan, su);
+    return CHECK_RUN;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "ack_check.h"
 #include "check_stream.h"
 #include "workload.h"
@@ -93,17 +94,20 @@ static bool parse_args(int argc, char **argv)
             goto bad;
         i++;
         continue;
-    bad:
-        fprintf(stderr, "usage: %s [--ops N] [--seed S] (bad argument '%s')\n", argv[0], argv[i]);
+    bad: {
+        char why[160];
+        snprintf(why, sizeof(why), "bad argument '%s'", argv[i]);
+        check_usage(argv[0], "[--ops N] [--seed S]", why);
         return false;
+    }
     }
     return true;
 }
 
-int main(int argc, char **argv)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
     if (!parse_args(argc, argv))
-        return 2;
+        return CHECK_EXIT_USAGE;
     printf("tlb_flusher_random: %llu ops per configuration, base seed %llu\n", (unsigned long long)g_ops,
            (unsigned long long)g_seed);
     Suite *su = suite_create("tlb_flusher_random");
@@ -113,9 +117,6 @@ int main(int argc, char **argv)
     tcase_add_test(t, random_4_cpus);
     tcase_add_test(t, random_8_cpus);
     suite_add_tcase(su, t);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    check_plan_add(plan, su);
+    return CHECK_RUN;
 }

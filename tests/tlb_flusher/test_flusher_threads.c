@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "pagetable/host_platform.h"
 #include "tlb/flusher_vmspace.h"
 #include "tlb/validator.h"
@@ -368,16 +369,15 @@ START_TEST(threads_share_spaces_and_flush_each_other)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *su = suite_create("tlb_flusher_threads");
     TCase *t = tcase_create("threads");
     tcase_set_timeout(t, 0);
     tcase_add_test(t, threads_share_spaces_and_flush_each_other);
     suite_add_tcase(su, t);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    check_plan_add(plan, su);
+    return CHECK_RUN;
 }

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check_main.h"
 #include "ack_check.h"
 #include "check_stream.h"
 #include "sim.h"
@@ -651,11 +652,10 @@ static Suite *suite(void)
     return su;
 }
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
+    check_plan_add(plan, suite());
+    return CHECK_RUN;
 }

@@ -1,16 +1,16 @@
-/* Check runner for the validator's unit tests. */
+/* The validator's unit tests: the bug classes and the input checks. */
 #include <check.h>
-#include <stdlib.h>
+
+#include "check_main.h"
 
 Suite *classes_suite(void);
 Suite *input_suite(void);
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
-    SRunner *sr = srunner_create(classes_suite());
-    srunner_add_suite(sr, input_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
+    check_plan_add(plan, classes_suite());
+    check_plan_add(plan, input_suite());
+    return CHECK_RUN;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "config.h"
 #include "abi/vmm.h"
 
@@ -138,28 +139,31 @@ START_TEST(load_missing)
 }
 END_TEST
 
-int main(void)
+/* Removes the scratch directory; false if that failed. */
+static bool remove_dir(void)
+{
+    char cmd[300];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0;
+}
+
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
     Suite *s = suite_create("vmm_config");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
-        return 1;
+        return CHECK_EXIT_USAGE;
     }
     tcase_add_test(tc, load_good);
     tcase_add_loop_test(tc, load_bad, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, load_missing);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        failed++;
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    plan->cleanup = remove_dir;
+    return CHECK_RUN;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "fdt_build.h"
 #include "memmap.h"
 #include "abi/vmm.h"
@@ -167,12 +168,12 @@ START_TEST(too_small_buffer_fails)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("vmm_fdt");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, root_memory_chosen);
     tcase_add_test(tc, cpus_have_apic_ids);
@@ -181,9 +182,6 @@ int main(void)
     tcase_add_test(tc, max_cpus_and_empty_bootargs);
     tcase_add_test(tc, too_small_buffer_fails);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

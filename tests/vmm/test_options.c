@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "memmap.h"
 #include "options.h"
 #include "parse.h"
@@ -218,12 +219,12 @@ START_TEST(usage_mentions_every_option)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("vmm_options");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, uint_good);
     tcase_add_loop_test(tc, uint_bad, 0, sizeof(bad_uints) / sizeof(bad_uints[0]));
@@ -234,9 +235,6 @@ int main(void)
     tcase_add_loop_test(tc, opts_bad, 0, sizeof(bad_opts) / sizeof(bad_opts[0]));
     tcase_add_test(tc, usage_mentions_every_option);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

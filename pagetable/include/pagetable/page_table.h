@@ -1,7 +1,7 @@
 /*
  * Page tables and cursors: a C port of OSTD's PageTable<C> and its Cursor /
  * CursorMut (ostd/src/mm/page_table), following the seed
- * (shared/reference/ostd-vm_space.verus.rs.txt) where it differs from
+ * (asterinas/vostd ostd/src/mm/vm_space.rs, Verus-verified) where it differs from
  * upstream: `map` over a mapped slot replaces it and hands the old item back.
  *
  * Errors, not panics: where the seed panics on caller misuse (unaligned

@@ -1,6 +1,6 @@
 /*
  * The TLB flusher: a C port of Asterinas OSTD's TlbFlusher (ostd/src/mm/tlb.rs;
- * shared/reference/ostd-port-notes.md §5). It runs in the guest kernel and,
+ * docs/tlb-flusher.md). It runs in the guest kernel and,
  * over simulated CPUs, on the host (tests/tlb_flusher/).
  *
  *   issue(op)              queue a flush operation locally; flushes nothing
@@ -132,7 +132,7 @@ struct tlb_platform_ops {
 };
 
 /* Fault-injection switches (host tests only; 0 in production). Each one
-   plants one bug class from shared/reference/tlb-rules-and-bug-classes.md. */
+   plants one bug class (T1-T20, docs/validator.md "The checks"). */
 enum tlb_fault {
     TLB_FAULT_SKIP_LOCAL_FLUSH   = 1u << 0, /* dispatch never flushes the local CPU */
     TLB_FAULT_SKIP_REMOTE_FLUSH  = 1u << 1, /* IPI handler acks without flushing */

@@ -1,7 +1,7 @@
 /*
  * A thin VmSpace layer over the page-table cursor and the TLB flusher: what
  * OSTD's VmSpace / VmSpace CursorMut do (ostd/src/mm/vm_space.rs, the seed's
- * semantics; shared/reference/ostd-port-notes.md §2, §3):
+ * semantics, the Verus-verified OSTD of asterinas/vostd; docs/tlb-flusher.md):
  *
  *   map      replace semantics of the seed: a replaced old mapping is issued
  *            with its frame kept, then dispatched at once, and (unlike the

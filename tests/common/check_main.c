@@ -1,0 +1,53 @@
+/* The shared main() of the Check test programs; see check_main.h. */
+#include "check_main.h"
+
+#include <stdio.h>
+
+void check_plan_add(struct check_plan *plan, Suite *s)
+{
+    if (plan->count < CHECK_MAX_SUITES)
+        plan->suites[plan->count] = s;
+    plan->count++;
+}
+
+int check_usage(const char *prog, const char *args, const char *why)
+{
+    fprintf(stderr, "usage: %s%s%s\n", prog, *args ? " " : "", args);
+    if (why)
+        fprintf(stderr, "%s: %s\n", prog, why);
+    return CHECK_EXIT_USAGE;
+}
+
+bool check_no_args(int argc, char **argv)
+{
+    char why[160];
+
+    if (argc <= 1)
+        return true;
+    snprintf(why, sizeof(why), "unexpected argument '%s' (this test takes none)", argv[1]);
+    check_usage(argv[0], "", why);
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    struct check_plan plan = { .count = 0 };
+    int status = check_program(argc, argv, &plan);
+
+    if (status != CHECK_RUN)
+        return status;
+    if (plan.count == 0 || plan.count > CHECK_MAX_SUITES) {
+        fprintf(stderr, "%s: %u suites; a Check program needs 1 to %d\n", argv[0],
+                plan.count, CHECK_MAX_SUITES);
+        return CHECK_EXIT_USAGE;
+    }
+    SRunner *sr = srunner_create(plan.suites[0]);
+    for (unsigned i = 1; i < plan.count; i++)
+        srunner_add_suite(sr, plan.suites[i]);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (plan.cleanup && !plan.cleanup())
+        failed++;
+    return failed ? CHECK_EXIT_FAILED : CHECK_EXIT_PASSED;
+}

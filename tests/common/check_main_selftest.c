@@ -1,0 +1,30 @@
+/*
+ * check_main's own test: the exit-status convention of the shared main().
+ * One test that passes, or fails when CHECK_MAIN_SELFTEST_FAIL=1; CTest
+ * runs it three ways (tests/common/CMakeLists.txt) and checks for exactly
+ * 0 (passed), 1 (a test failed) and 2 (bad command line, nothing ran).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_main.h"
+
+START_TEST(passes_unless_told_to_fail)
+{
+    const char *fail = getenv("CHECK_MAIN_SELFTEST_FAIL");
+    ck_assert_msg(!fail || strcmp(fail, "1") != 0, "failing as CHECK_MAIN_SELFTEST_FAIL=1 asks");
+}
+END_TEST
+
+int check_program(int argc, char **argv, struct check_plan *plan)
+{
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
+    Suite *s = suite_create("check_main");
+    TCase *tc = tcase_create("exit_status");
+    tcase_add_test(tc, passes_unless_told_to_fail);
+    suite_add_tcase(s, tc);
+    check_plan_add(plan, s);
+    return CHECK_RUN;
+}
