@@ -185,6 +185,26 @@ uint64_t tlb_validator_class_count(const struct tlb_validator *v, unsigned cls)
 }
 uint64_t tlb_validator_events(const struct tlb_validator *v) { return v->events; }
 
+bool tlb_validator_model_pte(const struct tlb_validator *v, uint64_t node_pa, unsigned index, uint64_t *pte,
+                             int *level)
+{
+    const struct vnode *n = index < 512 ? tlb_v_tree_node(v, node_pa) : NULL;
+    if (!n)
+        return false;
+    *pte = n->pte[index];
+    *level = n->level;
+    return true;
+}
+
+bool tlb_validator_cpu_root(const struct tlb_validator *v, uint32_t cpu, uint64_t *root, uint16_t *pcid)
+{
+    if (cpu >= v->ncpus || !v->cpus[cpu].cr3_loaded)
+        return false;
+    *root = v->cpus[cpu].root;
+    *pcid = v->cpus[cpu].pcid;
+    return true;
+}
+
 enum tlb_verdict tlb_validate_bytes(const uint8_t *buf, size_t len, const struct tlb_validator_options *opt,
                                     struct tlb_validator **out)
 {

@@ -722,6 +722,98 @@ START_TEST(report_text_is_never_cut)
 }
 END_TEST
 
+/* Feed a builder's stream to a fresh validator without finishing it. */
+static struct tlb_validator *feed_all(const struct sb *b)
+{
+    struct tlb_validator_options o = tlb_validator_default_options(b->ncpus);
+    struct tlb_validator *v = tlb_validator_create(&o);
+    ck_assert_ptr_nonnull(v);
+    for (size_t i = 0; i < b->n; i++)
+        ck_assert_int_ne(tlb_validator_feed(v, &b->ev[i]), TLB_VERDICT_BAD_INPUT);
+    return v;
+}
+
+/* tlb_validator_model_pte: the entry as the events built it, A/D from later old values; unknown
+ * nodes (never seen, or freed) and bad indices are refused without touching the outputs. */
+START_TEST(model_pte_follows_the_events)
+{
+    struct sb b;
+    base(&b, 1);
+    uint64_t leaf = sb_leaf(F, true, false);
+    sb_store(&b, 0, R, L1, 1, 7, leaf);
+    struct tlb_validator *v = feed_all(&b);
+    uint64_t pte = 0;
+    int level = 0;
+    ck_assert(tlb_validator_model_pte(v, L1, 7, &pte, &level));
+    ck_assert_uint_eq(pte, leaf);
+    ck_assert_int_eq(level, 1);
+    ck_assert(tlb_validator_model_pte(v, R, 0, &pte, &level));
+    ck_assert_uint_eq(pte, sb_table(L3));
+    ck_assert_int_eq(level, 4);
+    ck_assert(tlb_validator_model_pte(v, L2, 0, &pte, &level));
+    ck_assert_uint_eq(pte, sb_table(L1));
+    ck_assert_int_eq(level, 2);
+    ck_assert(tlb_validator_model_pte(v, L1, 8, &pte, &level));   /* known node, entry never written */
+    ck_assert_uint_eq(pte, 0);
+    pte = 0x1234;
+    level = 9;
+    ck_assert(!tlb_validator_model_pte(v, 0x900000, 0, &pte, &level));   /* never seen */
+    ck_assert(!tlb_validator_model_pte(v, L1, 512, &pte, &level));
+    ck_assert_uint_eq(pte, 0x1234);
+    ck_assert_int_eq(level, 9);
+    tlb_validator_destroy(v);
+
+    /* The MMU set D; the next store's old value says so; then the table is emptied and freed. */
+    sb_mmu_set(&b, L1, 7, PTE_D);
+    sb_store(&b, 0, R, L1, 1, 7, sb_pte_get(&b, L1, 7) & ~PTE_RW);
+    sb_invlpg(&b, 0, 7 * 4096);
+    v = feed_all(&b);
+    ck_assert(tlb_validator_model_pte(v, L1, 7, &pte, &level));
+    ck_assert_uint_eq(pte, (leaf | PTE_D) & ~PTE_RW);
+    tlb_validator_destroy(v);
+    sb_store(&b, 0, R, L1, 1, 7, 0);
+    sb_store(&b, 0, R, L2, 2, 0, 0);
+    sb_flush_all(&b, 0, false);
+    sb_free_node(&b, 0, L1, 1);
+    v = feed_all(&b);
+    ck_assert(!tlb_validator_model_pte(v, L1, 7, &pte, &level));
+    ck_assert(tlb_validator_model_pte(v, L2, 0, &pte, &level));
+    ck_assert_uint_eq(pte, 0);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
+/* tlb_validator_cpu_root: the last CR3_LOAD of each CPU; false before any, or for a bad CPU id. */
+START_TEST(cpu_root_is_the_last_load)
+{
+    struct sb b;
+    sb_init(&b, 2);
+    sb_store(&b, 0, R, R, 4, 0, sb_table(L3));
+    struct tlb_validator *v = feed_all(&b);
+    uint64_t root = 7;
+    uint16_t pcid = 7;
+    ck_assert(!tlb_validator_cpu_root(v, 0, &root, &pcid));
+    ck_assert_uint_eq(root, 7);
+    ck_assert_uint_eq(pcid, 7);
+    tlb_validator_destroy(v);
+    sb_cr3(&b, 1, R, 3, false);
+    sb_cr3(&b, 1, 0x110000, 5, false);
+    sb_cr3(&b, 0, R, 0, false);
+    v = feed_all(&b);
+    ck_assert(tlb_validator_cpu_root(v, 1, &root, &pcid));
+    ck_assert_uint_eq(root, 0x110000);
+    ck_assert_uint_eq(pcid, 5);
+    ck_assert(tlb_validator_cpu_root(v, 0, &root, &pcid));
+    ck_assert_uint_eq(root, R);
+    ck_assert_uint_eq(pcid, 0);
+    ck_assert(!tlb_validator_cpu_root(v, 2, &root, &pcid));
+    ck_assert(!tlb_validator_cpu_root(v, 64, &root, &pcid));
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
 START_TEST(json_one_object_per_line)
 {
     struct sb b;
@@ -812,6 +904,8 @@ Suite *input_suite(void)
     tcase_add_test(tc, repeated_downgrade_reported_once);
     tcase_add_test(tc, json_one_object_per_line);
     tcase_add_test(tc, report_carries_its_events);
+    tcase_add_test(tc, model_pte_follows_the_events);
+    tcase_add_test(tc, cpu_root_is_the_last_load);
     tcase_add_test(tc, report_text_is_never_cut);
     suite_add_tcase(s, tc);
     return s;

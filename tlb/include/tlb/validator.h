@@ -178,6 +178,35 @@ uint64_t tlb_validator_class_count(const struct tlb_validator *v, unsigned cls);
 /* Events accepted so far. */
 uint64_t tlb_validator_events(const struct tlb_validator *v);
 
+/*
+ * The modelled value of entry `index` of the page-table node at physical
+ * address `node_pa`, as the events built it: the last PTE_STORE to it, with
+ * the A/D bits the MMU set taken from later stores' old values -- so the
+ * model's A/D bits may lag behind memory (compare ignoring A and D). For the
+ * live host driver, which walks the guest's real tables from each vCPU's CR3
+ * and compares them entry by entry with this.
+ * Requires: v, pte and level non-NULL.
+ * Guarantees: true, with *pte = the modelled entry (0 if never written) and
+ * *level = the node's level (1..4), when the validator knows the node: it
+ * was stored to, linked from a table entry, or loaded as a root, and not
+ * freed since. False, leaving *pte and *level untouched, when the node is
+ * unknown or index > 511. Does not change the validator. After BAD_INPUT the
+ * model is the one as of the rejected event (which may be partly applied).
+ */
+bool tlb_validator_model_pte(const struct tlb_validator *v, uint64_t node_pa, unsigned index, uint64_t *pte,
+                             int *level);
+
+/*
+ * The root CPU `cpu` loaded last according to the events (its latest
+ * CR3_LOAD: root = CR3 bits 51:12 as a physical address, pcid = CR3 bits
+ * 11:0), whether or not that root has been freed since.
+ * Requires: v, root and pcid non-NULL.
+ * Guarantees: true with *root and *pcid set when the CPU has loaded a root;
+ * false, leaving them untouched, when it never did or cpu >= the CPU count.
+ * Does not change the validator.
+ */
+bool tlb_validator_cpu_root(const struct tlb_validator *v, uint32_t cpu, uint64_t *root, uint16_t *pcid);
+
 /* Print one report as text (several lines) / as one JSON object on one line. */
 void tlb_report_print_text(const struct tlb_report *r, FILE *out);
 void tlb_report_print_json(const struct tlb_report *r, FILE *out);
