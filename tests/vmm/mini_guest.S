@@ -4,9 +4,11 @@
  * the VMM only through COM1 and the hypercall port. One source, several
  * behaviours selected at build time:
  *   MINI_OK      print, report CPU 0 online, send hostile hypercalls and
- *                check each is refused (-EINVAL / -ENOSYS), exit(0)
+ *                check each is refused (-EINVAL / -ENOSYS; an exit sent
+ *                with OUTS / REP OUTS is not run), exit(0)
  *   MINI_HANG    halt forever with interrupts off (watchdog test)
- *   MINI_TRIPLE  empty IDT, then int3: a triple fault
+ *   MINI_TRIPLE  empty IDT, one more UART line (so the VMM's last exit
+ *                before the fault has that IDT), then int3: a triple fault
  *   MINI_FAIL    exit(3)
  */
 #define HC_PORT 0x500
@@ -62,6 +64,12 @@ halt_forever:
     jmp halt_forever
 #elif defined(MINI_TRIPLE)
     lidt null_idt
+    movq $bye, %rsi
+    movq $bye_len, %rcx
+    movw $0x3f8, %dx
+3:  lodsb
+    outb %al, %dx
+    loop 3b
     int3
     jmp halt
 #elif defined(MINI_FAIL)
@@ -98,6 +106,21 @@ halt_forever:
     movq $7, %rsi
     HC HC_CPU_ONLINE
     EXPECT EINVAL
+    /* exit(5) written by OUTS and by REP OUTS (count 1), the word written
+     * equal to eax: not hypercalls (docs/abi.md), so nothing may run and
+     * rax must come back unchanged */
+    movq $5, %rdi
+    movl $HC_EXIT, %eax
+    movq $outs_word, %rsi
+    movw $HC_PORT, %dx
+    outsl
+    cmpq $HC_EXIT, %rax
+    jne outs_ran
+    movq $outs_word, %rsi
+    movq $1, %rcx
+    rep outsl
+    cmpq $HC_EXIT, %rax
+    jne outs_ran
     /* an unknown hypercall number */
     HC 99
     EXPECT ENOSYS
@@ -114,6 +137,10 @@ halt_forever:
     xorl %edi, %edi
     HC HC_EXIT
 #endif
+    jmp halt
+outs_ran:
+    movq $5, %rax
+    EXPECT 0
 halt:
     cli
     hlt
@@ -130,6 +157,10 @@ file: .ascii "mini_guest.S"
     .set file_len, . - file
 amsg: .ascii "unexpected hypercall result"
     .set amsg_len, . - amsg
+bye: .ascii "mini guest: IDT limit 0, now int3\n"
+    .set bye_len, . - bye
+    .balign 4
+outs_word: .long HC_EXIT
     .balign 8
 null_idt: .word 0
     .quad 0
