@@ -306,20 +306,82 @@ static int run_bench(struct vmm_kvm *k, struct plan *pl, const struct vmm_option
     return status;
 }
 
+/* The inner command line: this one without --sandbox and --log (the outer
+ * vmm writes the log, so a device or a FIFO works as it does here), plus
+ * --no-sandbox. NULL when out of memory. */
+static char **inner_argv(const struct vmm_options *o, int argc, char **argv, int *n)
+{
+    char **v = calloc((size_t)argc + 2, sizeof(*v));
+    int k = 0;
+
+    if (!v)
+        return NULL;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && i == o->sandbox_argi)
+            continue;
+        if (i > 0 && i == o->log_argi) {
+            if (!strchr(argv[i], '='))
+                i++;          /* "--log FILE": its value goes too */
+            continue;
+        }
+        v[k++] = argv[i];
+    }
+    v[k++] = "--no-sandbox";
+    *n = k;
+    return v;
+}
+
+/* Runs the plan inside the sandbox: its size and inputs come from the plan
+ * (the largest RAM, vCPU count and timeout of its runs; the config file and
+ * each image file), never from re-reading argv or the config. */
+static int run_sandboxed(const struct plan *pl, const struct vmm_options *o, int argc,
+                         char **argv)
+{
+    struct sandbox_request rq = { .cpus = max_cpus(pl), .verbose = o->verbose };
+    const char **inputs = calloc(pl->nfiles + 1, sizeof(*inputs));
+    int status = VMM_EXIT_VMM_ERROR, n;
+    char **v = inner_argv(o, argc, argv, &n);
+
+    if (!inputs || !v) {
+        vmm_errf("vmm: out of memory\n");
+        goto out;
+    }
+    for (size_t i = 0; i < pl->count; i++) {
+        if (pl->runs[i].mem > rq.mem)
+            rq.mem = pl->runs[i].mem;
+        if (pl->runs[i].timeout_s > rq.timeout_s)
+            rq.timeout_s = pl->runs[i].timeout_s;
+    }
+    if (o->config)
+        inputs[rq.ninputs++] = o->config;
+    for (size_t i = 0; i < pl->nfiles; i++)
+        inputs[rq.ninputs++] = pl->files[i].path;
+    rq.inputs = inputs;
+    rq.argc = n;
+    rq.argv = v;
+    status = sandbox_run(&rq);
+out:
+    free(inputs);
+    free(v);
+    return status;
+}
+
 /* Hands the invocation to the sandbox when KVM cannot be used here.
  * Returns -1 when the VMM should run directly. */
-static int maybe_sandbox(const struct vmm_options *o, int argc, char **argv)
+static int maybe_sandbox(const struct plan *pl, const struct vmm_options *o, int argc,
+                         char **argv)
 {
     const char *why = "unknown reason";
 
     if (o->sandbox) {
-        vmm_errf("vmm: --sandbox given; running inside the sandbox (QEMU/TCG, nested SVM)\n");
-        return sandbox_run(argc, argv);
+        vmm_errf("vmm: --sandbox given; running inside the sandbox (QEMU/TCG, nested "
+                 "SVM): %s\n", sandbox_fidelity_notice());
+        return run_sandboxed(pl, o, argc, argv);
     }
     if (!o->no_sandbox && !sandbox_kvm_usable(&why)) {
         vmm_errf("vmm: /dev/kvm is not available (%s); running inside the sandbox "
-                 "(QEMU/TCG, nested SVM)\n", why);
-        return sandbox_run(argc, argv);
+                 "(QEMU/TCG, nested SVM): %s\n", why, sandbox_fidelity_notice());
+        return run_sandboxed(pl, o, argc, argv);
     }
     return -1;
 }
@@ -398,13 +460,10 @@ int vmm_runner_main(const struct vmm_options *o, int argc, char **argv,
     for (size_t i = 0; i < pl.count; i++)
         if (validate_run(&pl, &pl.runs[i]) < 0)
             goto out;
-    if (log_names_an_input(&pl, o) < 0)
+    if (log_names_an_input(&pl, o) < 0 || open_log(o, &log) < 0)
         goto out;
-    status = maybe_sandbox(o, argc, argv);
+    status = maybe_sandbox(&pl, o, argc, argv);
     if (status >= 0)
-        goto out;
-    status = VMM_EXIT_USAGE;
-    if (open_log(o, &log) < 0)
         goto out;
     status = run_direct(&pl, o, process_start);
 out:

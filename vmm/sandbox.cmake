@@ -1,10 +1,12 @@
 # The sandbox for hosts without a usable /dev/kvm (docs/sandbox.md).
 #
-# include()d by vmm/CMakeLists.txt (and by tests/sandbox when the vmm target
-# does not include it yet). Defines the static library `vmm_sandbox` (all of
-# vmm/sandbox*.c) and, at the end of the including directory, links it into
-# the `vmm` executable when that target exists, removing vmm/sandbox.c from
-# vmm's own sources if it was listed there (it needs the definitions below).
+# include()d by vmm/CMakeLists.txt (and by tests/sandbox or tests/firmware
+# when the vmm target does not include it yet). Defines the static library
+# `vmm_sandbox` (vmm/sandbox/*.c, its own folder; it prints through
+# vmm_core's out.c, so that --log gets its lines) and, at the end of the
+# including directory, links it into the `vmm` executable when that target
+# exists, removing a sandbox.c from vmm's own sources if one was listed
+# there (it needs the definitions below).
 #
 # VMM_SANDBOX_DIR: where scripts/sandbox/prepare put the kernel and the base
 # initramfs for this build tree; VMM_SANDBOX_FALLBACK_DIR: the one
@@ -12,12 +14,12 @@
 # (build-asan, build-tsan) that have none of their own. The environment
 # variable VMM_SANDBOX_DIR overrides both at run time.
 if(NOT TARGET vmm_sandbox)
-  set(_sbx ${CMAKE_CURRENT_LIST_DIR})
+  set(_sbx ${CMAKE_CURRENT_LIST_DIR}/sandbox)
   add_library(vmm_sandbox STATIC
     ${_sbx}/sandbox.c ${_sbx}/sandbox_util.c ${_sbx}/sandbox_cpio.c
     ${_sbx}/sandbox_files.c ${_sbx}/sandbox_cmd.c ${_sbx}/sandbox_monitor.c)
   target_include_directories(vmm_sandbox PUBLIC ${_sbx})
-  target_link_libraries(vmm_sandbox PUBLIC vmm_abi)
+  target_link_libraries(vmm_sandbox PUBLIC vmm_abi vmm_core)
   target_compile_definitions(vmm_sandbox PRIVATE
     VMM_SANDBOX_DIR="${CMAKE_BINARY_DIR}/sandbox"
     VMM_SANDBOX_FALLBACK_DIR="${CMAKE_SOURCE_DIR}/build/sandbox")

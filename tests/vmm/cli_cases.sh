@@ -46,6 +46,17 @@ shared-images)
   expect_rc 4
   expect_out "guest image .*/missing\.elf: cannot open: No such file"
   ;;
+fifo-config)
+  # Process substitution gives a pipe: refused up front (it could not be
+  # copied into the sandbox), never waited on.
+  run timeout 20 "$vmm" --config <(printf '[a]\ncpus = 1\n') --test all
+  expect_rc 4
+  expect_out "/dev/fd/[0-9]+: is a FIFO \(pipe; process substitution gives one\); a regular file is needed"
+  mkfifo "$work/f.elf"
+  run timeout 20 "$vmm" --guest "$work/f.elf"
+  expect_rc 4
+  expect_out "f\.elf: is a FIFO"
+  ;;
 *)
   echo "unknown case $case"; exit 2 ;;
 esac
