@@ -244,12 +244,32 @@ out:
     return rc;
 }
 
+/* Zeroes [p, p + n) page by page, writing only pages that are not zero
+ * already: reading fresh anonymous memory maps the shared zero page, so a
+ * large bss in fresh guest RAM commits no host memory (inside the sandbox,
+ * a guest's RAM must not be allocated before the guest touches it). */
+static void zero_untouched(uint8_t *p, uint64_t n)
+{
+    while (n > 0) {
+        uint64_t chunk = PAGE - ((uintptr_t)p & (PAGE - 1));
+        bool zero = true;
+        if (chunk > n)
+            chunk = n;
+        for (uint64_t i = 0; i < chunk && zero; i++)
+            zero = p[i] == 0;
+        if (!zero)
+            memset(p, 0, chunk);
+        p += chunk;
+        n -= chunk;
+    }
+}
+
 void vmm_elf_load(const struct vmm_elf_image *img, uint8_t *ram)
 {
     for (size_t i = 0; i < img->nseg; i++) {
         const struct vmm_elf_segment *s = &img->seg[i];
         memcpy(ram + s->paddr, img->data + s->offset, s->filesz);
-        memset(ram + s->paddr + s->filesz, 0, s->memsz - s->filesz);
+        zero_untouched(ram + s->paddr + s->filesz, s->memsz - s->filesz);
     }
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,6 +82,43 @@ START_TEST(good_image_loads)
         ck_assert_uint_eq(ram[DATA_PADDR + i], 0);
     ck_assert_uint_eq(ram[DATA_PADDR - 1], 0xaa);
     free(ram);
+}
+END_TEST
+
+static long resident_pages(void)
+{
+    long size = 0, rss = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "%ld %ld", &size, &rss), 2);
+    fclose(f);
+    return rss;
+}
+
+/* A 100 MiB bss in fresh RAM must not be written (it reads as zero): the
+ * host commits no memory for it (inside the sandbox, a guest's RAM larger
+ * than L1's once got the inner vmm OOM-killed). */
+START_TEST(bss_in_fresh_ram_untouched)
+{
+    const uint64_t mem = 128ull << 20;
+    struct vmm_elf_image img;
+    uint8_t *ram = mmap(NULL, mem, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    long before;
+
+    ck_assert_ptr_ne(ram, MAP_FAILED);
+    make_good();
+    phdr(1)->p_memsz = 100ull << 20;
+    ck_assert_msg(vmm_elf_parse("k.elf", file, file_size, mem, &img, err, sizeof(err)) == 0,
+                  "%s", err);
+    before = resident_pages();
+    vmm_elf_load(&img, ram);
+    ck_assert_uint_eq(ram[DATA_PADDR + 0x7f], 0x5a);
+    ck_assert_msg(resident_pages() - before < (16l << 20) / 4096,
+                  "loading committed %ld pages", resident_pages() - before);
+    ck_assert_uint_eq(ram[DATA_PADDR + (99ull << 20)], 0);
+    munmap(ram, mem);
 }
 END_TEST
 
@@ -232,6 +270,7 @@ int main(void)
     tcase_add_test(tc, good_image_loads);
     tcase_add_loop_test(tc, bad_image_rejected, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, read_file_errors);
+    tcase_add_test(tc, bss_in_fresh_ram_untouched);
     tcase_add_test(tc, unrecognised_header_named);
     tcase_add_test(tc, too_high_for_any_ram);
     suite_add_tcase(s, tc);
