@@ -10,6 +10,7 @@
 
 #include "machine.h"
 #include "out.h"
+#include "parse.h"
 #include "pio_insn.h"
 #include "abi/vmm.h"
 
@@ -353,15 +354,42 @@ static bool handle_exit(struct vmm_vcpu *v)
     }
 }
 
+/* Called when KVM_RUN was interrupted (the watchdog kicks every vCPU each
+ * second): a page-table root outside guest RAM makes KVM retry the CPU's
+ * page walk forever without an exit, so nothing else would ever report it.
+ * Returns false (after the crash report) when the vCPU must stop. */
+static bool check_stuck(struct vmm_vcpu *v)
+{
+    struct kvm_sregs s;
+    uint64_t root;
+    char why[200], m[32];
+
+    if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0 || !(s.cr0 & 0x80000000ull))
+        return true;                     /* paging off: no page walks */
+    root = s.cr3 & 0x000ffffffffff000ull;
+    if (root < v->m->vm.mem_size ||
+        (root >= VMM_FW_ROM_ADDR && root - VMM_FW_ROM_ADDR < VMM_FW_ROM_SIZE))
+        return true;
+    snprintf(why, sizeof(why), "page-table root CR3=%016llx lies outside guest RAM (%s): "
+             "no page walk can complete (KVM retries it without exiting)",
+             (unsigned long long)s.cr3, vmm_format_size(v->m->vm.mem_size, m, sizeof(m)));
+    crash(v, why);
+    return false;
+}
+
 void *vmm_vcpu_thread(void *arg)
 {
     struct vmm_vcpu *v = arg;
 
     while (!__atomic_load_n(&v->m->stop, __ATOMIC_ACQUIRE)) {
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;     /* kicked (stop) or a harmless signal */
-            vmm_errf("vmm: cpu %u: KVM_RUN: %s\n", v->index, strerror(errno));
+            int e = errno;
+            if (e == EINTR && !__atomic_load_n(&v->m->stop, __ATOMIC_ACQUIRE) &&
+                !check_stuck(v))
+                break;
+            if (e == EINTR || e == EAGAIN)
+                continue;     /* kicked (stop or check) or a harmless signal */
+            vmm_errf("vmm: cpu %u: KVM_RUN: %s\n", v->index, strerror(e));
             vmm_machine_request_stop(v->m, VMM_EXIT_VMM_ERROR);
             break;
         }

@@ -10,6 +10,9 @@
  *   MINI_TRIPLE  empty IDT, one more UART line (so the VMM's last exit
  *                before the fault has that IDT), then int3: a triple fault
  *   MINI_FAIL    exit(3)
+ *   MINI_APCR3   start CPU 1 (INIT-SIPI-SIPI) with mailbox.cr3 = 1 GiB,
+ *                outside RAM, then wait with interrupts off: the VMM must
+ *                report the AP's unusable page-table root, not time out
  */
 #define HC_PORT 0x500
 #define HC_PRINT 1
@@ -71,6 +74,23 @@ halt_forever:
     outb %al, %dx
     loop 3b
     int3
+    jmp halt
+#elif defined(MINI_APCR3)
+    movq $0x8f00, %rbx                  /* VMM_AP_MAILBOX_ADDR */
+    movq $0x40000000, (%rbx)            /* cr3: 1 GiB, outside the 64 MiB of RAM */
+    movq $halt, 8(%rbx)                 /* entry (never reached) */
+    movq $stack_top, 16(%rbx)
+    movl $0x1b, %ecx                    /* IA32_APIC_BASE: enable x2APIC */
+    rdmsr
+    orl $0xc00, %eax
+    wrmsr
+    movl $0x830, %ecx                   /* x2APIC ICR, destination APIC ID 1 */
+    movl $1, %edx
+    movl $0x4500, %eax                  /* INIT, level assert */
+    wrmsr
+    movl $0x4608, %eax                  /* SIPI, vector 0x08 (0x8000) */
+    wrmsr
+    wrmsr
     jmp halt
 #elif defined(MINI_FAIL)
     movq $3, %rdi
