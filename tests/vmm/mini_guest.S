@@ -10,6 +10,10 @@
  *   MINI_TRIPLE  empty IDT, one more UART line (so the VMM's last exit
  *                before the fault has that IDT), then int3: a triple fault
  *   MINI_FAIL    exit(3)
+ *   MINI_RSVD    set a reserved bit (13) in the firmware's 2 MiB mapping of
+ *                0x3fe00000, read there, and exit with the #PF error code
+ *                as status: 9 (P | RSVD) on hardware (an MMU corner case:
+ *                QEMU's TCG walk gives 8, docs/sandbox.md)
  *   MINI_APCR3   start CPU 1 (INIT-SIPI-SIPI) with mailbox.cr3 = 1 GiB,
  *                outside RAM, then wait with interrupts off: the VMM must
  *                report the AP's unusable page-table root, not time out
@@ -74,6 +78,29 @@ halt_forever:
     outb %al, %dx
     loop 3b
     int3
+    jmp halt
+#elif defined(MINI_RSVD)
+    /* IDT with one gate: vector 14 -> pf_handler (64-bit interrupt gate). */
+    movq $pf_handler, %rax
+    movq $idt + 14 * 16, %rbx
+    movw %ax, (%rbx)
+    movw %cs, %cx
+    movw %cx, 2(%rbx)
+    movw $0x8e00, 4(%rbx)
+    shrq $16, %rax
+    movw %ax, 6(%rbx)
+    shrq $16, %rax
+    movl %eax, 8(%rbx)
+    lidt idt_desc
+    /* PD of the first GiB at 0x12000 (firmware identity map, 2 MiB pages):
+     * entry 511 maps 0x3fe00000; bit 13 is reserved in a 2 MiB entry. */
+    orq $0x2000, 0x12000 + 511 * 8
+    invlpg 0x3fe00000
+    movq 0x3fe00000, %rax
+    jmp halt
+pf_handler:
+    movq (%rsp), %rdi                   /* the error code */
+    HC HC_EXIT
     jmp halt
 #elif defined(MINI_APCR3)
     movq $0x8f00, %rbx                  /* VMM_AP_MAILBOX_ADDR */
@@ -185,8 +212,15 @@ outs_word: .long HC_EXIT
 null_idt: .word 0
     .quad 0
 
+#if defined(MINI_RSVD)
+    .balign 8
+idt_desc: .word 15 * 16 - 1
+    .quad idt
+#endif
+
     .section .bss
     .balign 16
+idt: .skip 15 * 16
     .skip 4096
 stack_top:
     .section .note.GNU-stack, "", @progbits
