@@ -109,8 +109,8 @@ void vmm_vcpu_dump(struct vmm_vcpu *v, const char *why)
     dump_regs(v, why, &r, &s);
 }
 
-/* Keeps the registers KVM stored at this exit (KVM_CAP_SYNC_REGS): the last
- * state the VMM saw before a triple fault. */
+/* Keeps the registers KVM stored at this exit or interrupted KVM_RUN
+ * (KVM_CAP_SYNC_REGS): the last state the VMM saw before a triple fault. */
 static void note_exit(struct vmm_vcpu *v)
 {
     if (!(v->run->kvm_valid_regs & KVM_SYNC_X86_SREGS) ||
@@ -384,6 +384,8 @@ void *vmm_vcpu_thread(void *arg)
     while (!__atomic_load_n(&v->m->stop, __ATOMIC_ACQUIRE)) {
         if (ioctl(v->fd, KVM_RUN, 0) < 0) {
             int e = errno;
+            if (e == EINTR)
+                note_exit(v);     /* the watchdog's kick: a fresher snapshot */
             if (e == EINTR && !__atomic_load_n(&v->m->stop, __ATOMIC_ACQUIRE) &&
                 !check_stuck(v))
                 break;
