@@ -294,8 +294,11 @@ static int prepare_run(const struct sandbox_request *rq, const struct assets *a,
     if (rc == 0)
         rc = plan(cfg, a, rq, in.bytes, e);
     if (rc == 0 && cfg->verbose) {
-        say("copying %zu files (%llu KiB) into the sandbox; L1 RAM %u MiB", in.files.n,
-            (unsigned long long)(in.bytes >> 10), cfg->mem_mib);
+        say("the plan: up to %u vCPU(s), %llu MiB of guest RAM, a %u s watchdog; L1: %u "
+            "CPUs, %u MiB of RAM", rq->cpus, (unsigned long long)(rq->mem >> 20),
+            rq->timeout_s, cfg->smp, cfg->mem_mib);
+        say("copying %zu files (%llu KiB) into the sandbox", in.files.n,
+            (unsigned long long)(in.bytes >> 10));
         for (size_t i = 0; i < in.files.n; i++)
             say("copying in %s", in.files.v[i]);
     }

@@ -28,7 +28,8 @@ bool sandbox_kvm_usable(const char **why);
  * config file.
  */
 struct sandbox_request {
-    unsigned cpus;              /* the most vCPUs of any run */
+    unsigned cpus;              /* the most vCPUs of any run (reported; L1 keeps
+                                   2 CPUs, which single-threaded TCG runs in turn) */
     uint64_t mem;               /* the most guest RAM of any run, bytes (sizes L1) */
     unsigned timeout_s;         /* the longest watchdog of any run (silence bound) */
     bool verbose;               /* show L1's console, boot times, copied files */
