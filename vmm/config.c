@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "console.h"
+#include "infile.h"
 #include "memmap.h"
 #include "options.h"
 #include "parse.h"
@@ -31,35 +33,69 @@ struct cfg_ctx {
     int entry_seq;           /* section_seq when the last entry was created */
     struct vmm_config *cfg;
     char *dir;               /* directory of the cfg file, for guest paths */
+    size_t bytes;            /* read so far, bounded by VMM_CONFIG_MAX_BYTES */
     int err_line;            /* 0 = no semantic error yet */
     char err[256];
 };
 
+/* Records the first problem of the file (the line being read). */
+static void line_problem(struct cfg_ctx *c, const char *what)
+{
+    if (!c->err_line) {
+        c->err_line = c->line;
+        snprintf(c->err, sizeof(c->err), "%s", what);
+    }
+}
+
+/* inih's line reader: one line into str (at most num - 1 bytes with its
+ * newline), byte by byte so that what inih cannot see is caught here: NUL
+ * bytes (fgets would cut the line there silently), lines too long for its
+ * fixed buffer (it would parse the rest as a new line), indented lines
+ * (inih joins them to the previous value, so they came out as "key given
+ * twice"), and more than VMM_CONFIG_MAX_BYTES in all. A bad line is
+ * replaced by a comment after its problem is recorded. */
 static char *reader(char *str, int num, void *stream)
 {
     struct cfg_ctx *c = stream;
-    size_t len;
+    int ch = getc(c->f), len = 0;
+    bool nul = false, too_long = false;
+    size_t lead;
 
-    if (!fgets(str, num, c->f))
+    if (ch == EOF || c->bytes >= VMM_CONFIG_MAX_BYTES)
         return NULL;
     c->line++;
-    len = strlen(str);
+    for (; ch != EOF; ch = getc(c->f)) {
+        if (++c->bytes > VMM_CONFIG_MAX_BYTES) {
+            line_problem(c, "file larger than " VMM_CONFIG_MAX_TEXT);
+            break;
+        }
+        if (ch == '\0')
+            nul = true;
+        if (len < num - 1)
+            str[len++] = ch ? (char)ch : ' ';
+        else if (ch != '\n')
+            too_long = true;
+        if (ch == '\n')
+            break;
+    }
+    str[len] = '\0';
+    lead = strspn(str, " \t");
     /* Count section headers, so that "[a] ... [a]" is a repeated section
      * even when inih hands both to the handler under the same name. */
-    if (str[strspn(str, " \t")] == '[')
+    if (str[lead] == '[')
         c->section_seq++;
-    if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(c->f)) {
-        int ch;
-        /* Too long for inih's fixed buffer: it would parse the rest as a
-         * new line. Report it and skip the rest of the line. */
-        if (!c->err_line) {
-            c->err_line = c->line;
-            snprintf(c->err, sizeof(c->err), "line longer than %d characters", num - 2);
-        }
-        while ((ch = fgetc(c->f)) != EOF && ch != '\n')
-            ;
-        snprintf(str, (size_t)num, ";\n");
-    }
+    if (nul)
+        line_problem(c, "NUL byte in the line (a config file is text)");
+    else if (too_long) {
+        char why[64];
+        snprintf(why, sizeof(why), "line longer than %d characters", num - 2);
+        line_problem(c, why);
+    } else if (lead > 0 && !strchr(";#\r\n", str[lead]))
+        line_problem(c, "indented line: continuation lines are not supported "
+                        "(remove the leading blanks)");
+    else
+        return str;
+    snprintf(str, (size_t)num, ";\n");
     return str;
 }
 
@@ -238,6 +274,16 @@ fail:
     return 0;
 }
 
+/* The message quotes the file's own bytes: escape control characters as
+ * guest output is, so a config cannot send terminal control sequences. */
+static void escape_message(char *err, size_t errlen)
+{
+    char raw[512];
+
+    snprintf(raw, sizeof(raw), "%s", err);
+    vmm_sanitize((const uint8_t *)raw, strlen(raw), err, errlen);
+}
+
 static char *dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -255,11 +301,9 @@ int vmm_config_load(const char *path, struct vmm_config *cfg, char *err, size_t 
     int rc;
 
     memset(cfg, 0, sizeof(*cfg));
-    c.f = fopen(path, "r");
-    if (!c.f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    c.f = vmm_open_regular(path, VMM_CONFIG_MAX_BYTES, VMM_CONFIG_MAX_TEXT, err, errlen);
+    if (!c.f)
         return -1;
-    }
     c.dir = dir_of(path);
     cfg->path = strdup(path);
     if (!c.dir || !cfg->path) {
@@ -285,8 +329,10 @@ int vmm_config_load(const char *path, struct vmm_config *cfg, char *err, size_t 
 out:
     fclose(c.f);
     free(c.dir);
-    if (rc < 0)
+    if (rc < 0) {
         vmm_config_free(cfg);
+        escape_message(err, errlen);
+    }
     return rc;
 }
 

@@ -20,6 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A config file is read whole, up to this size (and no further, should it
+ * grow while being read). */
+#define VMM_CONFIG_MAX_BYTES (16u << 20)
+#define VMM_CONFIG_MAX_TEXT "16 MiB"
+
 struct vmm_test_entry {
     char *name;            /* section name */
     char *image;           /* resolved image path; NULL = built-in guest */
@@ -48,8 +53,11 @@ struct vmm_config {
  *   values (same ranges as the command line) and a unique name; release it
  *   with vmm_config_free. On -1, *cfg is empty (free is still safe) and err
  *   holds one message "FILE:LINE: [section] key: problem" for the first
- *   problem in the file.
- * Fails when: the file cannot be read; a line is not [section] or
+ *   problem in the file, control characters escaped (\xNN).
+ * Fails when: the file cannot be read, is not a regular file (a FIFO, a
+ *   device, a directory) or is larger than VMM_CONFIG_MAX_BYTES; a line
+ *   holds a NUL byte or is indented (inih would join it to the previous
+ *   value); a line is not [section] or
  *   key = value or is longer than the parser's line limit; a key is
  *   outside a section, unknown, empty or repeated; a value is malformed or
  *   out of range; a section name is invalid, "all", or repeated; the file

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "infile.h"
 #include "memmap.h"
 #include "parse.h"
 #include "abi/vmm.h"
@@ -105,10 +106,15 @@ static int check_segment(const char *name, unsigned idx, const GElf_Phdr *ph,
         return -1;
     }
     if (ph->p_paddr + ph->p_memsz > mem_size) {
+        /* A larger --mem helps only below the largest supported RAM. */
+        bool can_grow = mem_size < VMM_MAX_RAM && ph->p_paddr + ph->p_memsz <= VMM_MAX_RAM;
         snprintf(err, errlen, "%s: segment %u: [0x%" PRIx64 ", 0x%" PRIx64 ") lies "
-                 "outside guest RAM (%s); use a larger --mem",
+                 "outside guest RAM (%s); %s",
                  name, idx, ph->p_paddr, ph->p_paddr + ph->p_memsz,
-                 vmm_format_size(mem_size, m, sizeof(m)));
+                 vmm_format_size(mem_size, m, sizeof(m)),
+                 can_grow ? "use a larger --mem (or memory = in a config)"
+                          : "no supported RAM size holds it (the largest is 3 GiB); "
+                            "link the kernel lower");
         return -1;
     }
     for (size_t i = 0; i < nfixed; i++) {
@@ -216,7 +222,11 @@ int vmm_elf_parse(const char *name, const uint8_t *data, size_t size,
      * because elf_memory's prototype predates it. */
     elf = elf_memory((char *)(uintptr_t)data, size);
     if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
-        snprintf(err, errlen, "%s: unreadable ELF header: %s", name, elf_errmsg(-1));
+        /* libelf sets no error for a file it merely does not recognise;
+         * its "no error" would say nothing. */
+        int e = elf_errno();
+        snprintf(err, errlen, "%s: unreadable ELF header: %s", name,
+                 e ? elf_errmsg(e) : "libelf does not recognise it as an ELF file");
         goto out;
     }
     if (check_ehdr(name, &eh, size, err, errlen) < 0)
@@ -234,12 +244,32 @@ out:
     return rc;
 }
 
+/* Zeroes [p, p + n) page by page, writing only pages that are not zero
+ * already: reading fresh anonymous memory maps the shared zero page, so a
+ * large bss in fresh guest RAM commits no host memory (inside the sandbox,
+ * a guest's RAM must not be allocated before the guest touches it). */
+static void zero_untouched(uint8_t *p, uint64_t n)
+{
+    while (n > 0) {
+        uint64_t chunk = PAGE - ((uintptr_t)p & (PAGE - 1));
+        bool zero = true;
+        if (chunk > n)
+            chunk = n;
+        for (uint64_t i = 0; i < chunk && zero; i++)
+            zero = p[i] == 0;
+        if (!zero)
+            memset(p, 0, chunk);
+        p += chunk;
+        n -= chunk;
+    }
+}
+
 void vmm_elf_load(const struct vmm_elf_image *img, uint8_t *ram)
 {
     for (size_t i = 0; i < img->nseg; i++) {
         const struct vmm_elf_segment *s = &img->seg[i];
         memcpy(ram + s->paddr, img->data + s->offset, s->filesz);
-        memset(ram + s->paddr + s->filesz, 0, s->memsz - s->filesz);
+        zero_untouched(ram + s->paddr + s->filesz, s->memsz - s->filesz);
     }
 }
 
@@ -249,19 +279,12 @@ int vmm_read_file(const char *path, uint8_t **data, size_t *size,
     struct stat st;
     uint8_t *buf = NULL;
     size_t done = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = vmm_input_open(path, VMM_IMAGE_MAX_FILE, "512 MiB", &st, err, errlen);
 
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0)
         return -1;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
-        goto fail;
-    }
-    if (st.st_size == 0 || (uint64_t)st.st_size > VMM_IMAGE_MAX_FILE) {
-        snprintf(err, errlen, "%s: size %lld is %s", path, (long long)st.st_size,
-                 st.st_size == 0 ? "empty" : "too large (limit 512 MiB)");
+    if (st.st_size == 0) {
+        snprintf(err, errlen, "%s: size 0 is empty", path);
         goto fail;
     }
     buf = malloc((size_t)st.st_size);

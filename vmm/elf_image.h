@@ -51,6 +51,8 @@ int vmm_elf_parse(const char *name, const uint8_t *data, size_t size,
  * Copies the segments into guest RAM and zeroes their bss parts.
  * Requires: img validated by vmm_elf_parse with the same mem_size; ram
  *   points to mem_size bytes.
+ * Guarantees: a bss page that reads as zero is not written, so fresh
+ *   (anonymous) RAM under a bss commits no host memory.
  */
 void vmm_elf_load(const struct vmm_elf_image *img, uint8_t *ram);
 

@@ -124,7 +124,13 @@ static int64_t hc_test_result(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *
 
 static void print_exception(const struct vmm_exception_report *r, unsigned cpu)
 {
-    vmm_errf("vmm: cpu %u: unhandled exception %s (vector %" PRIu64 ") on guest CPU %u, "
+    char claim[80] = "";
+
+    /* The CPU is the vCPU that made the call, known to the VMM; the report's
+     * own cpu field is the guest's word, shown only when it disagrees. */
+    if (r->cpu != cpu)
+        snprintf(claim, sizeof(claim), " (the report's cpu field says %u)", r->cpu);
+    vmm_errf("vmm: cpu %u: unhandled exception %s (vector %" PRIu64 ") on guest CPU %u%s, "
              "error code 0x%" PRIx64 "\n"
              "  RIP=%016" PRIx64 " CS=%04" PRIx64 " RFLAGS=%016" PRIx64
              " RSP=%016" PRIx64 " SS=%04" PRIx64 "\n"
@@ -133,7 +139,7 @@ static void print_exception(const struct vmm_exception_report *r, unsigned cpu)
              "  RSI=%016" PRIx64 " RDI=%016" PRIx64 " RBP=%016" PRIx64 "\n"
              "  R8 =%016" PRIx64 " R9 =%016" PRIx64 " R10=%016" PRIx64 " R11=%016" PRIx64 "\n"
              "  R12=%016" PRIx64 " R13=%016" PRIx64 " R14=%016" PRIx64 " R15=%016" PRIx64 "\n",
-             cpu, vmm_exception_name(r->vector), r->vector, r->cpu, r->error_code,
+             cpu, vmm_exception_name(r->vector), r->vector, cpu, claim, r->error_code,
              r->rip, r->cs, r->rflags, r->rsp, r->ss, r->cr2, r->cr3,
              r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rbp,
              r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15);

@@ -15,6 +15,8 @@
 #include "parse.h"
 #include "abi/vmm.h"
 
+#define VMM_CHECK_PERIOD_S 1
+
 static double ms_between(const struct timespec *a, const struct timespec *b)
 {
     return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
@@ -92,21 +94,49 @@ static int start_threads(struct vmm_machine *m, char *err, size_t errlen)
     return 0;
 }
 
-/* Waits for a stop request or the deadline; returns true on timeout. */
+/* Interrupts every running vCPU once (SIGUSR1: KVM_RUN returns EINTR), so
+ * that a vCPU that KVM keeps inside KVM_RUN without ever exiting gets
+ * looked at (vmm_vcpu_thread checks its state on EINTR). */
+static void kick_all(struct vmm_machine *m)
+{
+    for (unsigned i = 0; i < m->p->cpus; i++)
+        if (m->vcpus[i].thread_started)
+            pthread_kill(m->vcpus[i].thread, SIGUSR1);
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Waits for a stop request or the deadline; returns true on timeout. Every
+ * VMM_CHECK_PERIOD_S in between, every vCPU is kicked (kick_all). */
 static bool watchdog(struct vmm_machine *m)
 {
-    struct timespec deadline = m->t0;
+    struct timespec deadline = m->t0, now, tick;
     bool timed_out = false;
 
     deadline.tv_sec += m->p->timeout_s;
     pthread_mutex_lock(&m->lock);
     while (!__atomic_load_n(&m->stop, __ATOMIC_RELAXED)) {
-        if (pthread_cond_timedwait(&m->cond, &m->lock, &deadline) == ETIMEDOUT &&
-            !__atomic_load_n(&m->stop, __ATOMIC_RELAXED)) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        tick = now;
+        tick.tv_sec += VMM_CHECK_PERIOD_S;
+        if (before(&deadline, &tick))
+            tick = deadline;
+        if (pthread_cond_timedwait(&m->cond, &m->lock, &tick) != ETIMEDOUT ||
+            __atomic_load_n(&m->stop, __ATOMIC_RELAXED))
+            continue;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (!before(&now, &deadline)) {
             m->status = VMM_EXIT_TIMEOUT;
             clock_gettime(CLOCK_MONOTONIC, &m->t_stop);
             __atomic_store_n(&m->stop, true, __ATOMIC_RELEASE);
             timed_out = true;
+        } else {
+            pthread_mutex_unlock(&m->lock);
+            kick_all(m);
+            pthread_mutex_lock(&m->lock);
         }
     }
     pthread_mutex_unlock(&m->lock);

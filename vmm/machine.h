@@ -48,6 +48,12 @@ struct vmm_vcpu {
     pthread_t thread;
     bool thread_started;
     uint64_t other_io;              /* accesses to ports nobody owns */
+    /* Registers at the last exit (KVM_CAP_SYNC_REGS), for a triple-fault
+     * report after AMD's KVM has reset the vCPU: */
+    bool have_last;
+    uint32_t last_exit_reason;
+    struct kvm_regs last_regs;
+    struct kvm_sregs last_sregs;
 };
 
 struct vmm_machine {

@@ -218,6 +218,10 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *opts,
             return -1;
         }
         seen[id] = true;
+        if (id == OPT_LOG)
+            opts->log_argi = i;
+        if (id == OPT_SANDBOX)
+            opts->sandbox_argi = i;
         if (v && specs[id].arg == ARG_NONE) {
             snprintf(err, errlen, "option --%s takes no value (got '%s')",
                      specs[id].name, arg);

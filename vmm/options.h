@@ -26,6 +26,9 @@ struct vmm_options {
     bool verbose, help, version;
     bool sandbox;          /* --sandbox: force the emulated KVM host */
     bool no_sandbox;       /* --no-sandbox: never use it */
+    int log_argi;          /* argv index of --log (0: not given), its value */
+    int sandbox_argi;      /*   follows unless inline; of --sandbox: both for */
+                           /*   the inner command line the sandbox runs */
 };
 
 #define VMM_MAX_BOOTARGS 1024u

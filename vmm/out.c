@@ -52,14 +52,26 @@ void vmm_errf(const char *fmt, ...)
     va_end(ap);
 }
 
-void vmm_out_write(const char *buf, size_t len)
+static void write_locked(FILE *f, const char *buf, size_t len)
 {
     pthread_mutex_lock(&out_lock);
-    fwrite(buf, 1, len, stdout);
-    fflush(stdout);
+    if (f == stderr)
+        fflush(stdout);
+    fwrite(buf, 1, len, f);
+    fflush(f);
     if (out_log) {
         fwrite(buf, 1, len, out_log);
         fflush(out_log);
     }
     pthread_mutex_unlock(&out_lock);
+}
+
+void vmm_out_write(const char *buf, size_t len)
+{
+    write_locked(stdout, buf, len);
+}
+
+void vmm_err_write(const char *buf, size_t len)
+{
+    write_locked(stderr, buf, len);
 }

@@ -28,4 +28,8 @@ void vmm_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 void vmm_out_write(const char *buf, size_t len);
 
+/* The same for stderr (and the log): the sandbox streams the inner vmm's
+ * stderr through it. */
+void vmm_err_write(const char *buf, size_t len);
+
 #endif /* VMM_OUT_H */

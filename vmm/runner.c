@@ -5,9 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
+#include "console.h"
 #include "elf_image.h"
+#include "infile.h"
 #include "kvm.h"
 #include "machine.h"
 #include "memmap.h"
@@ -22,13 +25,23 @@
 struct run_spec {
     const char *name;          /* config entry name, or NULL */
     const char *image;         /* file path, or NULL = built-in guest */
+    const char *label;         /* image or "built-in guest", escaped for printing */
     unsigned cpus;
     uint64_t mem;
     const char *bootargs;
     unsigned timeout_s;
     int expect;
-    uint8_t *file;             /* owned file contents (NULL for built-in) */
     struct vmm_elf_image img;
+};
+
+/* One image file read once, however many runs boot it: a config of 20,000
+ * entries naming one guest holds one copy (found by device and inode). */
+struct image_file {
+    char *path;                /* as first named (for messages) */
+    char *label;               /* path escaped for printing */
+    struct stat st;
+    uint8_t *data;
+    size_t size;
 };
 
 struct plan {
@@ -36,14 +49,17 @@ struct plan {
     struct run_spec *runs;
     size_t count;
     bool from_config;
+    struct image_file *files;
+    size_t nfiles;
 };
 
 /* Fills a run from the defaults, then the config entry, then the CLI. */
 static void merge(struct run_spec *r, const struct vmm_test_entry *e,
                   const struct vmm_options *o)
 {
-    *r = (struct run_spec){ NULL, NULL, VMM_DEFAULT_CPUS, VMM_DEFAULT_RAM, "",
-                            VMM_DEFAULT_TIMEOUT_S, VMM_EXIT_PASSED, NULL, { 0 } };
+    *r = (struct run_spec){ NULL, NULL, "built-in guest", VMM_DEFAULT_CPUS,
+                            VMM_DEFAULT_RAM, "", VMM_DEFAULT_TIMEOUT_S, VMM_EXIT_PASSED,
+                            { 0 } };
     if (e) {
         r->name = e->name;
         r->image = e->image;
@@ -107,19 +123,59 @@ static int build_plan(struct plan *pl, const struct vmm_options *o)
     return add_run(pl, NULL, o);
 }
 
-/* Reads and validates the image of one run (usage errors). */
-static int validate_run(struct run_spec *r)
+/* The image file at path, read on first use; NULL after a message. */
+static struct image_file *image_file(struct plan *pl, const char *path)
 {
-    char err[512];
+    char err[512], esc[512];
+    struct stat st;
+    struct image_file *f;
+
+    if (stat(path, &st) == 0)
+        for (size_t i = 0; i < pl->nfiles; i++)
+            if (vmm_same_file(&st, &pl->files[i].st))
+                return &pl->files[i];
+    f = realloc(pl->files, (pl->nfiles + 1) * sizeof(*f));
+    if (!f) {
+        vmm_errf("vmm: out of memory\n");
+        return NULL;
+    }
+    pl->files = f;
+    f = &pl->files[pl->nfiles];
+    memset(f, 0, sizeof(*f));
+    if (vmm_read_file(path, &f->data, &f->size, err, sizeof(err)) < 0) {
+        vmm_errf("vmm: error: guest image %s\n",
+                 vmm_sanitize((const uint8_t *)err, strlen(err), esc, sizeof(esc)));
+        return NULL;
+    }
+    vmm_sanitize((const uint8_t *)path, strlen(path), esc, sizeof(esc));
+    f->path = strdup(path);
+    f->label = strdup(esc);
+    if (!f->path || !f->label || stat(path, &f->st) < 0) {
+        vmm_errf("vmm: error: guest image %s: %s\n", esc,
+                 f->path && f->label ? strerror(errno) : "out of memory");
+        free(f->path);
+        free(f->label);
+        free(f->data);
+        return NULL;
+    }
+    pl->nfiles++;
+    return f;
+}
+
+/* Reads and validates the image of one run (usage errors). */
+static int validate_run(struct plan *pl, struct run_spec *r)
+{
+    char err[512], esc[600];
     const uint8_t *data;
     size_t size;
 
     if (r->image) {
-        if (vmm_read_file(r->image, &r->file, &size, err, sizeof(err)) < 0) {
-            vmm_errf("vmm: error: guest image %s\n", err);
+        struct image_file *f = image_file(pl, r->image);
+        if (!f)
             return -1;
-        }
-        data = r->file;
+        data = f->data;
+        size = f->size;
+        r->label = f->label;
     } else {
         vmm_payload_guest(&data, &size);
         if (size == 0) {
@@ -128,10 +184,9 @@ static int validate_run(struct run_spec *r)
             return -1;
         }
     }
-    if (vmm_elf_parse(r->image ? r->image : "built-in guest", data, size, r->mem,
-                      &r->img, err, sizeof(err)) < 0) {
-        vmm_errf("vmm: error: %s%s%s\n", r->name ? r->name : "",
-                 r->name ? ": " : "", err);
+    if (vmm_elf_parse(r->label, data, size, r->mem, &r->img, err, sizeof(err)) < 0) {
+        vmm_errf("vmm: error: %s%s%s\n", r->name ? r->name : "", r->name ? ": " : "",
+                 vmm_sanitize((const uint8_t *)err, strlen(err), esc, sizeof(esc)));
         return -1;
     }
     return 0;
@@ -139,8 +194,12 @@ static int validate_run(struct run_spec *r)
 
 static void free_plan(struct plan *pl)
 {
-    for (size_t i = 0; i < pl->count; i++)
-        free(pl->runs[i].file);
+    for (size_t i = 0; i < pl->nfiles; i++) {
+        free(pl->files[i].path);
+        free(pl->files[i].label);
+        free(pl->files[i].data);
+    }
+    free(pl->files);
     free(pl->runs);
     vmm_config_free(&pl->cfg);
 }
@@ -161,7 +220,7 @@ static int run_one(struct vmm_kvm *k, const struct run_spec *r, const struct vmm
     const uint8_t *fw;
     size_t fw_size;
     struct vmm_guest_params p = {
-        .label = r->image ? r->image : "built-in guest", .image = &r->img,
+        .label = r->label, .image = &r->img,
         .cpus = r->cpus, .mem = r->mem, .bootargs = r->bootargs,
         .timeout_s = r->timeout_s, .verbose = o->verbose, .quiet = quiet,
     };
@@ -175,10 +234,13 @@ static int run_one(struct vmm_kvm *k, const struct run_spec *r, const struct vmm
     }
     p.firmware = fw;
     p.firmware_size = fw_size;
-    if (o->verbose)
+    if (o->verbose) {
+        char args[VMM_MAX_BOOTARGS * 4 + 8];
         vmm_errf("vmm: booting %s: %u vCPU(s), %llu MiB, bootargs \"%s\", timeout %u s\n",
-                 p.label, p.cpus, (unsigned long long)(p.mem >> 20), p.bootargs,
-                 p.timeout_s);
+                 p.label, p.cpus, (unsigned long long)(p.mem >> 20),
+                 vmm_sanitize((const uint8_t *)p.bootargs, strlen(p.bootargs), args,
+                              sizeof(args)), p.timeout_s);
+    }
     return vmm_machine_run(k, &p, res);
 }
 
@@ -190,9 +252,13 @@ static int run_config(struct vmm_kvm *k, struct plan *pl, const struct vmm_optio
     for (size_t i = 0; i < pl->count; i++) {
         const struct run_spec *r = &pl->runs[i];
         struct vmm_guest_result res;
+        char args[VMM_MAX_BOOTARGS * 4 + 8];
 
+        /* bootargs come from the config file: escaped as guest output is. */
         vmm_outf("== %s (%u vCPU%s, bootargs \"%s\", expect %s)\n", r->name, r->cpus,
-                 r->cpus > 1 ? "s" : "", r->bootargs, vmm_status_name(r->expect));
+                 r->cpus > 1 ? "s" : "",
+                 vmm_sanitize((const uint8_t *)r->bootargs, strlen(r->bootargs), args,
+                              sizeof(args)), vmm_status_name(r->expect));
         last = run_one(k, r, o, false, &res);
         if (last == r->expect) {
             passed++;
@@ -240,21 +306,106 @@ static int run_bench(struct vmm_kvm *k, struct plan *pl, const struct vmm_option
     return status;
 }
 
+/* The inner command line: this one without --sandbox and --log (the outer
+ * vmm writes the log, so a device or a FIFO works as it does here), plus
+ * --no-sandbox. NULL when out of memory. */
+static char **inner_argv(const struct vmm_options *o, int argc, char **argv, int *n)
+{
+    char **v = calloc((size_t)argc + 2, sizeof(*v));
+    int k = 0;
+
+    if (!v)
+        return NULL;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && i == o->sandbox_argi)
+            continue;
+        if (i > 0 && i == o->log_argi) {
+            if (!strchr(argv[i], '='))
+                i++;          /* "--log FILE": its value goes too */
+            continue;
+        }
+        v[k++] = argv[i];
+    }
+    v[k++] = "--no-sandbox";
+    *n = k;
+    return v;
+}
+
+/* Runs the plan inside the sandbox: its size and inputs come from the plan
+ * (the largest RAM, vCPU count and timeout of its runs; the config file and
+ * each image file), never from re-reading argv or the config. */
+static int run_sandboxed(const struct plan *pl, const struct vmm_options *o, int argc,
+                         char **argv)
+{
+    struct sandbox_request rq = { .cpus = max_cpus(pl), .verbose = o->verbose };
+    const char **inputs = calloc(pl->nfiles + 1, sizeof(*inputs));
+    int status = VMM_EXIT_VMM_ERROR, n;
+    char **v = inner_argv(o, argc, argv, &n);
+
+    if (!inputs || !v) {
+        vmm_errf("vmm: out of memory\n");
+        goto out;
+    }
+    for (size_t i = 0; i < pl->count; i++) {
+        if (pl->runs[i].mem > rq.mem)
+            rq.mem = pl->runs[i].mem;
+        if (pl->runs[i].timeout_s > rq.timeout_s)
+            rq.timeout_s = pl->runs[i].timeout_s;
+    }
+    if (o->config)
+        inputs[rq.ninputs++] = o->config;
+    for (size_t i = 0; i < pl->nfiles; i++)
+        inputs[rq.ninputs++] = pl->files[i].path;
+    rq.inputs = inputs;
+    rq.argc = n;
+    rq.argv = v;
+    status = sandbox_run(&rq);
+out:
+    free(inputs);
+    free(v);
+    return status;
+}
+
 /* Hands the invocation to the sandbox when KVM cannot be used here.
  * Returns -1 when the VMM should run directly. */
-static int maybe_sandbox(const struct vmm_options *o, int argc, char **argv)
+static int maybe_sandbox(const struct plan *pl, const struct vmm_options *o, int argc,
+                         char **argv)
 {
     const char *why = "unknown reason";
 
     if (o->sandbox) {
-        vmm_errf("vmm: --sandbox given; running inside the sandbox (QEMU/TCG, nested SVM)\n");
-        return sandbox_run(argc, argv);
+        vmm_errf("vmm: --sandbox given; running inside the sandbox (QEMU/TCG, nested "
+                 "SVM): %s\n", sandbox_fidelity_notice());
+        return run_sandboxed(pl, o, argc, argv);
     }
     if (!o->no_sandbox && !sandbox_kvm_usable(&why)) {
         vmm_errf("vmm: /dev/kvm is not available (%s); running inside the sandbox "
-                 "(QEMU/TCG, nested SVM)\n", why);
-        return sandbox_run(argc, argv);
+                 "(QEMU/TCG, nested SVM): %s\n", why, sandbox_fidelity_notice());
+        return run_sandboxed(pl, o, argc, argv);
     }
+    return -1;
+}
+
+/* --log FILE is truncated on open: refuse it when it is one of the inputs
+ * (the config file or a guest image), compared by device and inode so that
+ * another name of the same file (a link, "./x", "a/../x") is caught too. */
+static int log_names_an_input(const struct plan *pl, const struct vmm_options *o)
+{
+    struct stat log, in;
+    const char *hit = NULL;
+    char esc[512];
+
+    if (!o->log || stat(o->log, &log) < 0)
+        return 0;           /* a log that does not exist yet is nobody's input */
+    if (o->config && stat(o->config, &in) == 0 && vmm_same_file(&log, &in))
+        hit = "the config file";
+    for (size_t i = 0; !hit && i < pl->nfiles; i++)
+        if (vmm_same_file(&log, &pl->files[i].st))
+            hit = "a guest image";
+    if (!hit)
+        return 0;
+    vmm_errf("vmm: error: --log %s is %s of this run; it would be overwritten\n",
+             vmm_sanitize((const uint8_t *)o->log, strlen(o->log), esc, sizeof(esc)), hit);
     return -1;
 }
 
@@ -307,13 +458,12 @@ int vmm_runner_main(const struct vmm_options *o, int argc, char **argv,
     if (build_plan(&pl, o) < 0)
         goto out;
     for (size_t i = 0; i < pl.count; i++)
-        if (validate_run(&pl.runs[i]) < 0)
+        if (validate_run(&pl, &pl.runs[i]) < 0)
             goto out;
-    status = maybe_sandbox(o, argc, argv);
-    if (status >= 0)
+    if (log_names_an_input(&pl, o) < 0 || open_log(o, &log) < 0)
         goto out;
-    status = VMM_EXIT_USAGE;
-    if (open_log(o, &log) < 0)
+    status = maybe_sandbox(&pl, o, argc, argv);
+    if (status >= 0)
         goto out;
     status = run_direct(&pl, o, process_start);
 out:

@@ -1,7 +1,8 @@
 # The sandbox for hosts without a usable /dev/kvm (docs/sandbox.md).
 #
 # include()d once by vmm/CMakeLists.txt. Defines the static library
-# `vmm_sandbox` (vmm/sandbox*.c), which `vmm`, the KVM test harness
+# `vmm_sandbox` (vmm/sandbox/*.c, its own folder; it prints through
+# vmm_core's out.c, so that --log gets its lines), which `vmm`, the KVM test harness
 # (tests/firmware) and the sandbox's own tests link.
 #
 # VMM_SANDBOX_DIR: where scripts/sandbox/prepare put the kernel and the base
@@ -9,12 +10,12 @@
 # scripts/setup prepares (build/sandbox), used by other build trees
 # (build-asan, build-tsan) that have none of their own. The environment
 # variable VMM_SANDBOX_DIR overrides both at run time.
-set(_sbx ${CMAKE_CURRENT_LIST_DIR})
+set(_sbx ${CMAKE_CURRENT_LIST_DIR}/sandbox)
 add_library(vmm_sandbox STATIC
   ${_sbx}/sandbox.c ${_sbx}/sandbox_util.c ${_sbx}/sandbox_cpio.c
   ${_sbx}/sandbox_files.c ${_sbx}/sandbox_cmd.c ${_sbx}/sandbox_monitor.c)
 target_include_directories(vmm_sandbox PUBLIC ${_sbx})
-target_link_libraries(vmm_sandbox PUBLIC vmm_abi)
+target_link_libraries(vmm_sandbox PUBLIC vmm_abi vmm_core)
 target_compile_definitions(vmm_sandbox PRIVATE
   VMM_SANDBOX_DIR="${CMAKE_BINARY_DIR}/sandbox"
   VMM_SANDBOX_FALLBACK_DIR="${CMAKE_SOURCE_DIR}/build/sandbox")

@@ -1,7 +1,8 @@
 /*
  * sandbox_probe: a small stand-in for `vmm` that proves the sandbox's
  * machinery independently of the real VMM. With --sandbox it calls
- * sandbox_run() exactly as vmm's main() does; the inner copy (which gets
+ * sandbox_run() as vmm's runner does, with a request built from its own
+ * options (its input file, its log's directory); the inner copy (which gets
  * --no-sandbox) runs a real KVM guest: a few real-mode instructions that
  * write a byte to an I/O port and halt. Options (all optional):
  *   --status N     the guest writes N (0..255) and the probe exits with it
@@ -14,6 +15,8 @@
  *                  L1 console keeps talking; the silence watchdog must not
  *                  take that for progress)
  *   --sleep S      sleep S seconds before exiting (signal tests)
+ *   --kill-self    inside the sandbox only: die of SIGKILL (as from L1's
+ *                  out-of-memory killer)
  *   --verbose      passed through to the sandbox
  */
 #include "sandbox.h"
@@ -23,6 +26,7 @@
 #include <stdint.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,10 +144,40 @@ static int print_file(const char *path)
     return 0;
 }
 
+/* The request vmm's runner would build: inputs and output directory named
+ * by the options, the same arguments minus --sandbox plus --no-sandbox. */
+static int run_sandboxed(int argc, char **argv, const char *read, const char *log,
+                         bool verbose)
+{
+    char **inner = calloc((size_t)argc + 2, sizeof(*inner)), dir[4096] = ".";
+    const char *inputs[1] = { read }, *outdirs[1] = { dir };
+    int n = 0;
+
+    if (!inner)
+        return EXIT_VMM_ERROR;
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--sandbox") != 0)
+            inner[n++] = argv[i];
+    inner[n++] = "--no-sandbox";
+    const char *slash = log ? strrchr(log, '/') : NULL;
+    if (slash == log && slash)
+        snprintf(dir, sizeof(dir), "/");
+    else if (slash)
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - log), log);
+    struct sandbox_request rq = {
+        .verbose = verbose, .inputs = inputs, .ninputs = read ? 1 : 0,
+        .outdirs = outdirs, .noutdirs = 1, .argc = n, .argv = inner,
+    };
+    int status = sandbox_run(&rq);
+    free(inner);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     int status = 0;
-    bool echo = false, hang = false, sandbox = false, noise = false;
+    bool echo = false, hang = false, sandbox = false, noise = false, kill_self = false;
+    bool verbose = false;
     const char *log = NULL, *read = NULL;
     unsigned sleep_s = 0;
     for (int i = 1; i < argc; i++) {
@@ -164,9 +198,15 @@ int main(int argc, char **argv)
             read = argv[++i];
         else if (strcmp(a, "--sleep") == 0 && i + 1 < argc)
             sleep_s = (unsigned)atoi(argv[++i]);
+        else if (strcmp(a, "--kill-self") == 0)
+            kill_self = true;
+        else if (strcmp(a, "--verbose") == 0)
+            verbose = true;
     }
     if (sandbox)
-        return sandbox_run(argc, argv);
+        return run_sandboxed(argc, argv, read, log, verbose);
+    if (kill_self && sandbox_kvm_usable(NULL))
+        raise(SIGKILL);
 
     if (log && !(logf_ = fopen(log, "w"))) {
         fprintf(stderr, "probe: cannot write %s: %s\n", log, strerror(errno));

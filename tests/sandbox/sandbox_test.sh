@@ -77,6 +77,16 @@ probe-roundtrip)
   expect_no_leftovers
   pass "status 3, argv, stdout/stderr, input and output files" ;;
 
+probe-killed)
+  # The inner program killed by SIGKILL (as by L1's out-of-memory killer) is
+  # a sandbox failure that names the signal and the inner status.
+  run "$prog" --sandbox --kill-self --status 0
+  expect_rc 6
+  expect_err "infrastructure failure: the inner vmm was killed by signal 9 \(Killed\), most likely by the out-of-memory killer.*; inner status 137"
+  expect_err "the sandbox had [0-9]+ MiB of RAM"
+  expect_no_leftovers
+  pass "an inner program killed by a signal is a sandbox failure (status 6) with its status" ;;
+
 probe-silence)
   # The inner program is silent while the L1 kernel keeps logging (as a
   # wedged kernel reporting soft lockups would): still no sign of life.
@@ -192,6 +202,18 @@ vmm-guest)
   expect_no_leftovers
   pass "vmm --sandbox --guest --cpus 2 passes; --log FILE reaches the host" ;;
 
+vmm-log-device)
+  # --log is written by the outer vmm, so a path that exists only here (a
+  # descriptor of this shell) works as on the host, and the log holds the
+  # sandbox's lines (the fallback notice) as well as the guest's.
+  "$prog" --sandbox --guest --cpus 1 --log /dev/fd/5 5>"$work/fd5.log" >"$work/out" 2>"$work/err"
+  rc=$?
+  expect_rc 0
+  grep -q "running inside the sandbox" "$work/fd5.log" || fail "the log lacks the sandbox's notice"
+  grep -q "^vmm: result: passed" "$work/fd5.log" || fail "the log lacks the inner vmm's result"
+  expect_no_leftovers
+  pass "--log /dev/fd/5 through the sandbox holds the whole transcript" ;;
+
 vmm-guest-fail)
   run "$prog" --sandbox --guest --bootargs scenario=fail
   expect_rc 1
@@ -240,6 +262,8 @@ vmm-no-kvm)
   run "${runner[@]}" "$prog" --guest
   expect_rc 0
   expect_err "^vmm: /dev/kvm is not available \(.+\); running inside the sandbox"
+  # The same line says which results are hardware's and which QEMU's.
+  expect_err "running inside the sandbox .*: results inside the sandbox: the validator's ordering verdicts .* as on hardware; MMU corner cases .* are QEMU's emulation"
   [ -s "$work/out" ] || fail "the guest printed nothing"
   run "${runner[@]}" "$prog" --no-sandbox --guest
   expect_rc 5

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the sandbox's internals (vmm/sandbox_internal.h): lexical
+ * Unit tests of the sandbox's internals (vmm/sandbox/sandbox_internal.h): lexical
  * paths, shell quoting (checked by a real /bin/sh), option hints, sizes, the
  * loader's library list, the console protocol, the cpio writer/extractor,
  * input collection and the inner command.
@@ -84,18 +84,15 @@ START_TEST(shell_quote_survives_sh)
 }
 END_TEST
 
-START_TEST(arg_hints)
+/* L1's RAM follows the plan's largest guest: a 3 GiB guest touching all
+ * of its RAM must fit (the OOM killer once ended the inner vmm with 137). */
+START_TEST(l1_memory_from_plan)
 {
-    char *argv[] = {"vmm", "--timeout", "5", "--mem=512M", "--verbose", "--timeout=9",
-                    "--", "--mem", "1G", NULL};
-    int argc = 9;
-    ck_assert_str_eq(sbx_arg_value(argc, argv, "--timeout"), "9");
-    ck_assert_str_eq(sbx_arg_value(argc, argv, "--mem"), "512M");   /* stops at -- */
-    ck_assert_ptr_null(sbx_arg_value(argc, argv, "--cpus"));
-    ck_assert(sbx_arg_flag(argc, argv, "--verbose"));
-    ck_assert(!sbx_arg_flag(argc, argv, "--sandbox"));
-    char *trailing[] = {"vmm", "--timeout", NULL};
-    ck_assert_ptr_null(sbx_arg_value(2, trailing, "--timeout"));
+    ck_assert_uint_eq(sbx_l1_mem_mib(128ull << 20, 0), 1024);       /* the floor */
+    ck_assert_uint_gt(sbx_l1_mem_mib(3ull << 30, 0), 3072 + 256);   /* guest + L1 itself */
+    ck_assert_uint_ge(sbx_l1_mem_mib(3ull << 30, 100ull << 20),
+                      sbx_l1_mem_mib(3ull << 30, 0) + 200);          /* inputs twice */
+    ck_assert_uint_gt(sbx_l1_mem_mib((2ull << 30) + 1, 0), sbx_l1_mem_mib(2ull << 30, 0));
 }
 END_TEST
 
@@ -286,57 +283,60 @@ START_TEST(cpio_extract_refuses_bad_input)
 }
 END_TEST
 
-START_TEST(inputs_follow_args_and_configs)
+START_TEST(inputs_are_what_the_caller_names)
 {
     make_tmpdir();
-    char cfg[700], guest[700], cwd[512], outdir[600];
+    char cfg[700], guest[700], cwd[512], outdir[600], gdir[600], named[700];
     snprintf(cwd, sizeof cwd, "%s/cwd", tmpdir);
     snprintf(outdir, sizeof outdir, "%s/out", tmpdir);
     snprintf(cfg, sizeof cfg, "%s/suite.cfg", cwd);
-    snprintf(guest, sizeof guest, "%s/guests/g.elf", tmpdir);
+    snprintf(gdir, sizeof gdir, "%s/guests", tmpdir);
+    snprintf(guest, sizeof guest, "%s/g.elf", gdir);
+    snprintf(named, sizeof named, "%s/named-in-cfg.elf", gdir);
     ck_assert_int_eq(mkdir(cwd, 0755), 0);
     ck_assert_int_eq(mkdir(outdir, 0755), 0);
-    char gdir[600];
-    snprintf(gdir, sizeof gdir, "%s/guests", tmpdir);
     ck_assert_int_eq(mkdir(gdir, 0755), 0);
     FILE *f = fopen(guest, "wb");
-    fputs("\177ELF\0binary", f);           /* binary: never scanned */
+    fputs("\177ELF\0binary", f);
     fclose(f);
-    char note[700], other[700];
-    snprintf(note, sizeof note, "%s/note.txt", cwd);
-    snprintf(other, sizeof other, "%s/other.txt", cwd);
-    f = fopen(note, "w");                  /* named only in a comment */
-    fputs("other.txt\n", f);
+    f = fopen(named, "wb");
+    fputs("x", f);
     fclose(f);
-    f = fopen(other, "w");
-    fputs("x\n", f);
-    fclose(f);
-    f = fopen(cfg, "w");                   /* relative to the cfg's directory */
-    fprintf(f, "; see note.txt\n[one]\nguest = ../guests/g.elf\ncpus = 2\n"
-               "[two]\nguest = default\n");
+    f = fopen(cfg, "w");                   /* its contents are not read */
+    fprintf(f, "[one]\nguest = ../guests/named-in-cfg.elf\n");
     fclose(f);
 
-    char *argv[] = {"vmm", "--config", "suite.cfg", "--test", "all",
-                    "--log=../out/new.log", NULL};
+    const char *inputs[] = {"suite.cfg", guest};       /* relative to cwd, absolute */
+    const char *outdirs[] = {"../out"};
     char exe[512];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     ck_assert_int_gt(n, 0);
     exe[n] = '\0';
     struct sbx_inputs in;
     struct sbx_err e;
-    ck_assert_msg(sbx_collect_inputs(exe, 6, argv, cwd, &in, &e) == 0, "%s", e.msg);
+    ck_assert_msg(sbx_collect_inputs(exe, inputs, 2, outdirs, 1, cwd, &in, &e) == 0, "%s",
+                  e.msg);
     ck_assert(sbx_strv_contains(&in.files, exe));
     ck_assert(sbx_strv_contains(&in.files, cfg));
     ck_assert(sbx_strv_contains(&in.files, guest));
-    ck_assert(!sbx_strv_contains(&in.files, note));   /* comments name nothing */
-    ck_assert(!sbx_strv_contains(&in.files, other));
+    ck_assert(!sbx_strv_contains(&in.files, named));  /* nothing guessed from contents */
     ck_assert(sbx_strv_contains(&in.dirs, cwd));
-    ck_assert(sbx_strv_contains(&in.dirs, outdir));   /* parent of the --log file */
+    ck_assert(sbx_strv_contains(&in.dirs, outdir));
     ck_assert_uint_gt(in.libdirs.n, 0);               /* a dynamic executable */
     bool has_libc = false;
     for (size_t i = 0; i < in.files.n; i++)
         has_libc |= strstr(in.files.v[i], "/libc.so") != NULL;
     ck_assert(has_libc);
+    sbx_inputs_free(&in);
+
+    /* A named input that is missing or not a regular file is an error. */
+    const char *missing[] = {"nope.cfg"}, *dev[] = {"/dev/null"};
+    ck_assert_int_eq(sbx_collect_inputs(exe, missing, 1, NULL, 0, cwd, &in, &e), -1);
+    ck_assert_msg(strstr(e.msg, "nope.cfg") && strstr(e.msg, "No such file"), "%s", e.msg);
+    sbx_inputs_free(&in);
+    ck_assert_int_eq(sbx_collect_inputs(exe, dev, 1, NULL, 0, cwd, &in, &e), -1);
+    ck_assert_msg(strstr(e.msg, "/dev/null") && strstr(e.msg, "not a regular file"), "%s",
+                  e.msg);
     sbx_inputs_free(&in);
     remove_tmpdir();
 }
@@ -344,7 +344,7 @@ END_TEST
 
 START_TEST(inner_command)
 {
-    char *argv[] = {"vmm", "--sandbox", "--guest", "it's", "--", "--sandbox", NULL};
+    char *argv[] = {"vmm", "--guest", "it's", "--bootargs", "--sandbox", "--no-sandbox", NULL};
     char *envp[] = {"ASAN_OPTIONS=detect_leaks=0", "HOME=/root", "VMM_SANDBOX_MEM=2G",
                     "VMM_FOO=a b", "CK_FORK=no", "1BAD=x", NULL};
     struct sbx_strv libdirs = {0};
@@ -360,9 +360,9 @@ START_TEST(inner_command)
     ck_assert_ptr_null(strstr(cmd, "1BAD"));
     ck_assert_ptr_nonnull(strstr(cmd, "export LD_LIBRARY_PATH='/lib/x86_64-linux-gnu'\n"));
     ck_assert_ptr_nonnull(strstr(cmd, "cd '/work dir' ||"));
-    /* --sandbox dropped before "--", kept after it; --no-sandbox before "--". */
+    /* The caller's command line, verbatim (a --sandbox that is a value stays). */
     ck_assert_ptr_nonnull(strstr(cmd,
-        "exec '/b/vmm' '--guest' 'it'\\''s' --no-sandbox '--' '--sandbox'\n"));
+        "exec '/b/vmm' '--guest' 'it'\\''s' '--bootargs' '--sandbox' '--no-sandbox'\n"));
     free(cmd);
     sbx_strv_free(&libdirs);
 }
@@ -374,13 +374,13 @@ static Suite *suite(void)
     TCase *t = tcase_create("internals");
     tcase_add_test(t, path_absolute_normalises);
     tcase_add_test(t, shell_quote_survives_sh);
-    tcase_add_test(t, arg_hints);
+    tcase_add_test(t, l1_memory_from_plan);
     tcase_add_test(t, size_parsing);
     tcase_add_test(t, ldd_lines);
     tcase_add_test(t, console_protocol);
     tcase_add_test(t, cpio_roundtrip);
     tcase_add_test(t, cpio_extract_refuses_bad_input);
-    tcase_add_test(t, inputs_follow_args_and_configs);
+    tcase_add_test(t, inputs_are_what_the_caller_names);
     tcase_add_test(t, inner_command);
     suite_add_tcase(s, t);
     return s;

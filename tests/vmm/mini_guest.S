@@ -4,10 +4,19 @@
  * the VMM only through COM1 and the hypercall port. One source, several
  * behaviours selected at build time:
  *   MINI_OK      print, report CPU 0 online, send hostile hypercalls and
- *                check each is refused (-EINVAL / -ENOSYS), exit(0)
+ *                check each is refused (-EINVAL / -ENOSYS; an exit sent
+ *                with OUTS / REP OUTS is not run), exit(0)
  *   MINI_HANG    halt forever with interrupts off (watchdog test)
- *   MINI_TRIPLE  empty IDT, then int3: a triple fault
+ *   MINI_TRIPLE  empty IDT, one more UART line (so the VMM's last exit
+ *                before the fault has that IDT), then int3: a triple fault
  *   MINI_FAIL    exit(3)
+ *   MINI_RSVD    set a reserved bit (13) in the firmware's 2 MiB mapping of
+ *                0x3fe00000, read there, and exit with the #PF error code
+ *                as status: 9 (P | RSVD) on hardware (an MMU corner case:
+ *                QEMU's TCG walk gives 8, docs/sandbox.md)
+ *   MINI_APCR3   start CPU 1 (INIT-SIPI-SIPI) with mailbox.cr3 = 1 GiB,
+ *                outside RAM, then wait with interrupts off: the VMM must
+ *                report the AP's unusable page-table root, not time out
  */
 #define HC_PORT 0x500
 #define HC_PRINT 1
@@ -62,7 +71,53 @@ halt_forever:
     jmp halt_forever
 #elif defined(MINI_TRIPLE)
     lidt null_idt
+    movq $bye, %rsi
+    movq $bye_len, %rcx
+    movw $0x3f8, %dx
+3:  lodsb
+    outb %al, %dx
+    loop 3b
     int3
+    jmp halt
+#elif defined(MINI_RSVD)
+    /* IDT with one gate: vector 14 -> pf_handler (64-bit interrupt gate). */
+    movq $pf_handler, %rax
+    movq $idt + 14 * 16, %rbx
+    movw %ax, (%rbx)
+    movw %cs, %cx
+    movw %cx, 2(%rbx)
+    movw $0x8e00, 4(%rbx)
+    shrq $16, %rax
+    movw %ax, 6(%rbx)
+    shrq $16, %rax
+    movl %eax, 8(%rbx)
+    lidt idt_desc
+    /* PD of the first GiB at 0x12000 (firmware identity map, 2 MiB pages):
+     * entry 511 maps 0x3fe00000; bit 13 is reserved in a 2 MiB entry. */
+    orq $0x2000, 0x12000 + 511 * 8
+    invlpg 0x3fe00000
+    movq 0x3fe00000, %rax
+    jmp halt
+pf_handler:
+    movq (%rsp), %rdi                   /* the error code */
+    HC HC_EXIT
+    jmp halt
+#elif defined(MINI_APCR3)
+    movq $0x8f00, %rbx                  /* VMM_AP_MAILBOX_ADDR */
+    movq $0x40000000, (%rbx)            /* cr3: 1 GiB, outside the 64 MiB of RAM */
+    movq $halt, 8(%rbx)                 /* entry (never reached) */
+    movq $stack_top, 16(%rbx)
+    movl $0x1b, %ecx                    /* IA32_APIC_BASE: enable x2APIC */
+    rdmsr
+    orl $0xc00, %eax
+    wrmsr
+    movl $0x830, %ecx                   /* x2APIC ICR, destination APIC ID 1 */
+    movl $1, %edx
+    movl $0x4500, %eax                  /* INIT, level assert */
+    wrmsr
+    movl $0x4608, %eax                  /* SIPI, vector 0x08 (0x8000) */
+    wrmsr
+    wrmsr
     jmp halt
 #elif defined(MINI_FAIL)
     movq $3, %rdi
@@ -98,6 +153,21 @@ halt_forever:
     movq $7, %rsi
     HC HC_CPU_ONLINE
     EXPECT EINVAL
+    /* exit(5) written by OUTS and by REP OUTS (count 1), the word written
+     * equal to eax: not hypercalls (docs/abi.md), so nothing may run and
+     * rax must come back unchanged */
+    movq $5, %rdi
+    movl $HC_EXIT, %eax
+    movq $outs_word, %rsi
+    movw $HC_PORT, %dx
+    outsl
+    cmpq $HC_EXIT, %rax
+    jne outs_ran
+    movq $outs_word, %rsi
+    movq $1, %rcx
+    rep outsl
+    cmpq $HC_EXIT, %rax
+    jne outs_ran
     /* an unknown hypercall number */
     HC 99
     EXPECT ENOSYS
@@ -114,6 +184,10 @@ halt_forever:
     xorl %edi, %edi
     HC HC_EXIT
 #endif
+    jmp halt
+outs_ran:
+    movq $5, %rax
+    EXPECT 0
 halt:
     cli
     hlt
@@ -130,12 +204,23 @@ file: .ascii "mini_guest.S"
     .set file_len, . - file
 amsg: .ascii "unexpected hypercall result"
     .set amsg_len, . - amsg
+bye: .ascii "mini guest: IDT limit 0, now int3\n"
+    .set bye_len, . - bye
+    .balign 4
+outs_word: .long HC_EXIT
     .balign 8
 null_idt: .word 0
     .quad 0
 
+#if defined(MINI_RSVD)
+    .balign 8
+idt_desc: .word 15 * 16 - 1
+    .quad idt
+#endif
+
     .section .bss
     .balign 16
+idt: .skip 15 * 16
     .skip 4096
 stack_top:
     .section .note.GNU-stack, "", @progbits

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -113,6 +114,12 @@ static const struct { const char *text; const char *msg; } bad[] = {
       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
       ":2: line longer than" },
     { "[a]\ncpus = 1\nexpect = passed\nguest = default\nguest = x\n", ":5: [a] guest: key given twice" },
+    /* inih joins an indented line to the value above: it must be named as
+     * what it is, not as "key given twice" */
+    { "[a]\ncpus = 1\n  memory = 32M\n", ":3: indented line" },
+    { "[a]\nbootargs = x\n\tmore\n", ":3: indented line" },
+    /* control characters of the file are escaped in the message */
+    { "[a]\nexpect = \x1b[2Jgone\n", ":2: [a] expect: '\\x1b[2Jgone' is not a status name" },
 };
 
 START_TEST(load_bad)
@@ -139,6 +146,43 @@ START_TEST(load_missing)
 }
 END_TEST
 
+/* Inputs that are not regular files are refused without blocking (a FIFO)
+ * or reading forever (/dev/zero); a directory is named as one. */
+START_TEST(load_not_regular)
+{
+    struct vmm_config cfg;
+    char fifo[300];
+
+    ck_assert_int_eq(vmm_config_load(dir, &cfg, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "is a directory"), "%s", err);
+    ck_assert_int_eq(vmm_config_load("/dev/zero", &cfg, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "/dev/zero: is a character device"), "%s", err);
+    snprintf(fifo, sizeof(fifo), "%s/fifo.cfg", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(vmm_config_load(fifo, &cfg, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "is a FIFO"), "%s", err);
+    unlink(fifo);
+}
+END_TEST
+
+/* A NUL byte would silently cut the value (inih reads C strings). */
+START_TEST(load_nul_refused)
+{
+    static const char text[] = "[a]\nbootargs = one\0two\n";
+    struct vmm_config cfg;
+    char path[300];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/nul.cfg", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+    fclose(f);
+    ck_assert_int_eq(vmm_config_load(path, &cfg, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, ":2: NUL byte"), "%s", err);
+}
+END_TEST
+
 /* Removes the scratch directory; false if that failed. */
 static bool remove_dir(void)
 {
@@ -162,6 +206,8 @@ int check_program(int argc, char **argv, struct check_plan *plan)
     tcase_add_test(tc, load_good);
     tcase_add_loop_test(tc, load_bad, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, load_missing);
+    tcase_add_test(tc, load_not_regular);
+    tcase_add_test(tc, load_nul_refused);
     suite_add_tcase(s, tc);
     check_plan_add(plan, s);
     plan->cleanup = remove_dir;

@@ -10,6 +10,7 @@
 #include "check_main.h"
 #include "console.h"
 #include "hypercall.h"
+#include "pio_insn.h"
 #include "out.h"
 #include "uart.h"
 #include "abi/vmm.h"
@@ -184,6 +185,49 @@ START_TEST(assert_fail)
 }
 END_TEST
 
+/* The report's cpu field is the guest's claim: the CPU named is the vCPU
+ * that made the call. */
+START_TEST(exception_report_cpu_from_vmm)
+{
+    struct vmm_exception_report rep = { .vector = 13, .cpu = 7 };
+    struct vmm_hc_result r;
+
+    memcpy(ram + 0x1000, &rep, sizeof(rep));
+    r = call(0, VMM_HC_EXCEPTION, 0x1000, sizeof(rep), 0, 0, 0);
+    ck_assert_int_eq(r.ret, 0);
+    ck_assert_msg(strstr(logged(), "on guest CPU 0 (the report's cpu field says 7)"), "%s",
+                  logged());
+    ck_assert_ptr_null(strstr(logged(), "on guest CPU 7"));
+}
+END_TEST
+
+/* OUT is a hypercall, OUTS (even REP OUTS with a count of 1) is not: the
+ * VMM tells them apart by the instruction's bytes. */
+START_TEST(pio_instruction_kinds)
+{
+    static const uint8_t out_dx[] = { 0xef }, out_imm[] = { 0xe7, 0x80 },
+        outsl[] = { 0x6f }, rep_outsl[] = { 0xf3, 0x6f }, rep_rex_outs[] = { 0xf3, 0x48, 0x6f },
+        seg_outs[] = { 0x2e, 0x66, 0x6e }, insb[] = { 0x6c }, rex_out[] = { 0x40, 0xef },
+        nop[] = { 0x90 }, prefixes_only[] = { 0x66, 0xf3 };
+
+    ck_assert_int_eq(vmm_pio_classify(out_dx, sizeof(out_dx), true), VMM_PIO_PLAIN);
+    ck_assert_int_eq(vmm_pio_classify(out_imm, sizeof(out_imm), false), VMM_PIO_PLAIN);
+    ck_assert_int_eq(vmm_pio_classify(rex_out, sizeof(rex_out), true), VMM_PIO_PLAIN);
+    ck_assert_int_eq(vmm_pio_classify(outsl, sizeof(outsl), true), VMM_PIO_STRING);
+    ck_assert_int_eq(vmm_pio_classify(rep_outsl, sizeof(rep_outsl), true), VMM_PIO_STRING);
+    ck_assert_int_eq(vmm_pio_classify(rep_rex_outs, sizeof(rep_rex_outs), true), VMM_PIO_STRING);
+    ck_assert_int_eq(vmm_pio_classify(seg_outs, sizeof(seg_outs), false), VMM_PIO_STRING);
+    ck_assert_int_eq(vmm_pio_classify(insb, sizeof(insb), false), VMM_PIO_STRING);
+    /* 0x48 is DEC EAX outside 64-bit code, not a prefix */
+    ck_assert_int_eq(vmm_pio_classify(rep_rex_outs, sizeof(rep_rex_outs), false),
+                     VMM_PIO_UNKNOWN);
+    ck_assert_int_eq(vmm_pio_classify(nop, sizeof(nop), true), VMM_PIO_UNKNOWN);
+    ck_assert_int_eq(vmm_pio_classify(prefixes_only, sizeof(prefixes_only), true),
+                     VMM_PIO_UNKNOWN);
+    ck_assert_int_eq(vmm_pio_classify(outsl, 0, true), VMM_PIO_UNKNOWN);
+}
+END_TEST
+
 START_TEST(exception_report)
 {
     struct vmm_exception_report rep = { .vector = 14, .error_code = 2, .rip = 0xffff800000101234,
@@ -201,7 +245,7 @@ START_TEST(exception_report)
     ck_assert(r.stop);
     ck_assert_int_eq(r.status, VMM_EXIT_GUEST_CRASH);
     ck_assert_ptr_nonnull(strstr(logged(), "unhandled exception #PF (vector 14)"));
-    ck_assert_ptr_nonnull(strstr(logged(), "error code 0x2"));
+    ck_assert_ptr_nonnull(strstr(logged(), "on guest CPU 1, error code 0x2"));
     ck_assert_ptr_nonnull(strstr(logged(), "RIP=ffff800000101234"));
     ck_assert_ptr_nonnull(strstr(logged(), "CR2=000000000dead000"));
     ck_assert_ptr_nonnull(strstr(logged(), "CR3=0000000000005000"));
@@ -301,6 +345,8 @@ int check_program(int argc, char **argv, struct check_plan *plan)
     tcase_add_test(tc, test_results);
     tcase_add_test(tc, assert_fail);
     tcase_add_test(tc, exception_report);
+    tcase_add_test(tc, pio_instruction_kinds);
+    tcase_add_test(tc, exception_report_cpu_from_vmm);
     tcase_add_test(tc, cpu_online);
     tcase_add_test(tc, console_lines);
     tcase_add_test(tc, sanitize);

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE   /* pipe2, nftw, strndup, F_DUPFD */
 #include "sandbox_internal.h"
+#include "out.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -269,15 +270,15 @@ static void console_line(struct run *x)
     if (kind == SBX_LINE_INIT) {
         x->r->boot_s = t;
         if (x->cfg->verbose)
-            fprintf(stderr, "vmm: sandbox: init started %.2f s after QEMU started\n", t);
+            vmm_errf("vmm: sandbox: init started %.2f s after QEMU started\n", t);
     } else if (kind == SBX_LINE_READY && x->cfg->verbose) {
-        fprintf(stderr, "vmm: sandbox: /dev/kvm ready %.2f s after QEMU started\n", t);
+        vmm_errf("vmm: sandbox: /dev/kvm ready %.2f s after QEMU started\n", t);
     } else if (kind == SBX_LINE_WARNING) {
-        fprintf(stderr, "vmm: sandbox: warning: %s\n", strstr(l, MARK) + strlen(MARK) + 8);
+        vmm_errf("vmm: sandbox: warning: %s\n", strstr(l, MARK) + strlen(MARK) + 8);
     } else if (kind == SBX_LINE_EXIT) {
         x->exit_seen_at = now_s();
     } else if (x->cfg->verbose) {
-        fprintf(stderr, "[sandbox] %s\n", l);
+        vmm_errf("[sandbox] %s\n", l);
     }
     if (kind == SBX_LINE_NOISE || kind == SBX_LINE_ERROR)
         tail_add(x->r->console_tail, sizeof x->r->console_tail, l);
@@ -296,13 +297,14 @@ static bool pump(struct run *x, int i)
      * wedged L1 can keep printing (soft lockup reports) forever. */
     if (i == P_OUT || i == P_ERR)
         x->last_output = now_s();
+    /* Through vmm's output path: the outer vmm's --log gets a copy. */
     if (i == P_OUT)
-        write_all(1, buf, (size_t)n);
+        vmm_out_write(buf, (size_t)n);
     else if (i == P_ERR)
-        write_all(2, buf, (size_t)n);
+        vmm_err_write(buf, (size_t)n);
     else if (i == P_QEMU) {
         if (x->cfg->verbose)
-            write_all(2, buf, (size_t)n);
+            vmm_err_write(buf, (size_t)n);
         for (ssize_t k = 0; k < n; k++) {   /* keep a bounded tail */
             size_t tl = strlen(x->qemu_tail);
             if (tl + 2 >= sizeof x->qemu_tail)

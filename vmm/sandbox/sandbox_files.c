@@ -4,8 +4,9 @@
  * The L1 guest shares no filesystem with the host (Debian's cloud kernel has
  * no 9p, and virtiofs would need a privileged daemon), so everything the
  * inner vmm reads is copied into a per-run initramfs at the SAME absolute
- * path: the executable, its shared libraries, the files named on the command
- * line, and the files those (config) files name. See docs/sandbox.md.
+ * path: the executable, its shared libraries and the input files the caller
+ * names (for vmm: the config file and the guest images of its plan). See
+ * docs/sandbox.md.
  */
 #define _GNU_SOURCE   /* pipe2, nftw, strndup, F_DUPFD */
 #include "sandbox_internal.h"
@@ -23,7 +24,6 @@
 
 #define SBX_MAX_INPUT_FILES 20000
 #define SBX_MAX_INPUT_BYTES (2ull << 30)   /* what the L1 tmpfs can sensibly hold */
-#define SBX_MAX_TEXT_SCAN   (1u << 20)     /* configs are small; bigger = not a config */
 
 /* Paths never copied: pseudo filesystems would be meaningless copies. */
 static bool forbidden_path(const char *p)
@@ -216,61 +216,6 @@ static int consider(struct sbx_inputs *in, const char *base, const char *c, bool
     return rc;
 }
 
-/* Reads `path` if it is a small text file (no NUL byte). NULL otherwise. */
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc(SBX_MAX_TEXT_SCAN + 1);
-    size_t n = buf ? fread(buf, 1, SBX_MAX_TEXT_SCAN + 1, f) : 0;
-    fclose(f);
-    if (!buf || n > SBX_MAX_TEXT_SCAN || memchr(buf, '\0', n)) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
-/* Tokens of a config line that may name files: the value of "key = value",
- * else the whole line; comment lines (';' or '#') name nothing. */
-static char *line_values(char *line)
-{
-    while (*line == ' ' || *line == '\t')
-        line++;
-    if (*line == ';' || *line == '#' || *line == '\0')
-        return NULL;
-    char *eq = strchr(line, '=');
-    return eq ? eq + 1 : line;
-}
-
-/* Every token of a (config) text file's values that names an existing file,
- * relative to the file's own directory or to cwd, is copied too: configs
- * name their guests. One level only: what a config names is not scanned,
- * so prose that mentions paths does not pull in half the tree. */
-static int scan_text(struct sbx_inputs *in, const char *path, const char *cwd, struct sbx_err *e)
-{
-    char *text = read_text(path);
-    if (!text)
-        return 0;
-    char *dir = dirname_of(path);
-    int rc = dir ? 0 : sbx_fail(e, "out of memory");
-    char *lsave = NULL;
-    for (char *l = strtok_r(text, "\r\n", &lsave); l && rc == 0; l = strtok_r(NULL, "\r\n", &lsave)) {
-        char *v = line_values(l), *save = NULL;
-        for (char *t = v ? strtok_r(v, " \t\"',;", &save) : NULL; t && rc == 0;
-             t = strtok_r(NULL, " \t\"',;", &save)) {
-            rc = consider(in, dir, t, false, e);
-            if (rc == 0 && t[0] != '/')
-                rc = consider(in, cwd, t, false, e);
-        }
-    }
-    free(dir);
-    free(text);
-    return rc;
-}
-
 /* nftw has no user pointer: the walk of $VMM_SANDBOX_FILES uses these. */
 static struct sbx_inputs *walk_in;
 static struct sbx_err *walk_err;
@@ -312,25 +257,48 @@ static int add_extra(struct sbx_inputs *in, const char *list, const char *cwd, s
     return rc;
 }
 
-int sbx_collect_inputs(const char *exe, int argc, char **argv, const char *cwd,
+/* One input the caller named: it must exist and be a regular file (the
+ * caller validated it; a file that vanished since is an error, not a
+ * silent omission). */
+static int add_input(struct sbx_inputs *in, const char *cwd, const char *p, struct sbx_err *e)
+{
+    char *abs = sbx_path_absolute(cwd, p);
+    struct stat st;
+    int rc;
+
+    if (!abs)
+        return sbx_fail(e, "out of memory");
+    if (stat(abs, &st) != 0)
+        rc = sbx_fail(e, "cannot copy %s into the sandbox: %s", abs, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        rc = sbx_fail(e, "cannot copy %s into the sandbox: not a regular file", abs);
+    else if (forbidden_path(abs))
+        rc = sbx_fail(e, "cannot copy %s into the sandbox: a path under /proc, /sys, "
+                      "/dev or /run", abs);
+    else
+        rc = add_file(in, abs, e);
+    free(abs);
+    return rc;
+}
+
+int sbx_collect_inputs(const char *exe, const char *const *inputs, size_t ninputs,
+                       const char *const *outdirs, size_t noutdirs, const char *cwd,
                        struct sbx_inputs *in, struct sbx_err *e)
 {
     memset(in, 0, sizeof *in);
     if (add_file(in, exe, e) || add_libraries(in, exe, e) ||
         sbx_strv_push(&in->dirs, cwd, e))
         return -1;
-    size_t first_arg = in->files.n;     /* files named by arguments start here */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *eq = strchr(a, '=');
-        int rc = a[0] == '-' ? (eq && a[1] == '-' ? consider(in, cwd, eq + 1, true, e) : 0)
-                             : consider(in, cwd, a, true, e);
+    for (size_t i = 0; i < ninputs; i++)
+        if (add_input(in, cwd, inputs[i], e) != 0)
+            return -1;
+    for (size_t i = 0; i < noutdirs; i++) {
+        char *abs = sbx_path_absolute(cwd, outdirs[i]);
+        int rc = abs ? sbx_strv_push_unique(&in->dirs, abs, e) : sbx_fail(e, "out of memory");
+        free(abs);
         if (rc)
             return -1;
     }
-    size_t end_arg = in->files.n;
-    for (size_t i = first_arg; i < end_arg; i++)
-        if (scan_text(in, in->files.v[i], cwd, e) != 0)
-            return -1;
     /* Log files the inner program writes because the passed environment
        says so (Check's per-test logs): their directories must exist inside. */
     static const char *const log_vars[] = {"CK_TAP_LOG_FILE_NAME", "CK_XML_LOG_FILE_NAME",

@@ -62,11 +62,11 @@ static bool passed_env(const char *kv)
     return false;
 }
 
-char *sbx_build_cmd(const char *exe, int argc, char **argv, const char *cwd,
+char *sbx_build_cmd(const char *exe, int argc, char *const *argv, const char *cwd,
                     const struct sbx_strv *libdirs, char **envp)
 {
     struct sbuf b = {0};
-    sb_add(&b, "# written by vmm's sandbox (vmm/sandbox_files.c)\n");
+    sb_add(&b, "# written by vmm's sandbox (vmm/sandbox/sandbox_cmd.c)\n");
     for (char **env = envp; env && *env; env++) {
         if (!passed_env(*env))
             continue;
@@ -99,20 +99,10 @@ char *sbx_build_cmd(const char *exe, int argc, char **argv, const char *cwd,
     sb_add(&b, " || { echo \"vmm: sandbox: cannot enter the working directory\" >&2; exit 126; }\n");
     sb_add(&b, "exec ");
     sb_quoted(&b, exe);
-    /* --no-sandbox goes before a "--" (if any) so that it stays an option. */
-    bool after_dashdash = false;
     for (int i = 1; i < argc; i++) {
-        if (!after_dashdash && strcmp(argv[i], "--sandbox") == 0)
-            continue;
-        if (!after_dashdash && strcmp(argv[i], "--") == 0) {
-            after_dashdash = true;
-            sb_add(&b, " --no-sandbox");
-        }
         sb_add(&b, " ");
         sb_quoted(&b, argv[i]);
     }
-    if (!after_dashdash)
-        sb_add(&b, " --no-sandbox");
     sb_add(&b, "\n");
     if (b.oom) {
         free(b.p);

@@ -122,34 +122,6 @@ char *sbx_shell_quote(const char *s)
     return q;
 }
 
-const char *sbx_arg_value(int argc, char **argv, const char *name)
-{
-    const char *val = NULL;
-    size_t nl = strlen(name);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strncmp(argv[i], name, nl) == 0) {
-            if (argv[i][nl] == '=')
-                val = argv[i] + nl + 1;
-            else if (argv[i][nl] == '\0' && i + 1 < argc)
-                val = argv[++i];
-        }
-    }
-    return val;
-}
-
-bool sbx_arg_flag(int argc, char **argv, const char *flag)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], flag) == 0)
-            return true;
-    }
-    return false;
-}
-
 bool sbx_parse_size_mib(const char *s, uint64_t *mib)
 {
     if (!s || !isdigit((unsigned char)s[0]))

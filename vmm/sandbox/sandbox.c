@@ -14,6 +14,7 @@
 #include "sandbox.h"
 
 #include "sandbox_internal.h"
+#include "out.h"
 #include "abi/vmm.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ extern char **environ;
 #define SBX_DEFAULT_BOOT_TIMEOUT 60.0
 #define SBX_DEFAULT_SILENCE_MARGIN 120.0 /* on top of the inner --timeout */
 #define SBX_DEFAULT_INNER_TIMEOUT 30.0
+#define SBX_L1_BASE_MIB 384              /* L1 kernel, init, page cache */
 
 bool sandbox_kvm_usable(const char **why)
 {
@@ -51,15 +53,25 @@ bool sandbox_kvm_usable(const char **why)
     return true;
 }
 
+/* One line "vmm: sandbox: ..." on stderr, through vmm's output path (so a
+ * --log file gets it too). */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
+    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    fputs("vmm: sandbox: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    vmm_errf("vmm: sandbox: %s\n", line);
+}
+
+const char *sandbox_fidelity_notice(void)
+{
+    return "results inside the sandbox: the validator's ordering verdicts and the "
+           "VMM's behaviour are as on hardware; MMU corner cases (page-fault error "
+           "codes, reserved bits, TLB lifetimes) and timings are QEMU's emulation, "
+           "not hardware results (docs/sandbox.md \"Fidelity\")";
 }
 
 /* ---- configuration -------------------------------------------------------- */
@@ -140,56 +152,37 @@ static int env_seconds(const char *name, double def, double *out, struct sbx_err
     return 0;
 }
 
-/* The largest "timeout = N" of a vmm config file (configs/NAME.cfg), or 0: a
- * suite entry may legitimately stay silent that long. */
-static double config_max_timeout(const char *path)
+uint64_t sbx_l1_mem_mib(uint64_t guest_mem, uint64_t input_bytes)
 {
-    FILE *f = path ? fopen(path, "r") : NULL;
-    if (!f)
-        return 0;
-    double max = 0;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        double v;
-        if (sscanf(line, " timeout = %lf", &v) == 1 && v > max && v <= 86400)
-            max = v;
-    }
-    fclose(f);
-    return max;
+    /* L1's kernel and init, the tmpfs copy of the inputs (twice: the
+     * initramfs and its unpacked files), and the guest's whole RAM, which
+     * the inner vmm's guest may touch. */
+    uint64_t guest = (guest_mem + (1ull << 20) - 1) >> 20;
+    uint64_t want = SBX_L1_BASE_MIB + 2 * ((input_bytes + (1ull << 20) - 1) >> 20) +
+                    (guest > 256 ? guest : 256);
+    return want < 1024 ? 1024 : want;
 }
 
-static int plan(struct sbx_qemu_cfg *c, const struct assets *a, int argc, char **argv,
-                uint64_t input_bytes, struct sbx_err *e)
+static int plan(struct sbx_qemu_cfg *c, const struct assets *a,
+                const struct sandbox_request *rq, uint64_t input_bytes, struct sbx_err *e)
 {
     c->qemu = a->qemu;
     c->kernel = a->kernel;
     c->smp = 2;
-    c->verbose = sbx_arg_flag(argc, argv, "--verbose");
+    c->verbose = rq->verbose;
     double inner = SBX_DEFAULT_INNER_TIMEOUT;
-    const char *t = sbx_arg_value(argc, argv, "--timeout");
-    if (t && atof(t) > inner)
-        inner = atof(t);
-    double cfg_timeout = config_max_timeout(sbx_arg_value(argc, argv, "--config"));
-    if (cfg_timeout > inner)
-        inner = cfg_timeout;
+    if (rq->timeout_s > inner)
+        inner = rq->timeout_s;
     if (env_seconds("VMM_SANDBOX_BOOT_TIMEOUT", SBX_DEFAULT_BOOT_TIMEOUT, &c->boot_timeout_s, e) ||
         env_seconds("VMM_SANDBOX_SILENCE_TIMEOUT", inner + SBX_DEFAULT_SILENCE_MARGIN,
                     &c->silence_timeout_s, e))
         return -1;
     c->exit_grace_s = 20;
 
-    /* L1 RAM: kernel + tmpfs copy of the inputs + the inner guest's RAM. */
-    uint64_t guest = 256, mib;
-    if (sbx_parse_size_mib(sbx_arg_value(argc, argv, "--mem"), &mib) && mib > guest)
-        guest = mib;
-    uint64_t want = 384 + 2 * (input_bytes >> 20) + guest;
+    uint64_t want = sbx_l1_mem_mib(rq->mem, input_bytes);
     const char *m = getenv("VMM_SANDBOX_MEM");
-    if (m && *m) {
-        if (!sbx_parse_size_mib(m, &want) || want < 256)
-            return sbx_fail(e, "VMM_SANDBOX_MEM=\"%s\" is not a size of at least 256M", m);
-    } else if (want < 1024) {
-        want = 1024;
-    }
+    if (m && *m && (!sbx_parse_size_mib(m, &want) || want < 256))
+        return sbx_fail(e, "VMM_SANDBOX_MEM=\"%s\" is not a size of at least 256M", m);
     c->mem_mib = (unsigned)want;
     return 0;
 }
@@ -279,8 +272,8 @@ static void remove_workdir(const struct workdir *w)
 }
 
 /* Everything up to QEMU's start; fills cfg and the work directory. */
-static int prepare_run(int argc, char **argv, const struct assets *a, struct workdir *w,
-                       struct sbx_qemu_cfg *cfg, struct sbx_err *e)
+static int prepare_run(const struct sandbox_request *rq, const struct assets *a,
+                       struct workdir *w, struct sbx_qemu_cfg *cfg, struct sbx_err *e)
 {
     char exe[PATH_MAX], cwd[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -291,17 +284,21 @@ static int prepare_run(int argc, char **argv, const struct assets *a, struct wor
         return sbx_fail(e, "cannot get the working directory: %s", strerror(errno));
 
     struct sbx_inputs in;
-    if (sbx_collect_inputs(exe, argc, argv, cwd, &in, e) != 0) {
+    if (sbx_collect_inputs(exe, rq->inputs, rq->ninputs, rq->outdirs, rq->noutdirs, cwd,
+                           &in, e) != 0) {
         sbx_inputs_free(&in);
         return -1;
     }
-    char *cmd = sbx_build_cmd(exe, argc, argv, cwd, &in.libdirs, environ);
+    char *cmd = sbx_build_cmd(exe, rq->argc, rq->argv, cwd, &in.libdirs, environ);
     int rc = cmd ? 0 : sbx_fail(e, "out of memory");
     if (rc == 0)
-        rc = plan(cfg, a, argc, argv, in.bytes, e);
+        rc = plan(cfg, a, rq, in.bytes, e);
     if (rc == 0 && cfg->verbose) {
-        say("copying %zu files (%llu KiB) into the sandbox; L1 RAM %u MiB", in.files.n,
-            (unsigned long long)(in.bytes >> 10), cfg->mem_mib);
+        say("the plan: up to %u vCPU(s), %llu MiB of guest RAM, a %u s watchdog; L1: %u "
+            "CPUs, %u MiB of RAM", rq->cpus, (unsigned long long)(rq->mem >> 20),
+            rq->timeout_s, cfg->smp, cfg->mem_mib);
+        say("copying %zu files (%llu KiB) into the sandbox", in.files.n,
+            (unsigned long long)(in.bytes >> 10));
         for (size_t i = 0; i < in.files.n; i++)
             say("copying in %s", in.files.v[i]);
     }
@@ -321,8 +318,10 @@ static int prepare_run(int argc, char **argv, const struct assets *a, struct wor
     return rc;
 }
 
-static int finish(const struct sbx_result *r, const struct workdir *w, bool verbose)
+static int finish(const struct sbx_result *r, const struct workdir *w,
+                  const struct sbx_qemu_cfg *cfg)
 {
+    bool verbose = cfg->verbose;
     if (r->outcome == SBX_INNER_EXITED) {
         struct sbx_strv written = {0};
         struct sbx_err e;
@@ -335,8 +334,23 @@ static int finish(const struct sbx_result *r, const struct workdir *w, bool verb
             say("inner vmm exited with status %d; boot to init %.2f s, total %.2f s",
                 r->inner_status, r->boot_s, r->total_s);
         if (r->inner_status == 126 || r->inner_status == 127) {
-            say("the inner vmm could not be started (status %d, see the message above)",
-                r->inner_status);
+            say("infrastructure failure: the inner vmm could not be started (status %d, "
+                "see the message above)", r->inner_status);
+            return VMM_EXIT_SANDBOX;
+        }
+        if (r->inner_status > 128) {
+            int sig = r->inner_status - 128;
+            say("infrastructure failure: the inner vmm was killed by signal %d (%s)%s; "
+                "inner status %d", sig, strsignal(sig),
+                sig == SIGKILL ? ", most likely by the out-of-memory killer of the "
+                                 "sandbox's kernel" : "", r->inner_status);
+            if (sig == SIGKILL)
+                say("the sandbox had %u MiB of RAM (VMM_SANDBOX_MEM sets it)", cfg->mem_mib);
+            return VMM_EXIT_SANDBOX;
+        }
+        if (r->inner_status > VMM_EXIT_SANDBOX) {
+            say("infrastructure failure: the inner vmm exited with status %d, which is "
+                "not one of vmm's", r->inner_status);
             return VMM_EXIT_SANDBOX;
         }
         return r->inner_status;
@@ -346,21 +360,20 @@ static int finish(const struct sbx_result *r, const struct workdir *w, bool verb
         return VMM_EXIT_SANDBOX;
     }
     say("infrastructure failure: %s", r->detail);
-    if (!verbose && r->console_tail[0]) {
-        fputs("vmm: sandbox: last console lines (run with --verbose for all):\n", stderr);
-        fputs(r->console_tail, stderr);
-    }
+    if (!verbose && r->console_tail[0])
+        vmm_errf("vmm: sandbox: last console lines (run with --verbose for all):\n%s",
+                 r->console_tail);
     return VMM_EXIT_SANDBOX;
 }
 
-int sandbox_run(int argc, char **argv)
+int sandbox_run(const struct sandbox_request *rq)
 {
     struct sbx_err e = {{0}};
     struct assets a;
     struct workdir w;
     struct sbx_qemu_cfg cfg = {0};
     if (find_assets(&a, &e) != 0 || find_qemu(&a, &e) != 0 ||
-        prepare_run(argc, argv, &a, &w, &cfg, &e) != 0) {
+        prepare_run(rq, &a, &w, &cfg, &e) != 0) {
         say("%s", e.msg);
         return VMM_EXIT_SANDBOX;
     }
@@ -372,7 +385,7 @@ int sandbox_run(int argc, char **argv)
         say("cannot start QEMU: %s", e.msg);
         status = VMM_EXIT_SANDBOX;
     } else {
-        status = finish(&r, &w, cfg.verbose);
+        status = finish(&r, &w, &cfg);
     }
     remove_workdir(&w);
     int sig = r.outcome == SBX_INTERRUPTED ? r.signo : 0;

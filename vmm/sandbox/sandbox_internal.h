@@ -1,6 +1,6 @@
 /*
- * Internal pieces of the sandbox (vmm/sandbox*.c). Not part of the vmm API:
- * only vmm/sandbox.c and the sandbox's unit tests include this header.
+ * Internal pieces of the sandbox (vmm/sandbox/). Not part of the vmm API:
+ * only the files of vmm/sandbox/ and the sandbox's unit tests include this header.
  *
  * Conventions: functions that can fail return 0 on success and -1 on
  * failure, after writing a one-line reason (no trailing newline) into the
@@ -51,15 +51,18 @@ char *sbx_path_absolute(const char *base, const char *path);
  */
 char *sbx_shell_quote(const char *s);
 
-/* Value of option `name` in argv[1..]: "--name VALUE" or "--name=VALUE";
- * the last occurrence wins. NULL when absent. */
-const char *sbx_arg_value(int argc, char **argv, const char *name);
-/* True if argv[1..] contains exactly `flag`. */
-bool sbx_arg_flag(int argc, char **argv, const char *flag);
-
-/* Parses a size like "512M", "2G", "65536", "64K" into MiB (rounded up).
- * Returns false for anything else (the inner vmm reports bad values). */
+/* Parses a size like "512M", "2G", "65536", "64K" into MiB (rounded up)
+ * (VMM_SANDBOX_MEM). Returns false for anything else. */
 bool sbx_parse_size_mib(const char *s, uint64_t *mib);
+
+/*
+ * L1's RAM in MiB for a guest of guest_mem bytes (the largest of the plan)
+ * and input_bytes of copied files: the L1 base, twice the inputs (archive
+ * and unpacked copy) and the guest's whole RAM (at least 256 MiB); at least
+ * 1 GiB. Guarantees: > guest_mem in MiB, so a guest touching all of its RAM
+ * cannot make L1's OOM killer end the inner vmm.
+ */
+uint64_t sbx_l1_mem_mib(uint64_t guest_mem, uint64_t input_bytes);
 
 /* ---- newc cpio archives (sandbox_cpio.c) -------------------------------- */
 struct sbx_cpio_writer {
@@ -116,18 +119,18 @@ struct sbx_inputs {
 int sbx_parse_ldd_line(const char *line, char **path, struct sbx_err *e);
 
 /*
- * Collects what the inner vmm needs: the executable `exe`, its shared
- * libraries (asked of the dynamic loader), every argv element (or the
- * VALUE of --opt=VALUE) naming an existing file, the files such a text file
- * (a config) names in its non-comment values (resolved relative to the
- * file's directory and to cwd; one level, not recursive), the paths in
+ * Collects what the inner program needs: the executable `exe`, its shared
+ * libraries (asked of the dynamic loader), the `inputs` the caller names
+ * (relative to cwd; each must be a readable regular file), the paths in
  * $VMM_SANDBOX_FILES (colon-separated; directories recursively), and the
- * directories the inner vmm may write into (cwd, the parents of path-like
- * arguments and of the Check log files named by CK_*_LOG_FILE_NAME).
- * Fails when the loader cannot list the
- * libraries, or a file cannot be read (e names it).
+ * directories it may write into (cwd, `outdirs`, the parents of the Check
+ * log files named by CK_*_LOG_FILE_NAME). Nothing is guessed from a
+ * command line or from file contents.
+ * Fails when the loader cannot list the libraries, or an input is missing,
+ * unreadable or not a regular file (e names it).
  */
-int sbx_collect_inputs(const char *exe, int argc, char **argv, const char *cwd,
+int sbx_collect_inputs(const char *exe, const char *const *inputs, size_t ninputs,
+                       const char *const *outdirs, size_t noutdirs, const char *cwd,
                        struct sbx_inputs *in, struct sbx_err *e);
 void sbx_inputs_free(struct sbx_inputs *in);
 
@@ -137,10 +140,10 @@ void sbx_inputs_free(struct sbx_inputs *in);
  * The shell script the sandbox's init runs: exports the variables of envp
  * the inner vmm honours (ASAN_ UBSAN_ LSAN_ TSAN_ CK_ and VMM_ except
  * VMM_SANDBOX_), LD_LIBRARY_PATH = libdirs, cd to cwd, then exec of `exe`
- * with argv[1..] minus "--sandbox", plus "--no-sandbox". Returns a malloc'd
- * script or NULL when out of memory.
+ * with argv[1..] exactly as given (the caller composed the inner command
+ * line). Returns a malloc'd script or NULL when out of memory.
  */
-char *sbx_build_cmd(const char *exe, int argc, char **argv, const char *cwd,
+char *sbx_build_cmd(const char *exe, int argc, char *const *argv, const char *cwd,
                     const struct sbx_strv *libdirs, char **envp);
 
 /* ---- QEMU and its console (sandbox_monitor.c) ---------------------------- */
