@@ -686,15 +686,16 @@ static __attribute__((noinline)) int protect_fast_finish(struct pt_cursor *c, pt
 }
 
 /* The protect fast path's update lost a race with the MMU's A/D bits (rare;
- * nothing was stored; a tail call keeps the fast path call-free): keep the
- * new A/D bits, store until it sticks, then finish as the fast path does. */
+ * nothing was stored; a tail call keeps the fast path call-free): `cur` is
+ * the entry now, op saw it with the property bits dec_bits. Keep the A/D
+ * bits set since, store until it sticks, then finish as the fast path does. */
 static __attribute__((noinline)) int protect_fast_retry(struct pt_cursor *c, pt_pte_t *slot,
-                                                        pt_pte_t seen, pt_pte_t cur,
-                                                        pt_pte_t new_pte, pt_vaddr_t *start,
-                                                        pt_vaddr_t *end)
+                                                        pt_pte_t cur, pt_pte_t new_pte,
+                                                        pt_vaddr_t *start, pt_vaddr_t *end)
 {
+    pt_pte_t seen = (cur & ~DEC_BITS) | c->dec_bits;
     do {
-        new_pte = new_pte | (cur & ~seen & PTE_HW_AD);  /* pt_pte_keep_hw_ad */
+        new_pte = pt_pte_keep_hw_ad(seen, cur, new_pte);
         seen = cur;
     } while (new_pte != cur && !pt_pte_write(slot, &cur, new_pte));
     pt_vaddr_t va = c->va;
@@ -725,22 +726,18 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
         !prot_miss(c, flags, priv, cache))
         return PT_ERR_BAD_PROP;
     /* Reloaded rather than kept across the call to op (fewer saved
-     * registers); under our lock only the MMU's A/D updates can race. Those
-     * the op saw come from its result; those set later are kept (the
-     * update below is atomic, see pt_pte_write). */
+     * registers). Under our lock only the MMU can change it, and only its
+     * A/D bits: what op saw is the reloaded entry with the property bits
+     * decode_cached recorded (dec_bits). The update compares against that,
+     * so A/D bits the MMU set since make it fail, and protect_fast_retry
+     * keeps them (pt_pte_write). */
     va = c->va;
     pt_pte_t *slot = l1_slot(c->ptes[0], va);
-    pte = pt_pte_load(slot, 0);
+    pte = (pt_pte_load(slot, 0) & ~DEC_BITS) | c->dec_bits;
     /* The encoding is injective on valid properties: compare bits. */
     pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | c->prot_bits;
-    /* What op saw is (pte & ~DEC_BITS) | dec_bits: if the MMU set A/D since,
-     * keep them (the retry path). */
-    if (__builtin_expect((pte & DEC_BITS) != c->dec_bits, 0))
-        return protect_fast_retry(c, slot, (pte & ~DEC_BITS) | c->dec_bits, pte, new_pte, start,
-                                  end);
     if (new_pte != pte && __builtin_expect(!pt_pte_write(slot, &pte, new_pte), 0))
-        return protect_fast_retry(c, slot, (pte & ~DEC_BITS) | c->dec_bits, pte, new_pte, start,
-                                  end);
+        return protect_fast_retry(c, slot, pte, new_pte, start, end);
     *start = va;
     *end = va + PT_BASE_PAGE_SIZE;
     pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;

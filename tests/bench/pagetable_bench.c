@@ -35,7 +35,7 @@
 #define G1 0x40000000ull
 #define BASE (64 * G1)     /* 2 MiB- and 1 GiB-aligned user address */
 
-static struct pt_host_platform hp;
+static struct pt_host_platform bench_hp;
 static pt_paddr_t data_frame;   /* one tracked frame, mapped at every 4 KiB page */
 
 static void die(const char *what, int rc)
@@ -61,7 +61,7 @@ static const struct pt_prop PROP_RW = { PT_RW, PT_PRIV_USER, PT_CACHE_WB };
 static void take_refs(uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++)
-        pt_frame_get(&hp.mem, data_frame);
+        pt_frame_get(&bench_hp.mem, data_frame);
 }
 
 static __attribute__((noinline)) void map4k(struct pt_page_table *pt, uint64_t n)
@@ -108,7 +108,7 @@ static __attribute__((noinline)) uint64_t unmap4k(struct pt_page_table *pt, uint
     }
     pt_cursor_drop(&c);
     for (uint64_t i = 0; i < k; i++)
-        pt_frag_release(&hp.mem, &frags[i]);
+        pt_frag_release(&bench_hp.mem, &frags[i]);
     return k;
 }
 
@@ -443,7 +443,7 @@ static void run_4k(struct pt_page_table *pt, uint64_t n, bool large, uint64_t qu
 static void one_rep(const struct sizes *sz)
 {
     struct pt_page_table pt_, *pt = &pt_;
-    int rc = pt_create(pt, &hp.mem, &pt_user_config);
+    int rc = pt_create(pt, &bench_hp.mem, &pt_user_config);
     if (rc)
         die("pt_create", rc);
     run_4k(pt, sz->small, false, 0);
@@ -509,9 +509,9 @@ int main(int argc, char **argv)
 
     /* Frames: level-1 nodes for the large run and a few more. */
     uint64_t frames = sz.large / 512 + 256;
-    if (!pt_host_platform_init(&hp, frames))
+    if (!pt_host_platform_init(&bench_hp, frames))
         return fprintf(stderr, "pagetable_bench: out of host memory\n"), 1;
-    if (!pt_frame_alloc(&hp.mem, PT_USAGE_UNTYPED, &data_frame))
+    if (!pt_frame_alloc(&bench_hp.mem, PT_USAGE_UNTYPED, &data_frame))
         die("pt_frame_alloc", PT_ERR_NOMEM);
     frags = calloc(sz.large, sizeof(*frags));
     query_vas = malloc(sz.queries * sizeof(*query_vas));
@@ -558,14 +558,14 @@ int main(int argc, char **argv)
            sz.huge, sz.cursors, reps, instr_file ? "\"callgrind\"" : "null");
     print_results();
 out:
-    pt_frame_put(&hp.mem, data_frame);
-    if (pt_host_live(&hp) != 0) {
-        fprintf(stderr, "pagetable_bench: %" PRIu64 " frames leaked\n", pt_host_live(&hp));
+    pt_frame_put(&bench_hp.mem, data_frame);
+    if (pt_host_live(&bench_hp) != 0) {
+        fprintf(stderr, "pagetable_bench: %" PRIu64 " frames leaked\n", pt_host_live(&bench_hp));
         return 1;
     }
     free(frags);
     free(query_vas);
     free(raw_nodes);
-    pt_host_platform_destroy(&hp);
+    pt_host_platform_destroy(&bench_hp);
     return 0;
 }

@@ -47,7 +47,7 @@ for m in "${mutations[@]}"; do
     echo "STALE     $desc (does not compile: $(head -1 "$w/cc.log"))"; continue
   fi
   out=$(CK_FORK=no TSAN_OPTIONS=halt_on_error=1 timeout 120 "$w/test" 2>&1); rc=$?
-  why=$(grep -m1 -E 'Assertion|assertion|pagetable:|WARNING: ThreadSanitizer|failed|timed out' <<<"$out")
+  why=$(grep -m1 -E ':F:|:E:|pagetable: |WARNING: ThreadSanitizer|timed out' <<<"$out" | sed 's|.*test_interleave.c:|test_interleave.c:|')
   if [[ $control == 1 ]]; then
     if [[ $rc == 0 ]]; then echo "PASSED    $desc"; else echo "FAILED    $desc: $why"; survived=$((survived + 1)); fi
   elif [[ $rc != 0 ]]; then

@@ -96,6 +96,50 @@ static void check_split_node(pt_paddr_t node, int level, pt_paddr_t pa, struct p
 }
 
 /* take_next of one 4 KiB page inside a 2 MiB leaf. */
+/* The MMU sets A/D in a live huge leaf while a split fills its child (here:
+ * from the PTE-store hook, at the child's first store, i.e. after the split
+ * read the leaf and before it replaces it). The split must not lose them:
+ * every one of the 512 children carries D. (The core before the atomic
+ * update copied the stale leaf and lost D.) */
+struct mmu_at_split {
+    pt_pte_t *huge_slot;
+    pt_paddr_t parent;
+    int fired;
+};
+
+static void mmu_during_split(void *arg, const struct pt_pte_store *s)
+{
+    struct mmu_at_split *m = arg;
+    if (m->fired || s->node == m->parent)
+        return;
+    m->fired = 1;
+    __atomic_fetch_or(m->huge_slot, PTE_A | PTE_D, __ATOMIC_RELAXED);  /* as the MMU does */
+}
+
+START_TEST(split_keeps_mmu_dirty_bit)
+{
+    util_map_huge(&pt, 6 * MiB, PA_2M, 2, PT_RW);
+    pt_paddr_t l2 = node_at(6 * MiB, 2);
+    struct mmu_at_split m = { (pt_pte_t *)ptes_of(l2) + pt_index(6 * MiB, 2), l2, 0 };
+    pt_host_set_pte_hook(&hp, mmu_during_split, &m);
+    struct pt_cursor c;
+    struct pt_frag f;
+    pt_vaddr_t va = 6 * MiB + 5 * 4096;
+    ck_assert_int_eq(pt_cursor_new(&c, &pt, va, va + 4096), PT_OK);
+    ck_assert_int_eq(pt_cursor_take_next(&c, 4096, &f), 1);
+    pt_cursor_drop(&c);
+    pt_host_set_pte_hook(&hp, NULL, NULL);
+    ck_assert(m.fired);
+    ck_assert_msg(f.item.prop.flags & PT_DIRTY, "the removed page lost the MMU's DIRTY bit");
+    pt_frag_release(mem, &f);
+    pt_paddr_t l1 = node_at(va, 1);
+    for (unsigned j = 0; j < PT_NR_ENTRIES; j++)
+        if (j != 5)
+            ck_assert_msg(ptes_of(l1)[j] & PTE_D, "child %u of the split lost D", j);
+    util_check(&pt);
+}
+END_TEST
+
 START_TEST(take_part_of_2m_leaf)
 {
     util_map_huge(&pt, 6 * MiB, PA_2M, 2, PT_RW);
@@ -274,6 +318,7 @@ int check_program(int argc, char **argv, struct check_plan *plan)
     tcase_add_test(tc, protect_part_of_huge);
     tcase_add_test(tc, find_next_inside_huge);
     tcase_add_test(tc, map_2m_into_1g_splits);
+    tcase_add_test(tc, split_keeps_mmu_dirty_bit);
     suite_add_tcase(s, tc);
     check_plan_add(plan, s);
     return CHECK_RUN;

@@ -169,10 +169,10 @@ START_TEST(stray_before_unlock)
     ck_assert_int_eq(a.taken, 1);
     ck_assert_int_eq(a.frag.kind, PT_FRAG_STRAY_TABLE);
     ck_assert_msg(a.frag.node == S.target, "T2 detached another node");
-    ck_assert_int_eq(a.rc_new, PT_OK);
-    ck_assert_int_eq(a.rc_map, 0);
     ck_assert_msg(S.t1_retried,
                   "T1 locked the detached node as its sub-tree root without seeing it stray");
+    ck_assert_int_eq(a.rc_new, PT_OK);
+    ck_assert_int_eq(a.rc_map, 0);
     struct pt_query q = util_query(&pt, A_VA);
     ck_assert_msg(q.mapped && q.item.pa == a.frame, "T1's mapping is not in the live table");
     ck_assert_msg(node_of(A_VA, 1) != S.target, "the detached node is linked again");

@@ -275,6 +275,8 @@ static unsigned map_errors(const struct diff *d, const struct pt_item *it)
         e |= 1u << -PT_ERR_BAD_PROP;
     if (it->tracked && diff_pool_slot(d, it->pa) < 0)
         e |= 1u << -PT_ERR_BAD_FRAME;
+    if (it->pa >= PT_PHYS_ADDR_LIMIT)
+        e |= 1u << -PT_ERR_PADDR_WIDTH;
     return e;
 }
 
@@ -355,6 +357,8 @@ void diff_op_map(struct diff *d, int level, bool tracked, unsigned sel, struct p
         if (k == 2 && pt_frame_refcount(&d->hp.mem, last) == PT_REF_UNUSED)
             it.pa = last;
     }
+    if (!tracked && sel >= DIFF_POOL_FRAMES * 1000u)  /* beyond the 52-bit width */
+        it.pa |= 1ull << (PT_PHYS_ADDR_WIDTH + (sel - DIFF_POOL_FRAMES * 1000u) % 12);
     uint64_t size = pt_page_size(level >= 1 && level <= 3 ? level : 1);
     diff_op_begin(d, va, va + size);
     snprintf(d->op_desc, sizeof(d->op_desc),

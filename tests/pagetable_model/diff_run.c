@@ -192,13 +192,17 @@ static void random_map(struct diff *d)
     }
     struct pt_prop prop = pick_prop(d);
     /* A pool frame (tracked) or an untracked PA; values from
-       DIFF_POOL_FRAMES * 1000 up are reserved for the BAD_FRAME cases. */
+       DIFF_POOL_FRAMES * 1000 up are reserved for the BAD_FRAME cases (tracked)
+       and the PADDR_WIDTH cases (untracked). */
     unsigned sel = (unsigned)diff_below(d, DIFF_POOL_FRAMES * 1000u);
     if (errcase) {
-        switch (diff_below(d, 4)) {
+        switch (diff_below(d, 5)) {
         case 0: prop.flags |= 0x20; break;              /* BAD_PROP */
         case 1: level = 2, tracked = true; break;       /* UNTRACKED_SIZE (or others) */
         case 2: level = 4, tracked = false; break;      /* BAD_LEVEL */
+        case 3: tracked = false;                        /* PADDR_WIDTH: a bit >= 52 */
+                sel = DIFF_POOL_FRAMES * 1000u + (unsigned)diff_below(d, 12);
+                break;
         default: tracked = true, level = 1;                     /* BAD_FRAME */
                  sel = DIFF_POOL_FRAMES * 1000u + (unsigned)diff_below(d, 3);
         }

@@ -19,7 +19,7 @@ checklibs=$(pkg-config --libs check) || { echo "mutate.sh: pkg-config check not 
 mutations=(
   "src/cursor.c%%s/uint64_t stride = pt_page_size(level - 1);/uint64_t stride = PT_BASE_PAGE_SIZE;/%%split stride = 4 KiB at every level (#3920)"
   "src/cursor.c%%0,/nr_children--;/s/nr_children--;/nr_children += 0;/%%take_next forgets nr_children--"
-  "src/cursor.c%%s/if (new_pte != pte)/if (1)/%%protect writes even when unchanged"
+  "src/cursor.c%%s/new_pte != pte \&\&/1 \&\&/%%protect writes even when unchanged"
   "src/lock.c%%s/__atomic_store_n(\&m->stray, 1, __ATOMIC_RELAXED);/(void)0;/%%stray flag not set"
   "src/cursor.c%%s/ | (item->tracked ? 0 : PTE_UNTRACKED);/;/%%map forgets the untracked marker"
   "src/cursor.c%%s/(pte \& PTE_UNTRACKED);/0;/%%split forgets the untracked marker"
@@ -48,6 +48,7 @@ mutations=(
   "src/cursor.c%%s/| ((set \& PT_X) ? PTE_NX : 0);/| 0;/%%protect_flags: setting X leaves NX set"
   "src/cursor.c%%s/if (!pt_pte_is_leaf(pte) || new_pte == pte)/if (new_pte == pte)/%%protect_flags writes absent entries too"
   "src/cursor.c%%s/(hi - first + 1) << PT_BASE_PAGE_SHIFT/(hi - first) << PT_BASE_PAGE_SHIFT/%%protect_flags: changed range misses its last page"
+  "src/cursor.c%%s/if (item->pa >= PT_PHYS_ADDR_LIMIT)/if (0)/; s/^#define PA_BAD_4K (PAGE_MASK | ~(PT_PHYS_ADDR_LIMIT - 1))/#define PA_BAD_4K PAGE_MASK/%%physical-address width not checked"
   "src/cursor.c%%s/return rc != 0 \&\& rc <= PT_REF_MAX \&\&/return 1 || (rc != 0 \&\& rc <= PT_REF_MAX) \&\&/%%tracked-frame validation off"
 )
 

@@ -14,7 +14,7 @@
 #define MEM_BASE   0x10000ull
 #define MEM_FRAMES 16
 
-static uint64_t mem[MEM_FRAMES][512];
+static uint64_t guest_mem[MEM_FRAMES][512];
 static unsigned reads;
 
 static pt_paddr_t frame_pa(unsigned i) { return MEM_BASE + i * PT_BASE_PAGE_SIZE; }
@@ -26,7 +26,7 @@ static bool read_pte(void *ctx, pt_paddr_t pa, pt_pte_t *out)
     if (pa < MEM_BASE || pa >= MEM_BASE + MEM_FRAMES * PT_BASE_PAGE_SIZE || pa % 8)
         return false;
     uint64_t off = pa - MEM_BASE;
-    *out = mem[off / PT_BASE_PAGE_SIZE][(off % PT_BASE_PAGE_SIZE) / 8];
+    *out = guest_mem[off / PT_BASE_PAGE_SIZE][(off % PT_BASE_PAGE_SIZE) / 8];
     return true;
 }
 
@@ -44,15 +44,15 @@ static const pt_vaddr_t VA = (5ull << 39) | (7ull << 30) | (9ull << 21) | (11ull
 
 static void setup(void)
 {
-    memset(mem, 0, sizeof(mem));
+    memset(guest_mem, 0, sizeof(guest_mem));
     reads = 0;
 }
 
 static void build_path_to_pt(void)
 {
-    mem[0][5] = TABLE(1);
-    mem[1][7] = TABLE(2);
-    mem[2][9] = TABLE(3);
+    guest_mem[0][5] = TABLE(1);
+    guest_mem[1][7] = TABLE(2);
+    guest_mem[2][9] = TABLE(3);
 }
 
 static struct pt_walk_result walk(pt_vaddr_t va)
@@ -78,8 +78,8 @@ END_TEST
 
 START_TEST(absent_at_level_2_reports_its_2m_entry)
 {
-    mem[0][5] = TABLE(1);
-    mem[1][7] = TABLE(2);
+    guest_mem[0][5] = TABLE(1);
+    guest_mem[1][7] = TABLE(2);
     struct pt_walk_result w = walk(VA);
     ck_assert(!w.mapped);
     ck_assert_int_eq(w.level, 2);
@@ -95,7 +95,7 @@ START_TEST(ostd_4k_leaf_translates_with_offset)
 {
     build_path_to_pt();
     pt_pte_t leaf = 0xabcde000ull | P | RW | US | PS;
-    mem[3][11] = leaf;
+    guest_mem[3][11] = leaf;
     struct pt_walk_result w = walk(VA);
     ck_assert_int_eq(w.status, PT_WALK_OK);
     ck_assert(w.mapped && w.translates);
@@ -115,7 +115,7 @@ END_TEST
 START_TEST(level1_present_without_bit7_is_a_leaf_for_the_mmu)
 {
     build_path_to_pt();
-    mem[3][11] = 0x5000ull | P;
+    guest_mem[3][11] = 0x5000ull | P;
     struct pt_walk_result w = walk(VA);
     ck_assert(w.mapped && w.translates);
     ck_assert_uint_eq(w.pa, 0x5123ull);
@@ -126,7 +126,7 @@ END_TEST
 START_TEST(prot_none_leaf_is_mapped_but_does_not_translate)
 {
     build_path_to_pt();
-    mem[3][11] = 0x7000ull | PS | NX | US;   /* R cleared: P = 0, leaf marker kept */
+    guest_mem[3][11] = 0x7000ull | PS | NX | US;   /* R cleared: P = 0, leaf marker kept */
     struct pt_walk_result w = walk(VA);
     ck_assert(w.mapped);
     ck_assert(!w.translates);
@@ -138,10 +138,10 @@ END_TEST
 
 START_TEST(huge_2m_leaf_ignores_pat_bit_in_address)
 {
-    mem[0][5] = TABLE(1);
-    mem[1][7] = TABLE(2);
+    guest_mem[0][5] = TABLE(1);
+    guest_mem[1][7] = TABLE(2);
     /* Bit 12 is the PAT bit of a huge leaf, not part of the address. */
-    mem[2][9] = 0x40000000ull | (1ull << 12) | P | PS;
+    guest_mem[2][9] = 0x40000000ull | (1ull << 12) | P | PS;
     struct pt_walk_result w = walk(VA);
     ck_assert(w.mapped && w.translates);
     ck_assert_int_eq(w.level, 2);
@@ -153,8 +153,8 @@ END_TEST
 
 START_TEST(huge_1g_leaf)
 {
-    mem[0][5] = TABLE(1);
-    mem[1][7] = 0x1c0000000ull | P | RW | PS;
+    guest_mem[0][5] = TABLE(1);
+    guest_mem[1][7] = 0x1c0000000ull | P | RW | PS;
     struct pt_walk_result w = walk(VA);
     ck_assert(w.mapped && w.translates);
     ck_assert_int_eq(w.level, 3);
@@ -165,10 +165,10 @@ END_TEST
 
 START_TEST(effective_permissions_and_or_across_levels)
 {
-    mem[0][5] = frame_pa(1) | P | US;        /* no RW above */
-    mem[1][7] = frame_pa(2) | P | RW | NX;   /* no US, NX above */
-    mem[2][9] = frame_pa(3) | P | RW | US;
-    mem[3][11] = 0x9000ull | P | RW | US | PS;
+    guest_mem[0][5] = frame_pa(1) | P | US;        /* no RW above */
+    guest_mem[1][7] = frame_pa(2) | P | RW | NX;   /* no US, NX above */
+    guest_mem[2][9] = frame_pa(3) | P | RW | US;
+    guest_mem[3][11] = 0x9000ull | P | RW | US | PS;
     struct pt_walk_result w = walk(VA);
     ck_assert(w.mapped && w.translates);
     ck_assert(!w.writable);
@@ -179,9 +179,9 @@ END_TEST
 
 START_TEST(nonpresent_upper_entry_stops_the_walk)
 {
-    mem[0][5] = TABLE(1);
-    mem[1][7] = frame_pa(2) | RW | US;       /* P clear, not a leaf */
-    mem[2][9] = 0x40000000ull | P | PS;      /* must not be reached */
+    guest_mem[0][5] = TABLE(1);
+    guest_mem[1][7] = frame_pa(2) | RW | US;       /* P clear, not a leaf */
+    guest_mem[2][9] = 0x40000000ull | P | PS;      /* must not be reached */
     struct pt_walk_result w = walk(VA);
     ck_assert(!w.mapped && !w.translates);
     ck_assert_int_eq(w.level, 3);
@@ -192,15 +192,15 @@ END_TEST
 
 START_TEST(reserved_bits_in_huge_leaf_are_an_anomaly)
 {
-    mem[0][5] = TABLE(1);
-    mem[1][7] = TABLE(2);
-    mem[2][9] = 0x40000000ull | (1ull << 13) | P | PS;
+    guest_mem[0][5] = TABLE(1);
+    guest_mem[1][7] = TABLE(2);
+    guest_mem[2][9] = 0x40000000ull | (1ull << 13) | P | PS;
     struct pt_walk_result w = walk(VA);
     ck_assert(!w.mapped && !w.translates);
     ck_assert_int_eq(w.anomaly, PT_WALK_ANOMALY_RESERVED_BITS);
     ck_assert_int_eq(w.level, 2);
 
-    mem[1][7] = 0x40000000ull | (1ull << 29) | P | PS;   /* 1 GiB: bits 13..29 */
+    guest_mem[1][7] = 0x40000000ull | (1ull << 29) | P | PS;   /* 1 GiB: bits 13..29 */
     w = walk(VA);
     ck_assert_int_eq(w.anomaly, PT_WALK_ANOMALY_RESERVED_BITS);
     ck_assert_int_eq(w.level, 3);
@@ -209,7 +209,7 @@ END_TEST
 
 START_TEST(bit7_in_pml4_is_an_anomaly)
 {
-    mem[0][5] = frame_pa(1) | P | PS;
+    guest_mem[0][5] = frame_pa(1) | P | PS;
     struct pt_walk_result w = walk(VA);
     ck_assert(!w.mapped && !w.translates);
     ck_assert_int_eq(w.anomaly, PT_WALK_ANOMALY_LEAF_AT_L4);
@@ -219,12 +219,12 @@ END_TEST
 
 START_TEST(unreadable_node_is_an_error_not_a_crash)
 {
-    mem[0][5] = 0x7fff0000000ull | P | RW | US;  /* outside our memory */
+    guest_mem[0][5] = 0x7fff0000000ull | P | RW | US;  /* outside our memory */
     struct pt_walk_result w = walk(VA);
     ck_assert_int_eq(w.status, PT_WALK_ERR_READ);
     ck_assert_uint_eq(w.bad_pa, 0x7fff0000000ull + 8 * 7);
     ck_assert(!w.mapped && !w.translates);
-    ck_assert_uint_eq(w.ptes[3], mem[0][5]);
+    ck_assert_uint_eq(w.ptes[3], guest_mem[0][5]);
     ck_assert_str_eq(pt_walk_status_name(w.status), "PT_WALK_ERR_READ");
 }
 END_TEST
@@ -243,8 +243,8 @@ END_TEST
 START_TEST(kernel_half_uses_upper_pml4_indices)
 {
     pt_vaddr_t kva = 0xffff800000000000ull | (3ull << 30) | 0x45;   /* PML4 index 256 */
-    mem[0][256] = TABLE(1);
-    mem[1][3] = 0x80000000ull | P | RW | PS | (1ull << 8);
+    guest_mem[0][256] = TABLE(1);
+    guest_mem[1][3] = 0x80000000ull | P | RW | PS | (1ull << 8);
     struct pt_walk_result w = walk(kva);
     ck_assert(w.mapped && w.translates);
     ck_assert_int_eq(w.level, 3);

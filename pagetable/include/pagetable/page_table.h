@@ -233,8 +233,9 @@ int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_fra
  * Remove the next mapped leaf, or the next page-table subtree whose whole
  * range lies in [va, va+len) (never a kernel config's top-level entry),
  * splitting a huge leaf that only partly overlaps the range.
- * Returns 1 with *out filled (the caller owns it, see struct pt_frag) and
- * the cursor moved past the removed range, or 0 if the range holds no leaf
+ * Returns 1 with *out filled (the caller owns it, see struct pt_frag; a
+ * removed leaf's property carries the ACCESSED/DIRTY bits the MMU had set
+ * when it was removed) and the cursor moved past the removed range, or 0 if the range holds no leaf
  * and no page-table node whose whole span lies inside it (cursor at
  * min(va+len, barrier_end)). As in OSTD, a wholly covered subtree is removed
  * even when it maps nothing (num_frames == 0): that is how empty nodes are
@@ -251,6 +252,9 @@ typedef struct pt_prop (*pt_protect_fn)(struct pt_prop old, void *arg);
  * Apply `op` to the next mapped leaf in [va, va+len), splitting a huge leaf
  * that only partly overlaps the range, and move past it. Writes the PTE only
  * if the property changes. Does not flush any TLB (the caller does).
+ * `op` is called once per leaf with its property as read; the update is
+ * atomic against the MMU: ACCESSED/DIRTY bits the MMU sets after that read
+ * are kept in the new entry (as if the access came just after the update).
  * Returns 1 and the leaf's range in *start and *end, or 0 if there is none.
  * Fails: PT_ERR_UNALIGNED, PT_ERR_BEYOND_BARRIER as find_next;
  *        PT_ERR_NOMEM if a needed split cannot be allocated (nothing changed);
@@ -269,6 +273,8 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
  * (see docs/pagetable.md "Performance"). Huge leaves that only partly
  * overlap the range are split, as protect_next splits them; a PTE is written
  * only if it changes, and every store goes through the pte_stored hook.
+ * Atomic against the MMU: an entry whose A/D bits the MMU sets meanwhile
+ * gets the flag change applied to its new value (no A/D bit is lost).
  * Returns 1 if some leaf's flags changed, with [*changed_start,
  *        *changed_end) covering every changed leaf (and possibly unchanged
  *        ones between them): the range to flush; or 0 if none changed (then
