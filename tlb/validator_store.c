@@ -48,7 +48,7 @@ static bool reach_compute(struct tlb_validator *v, const struct vnode *top, stru
     uint32_t k = 0;
     for (uint32_t c = 0; c < v->ncpus; c++) {
         r->first[c] = k;
-        if (top)
+        if (top && v->cpus[c].nslots > 0)   /* (r->pcids is NULL while no CPU has a slot) */
             k += (uint32_t)tlb_v_cpu_reach_pcids(v, c, top, r->pcids + k, r->pbound + k, v->cpus[c].nslots);
         r->gbound[c] = globals ? tlb_v_cpu_reach_global(v, c, top) : 0;
     }
