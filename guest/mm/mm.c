@@ -83,13 +83,13 @@ void mm_init(void)
     trace_attach();
     mm_kernel_pt_build();
     mm_tlb.idle_root = mm_kernel_pt.root;
-    mm_enable_global_pages();
+    mm_cpu_paging_setup();
     mm_kernel_pt_load();
 }
 
 void mm_cpu_switch(void)
 {
-    mm_enable_global_pages();
+    mm_cpu_paging_setup();
     mm_kernel_pt_load();
 }
 

@@ -12,8 +12,9 @@ extern uint8_t *mm_node_level;                     /* platform.c: one byte per f
 
 /* platform.c: register the shootdown IPI handler. */
 void mm_platform_init(void);
-/* platform.c: CR4.PGE on (global leaves take effect). */
-void mm_enable_global_pages(void);
+/* platform.c: this CPU's IA32_PAT as the core's cache encoding needs it,
+   and CR4.PGE on (global leaves take effect). */
+void mm_cpu_paging_setup(void);
 
 /* kernel_pt.c: build the kernel page table into mm_kernel_pt (panics on
    failure) and load it on the calling CPU (a traced CR3 load). */

@@ -187,8 +187,17 @@ void mm_platform_init(void)
     irq_register(VECTOR_TLB_FLUSH, tlb_ipi_handler);
 }
 
-void mm_enable_global_pages(void)
+/* IA32_PAT as the page-table core encodes cache policies (pagetable/prop.h,
+ * x86_64.h): entries 0..3 = WB, WT, WC, UC selected by PWT/PCD, and 4..7 the
+ * same, because bit 7 of every 4 KiB leaf (OSTD's leaf marker) is the PAT
+ * bit. Only entry 2 (and 6) differs from the power-on value (UC- there), and
+ * no mapping uses it yet when this runs. */
+#define MSR_PAT   0x277
+#define PAT_VALUE 0x0001040600010406ull
+
+void mm_cpu_paging_setup(void)
 {
+    wrmsr(MSR_PAT, PAT_VALUE);
     write_cr4(read_cr4() | CR4_PGE);
 }
 
