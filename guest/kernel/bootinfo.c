@@ -196,10 +196,12 @@ static bool parse_trace(const void *fdt, struct bootinfo *bi)
     if (!prop_u32(fdt, node, "ring-count", &t->ring_count) || t->ring_count == 0 ||
         t->ring_count > MAX_CPUS)
         FAIL("/vmm/tlb-trace: ring-count missing or not in 1..%d\n", MAX_CPUS);
+    /* The ABI fixes no alignment for the stride; the ring headers' 64-bit
+       counts need 8-byte alignment (the region itself is page-aligned). */
     if (!prop_u32(fdt, node, "ring-stride", &t->ring_stride) ||
         t->ring_stride < VMM_TRACE_RING_HEADER_SIZE + TLB_EVENT_RECORD_SIZE ||
-        t->ring_stride % PAGE_SIZE)
-        FAIL("/vmm/tlb-trace: ring-stride missing, not page-aligned, or below one header "
+        t->ring_stride % 8)
+        FAIL("/vmm/tlb-trace: ring-stride missing, not a multiple of 8, or below one header "
              "page plus one record\n");
     if (t->base % PAGE_SIZE || t->size % PAGE_SIZE || t->base + t->size < t->base ||
         t->base + t->size > bi->ram_end ||

@@ -159,6 +159,17 @@ START_TEST(valid_fdt)
 }
 END_TEST
 
+/* A stride that is no multiple of a page is fine (the ABI fixes none). */
+START_TEST(trace_stride_need_not_be_page_aligned)
+{
+    struct fdt_opts o = with_trace();
+    struct bootinfo bi;
+    o.ring_stride = VMM_TRACE_RING_HEADER_SIZE + 16 * TLB_EVENT_RECORD_SIZE;
+    ck_assert_msg(parse(&o, &bi), "refused: %s", console);
+    ck_assert_uint_eq(bi.trace.ring_stride, VMM_TRACE_RING_HEADER_SIZE + 16 * TLB_EVENT_RECORD_SIZE);
+}
+END_TEST
+
 START_TEST(trace_node_is_read_and_reserved)
 {
     struct fdt_opts o = with_trace();
@@ -192,6 +203,7 @@ static void break_trace_compat(struct fdt_opts *o) { *o = with_trace(); o->trace
 static void break_trace_version(struct fdt_opts *o) { *o = with_trace(); o->trace_version = 2; }
 static void break_trace_count(struct fdt_opts *o) { *o = with_trace(); o->ring_count = 0; }
 static void break_trace_stride(struct fdt_opts *o) { *o = with_trace(); o->ring_stride = 4096; }
+static void break_trace_stride_odd(struct fdt_opts *o) { *o = with_trace(); o->ring_stride += 4; }
 static void break_trace_small(struct fdt_opts *o) { *o = with_trace(); o->trace_size = 0x11000; }
 static void break_trace_outside(struct fdt_opts *o) { *o = with_trace(); o->trace_base = 0x10000000; }
 static void break_trace_align(struct fdt_opts *o) { *o = with_trace(); o->trace_base += 8; }
@@ -214,7 +226,8 @@ static const struct {
     { break_trace_compat, "/vmm/tlb-trace is not compatible with \"vmm,tlb-trace-v1\"" },
     { break_trace_version, "/vmm/tlb-trace: missing version, or not version 1" },
     { break_trace_count, "ring-count missing or not in 1..64" },
-    { break_trace_stride, "ring-stride missing, not page-aligned, or below one header page" },
+    { break_trace_stride, "ring-stride missing, not a multiple of 8, or below one header page" },
+    { break_trace_stride_odd, "ring-stride missing, not a multiple of 8" },
     { break_trace_small, "too small for 4 rings of 69632 bytes" },
     { break_trace_outside, "region 0x10000000+0x44000 is not page-aligned, not inside RAM" },
     { break_trace_align, "region 0xf000008+0x44000 is not page-aligned" },
@@ -269,6 +282,7 @@ int main(void)
     TCase *tc = tcase_create("bootinfo");
     tcase_add_test(tc, valid_fdt);
     tcase_add_test(tc, trace_node_is_read_and_reserved);
+    tcase_add_test(tc, trace_stride_need_not_be_page_aligned);
     tcase_add_loop_test(tc, refusals_name_the_problem, 0,
                         (int)(sizeof(refusals) / sizeof(refusals[0])));
     tcase_add_test(tc, corrupt_header);

@@ -57,8 +57,8 @@ extern struct bootinfo bootinfo;
  * VMM_ABI_VERSION, hypercall-port == VMM_HYPERCALL_PORT), /memory, /cpus
  * (indices 0..n-1, each once, at most MAX_CPUS), /chosen bootargs and the
  * optional /vmm/tlb-trace node (compatible, version, a page-aligned reg
- * inside RAM, ring-count >= 1, each ring-stride at least one header page
- * plus one record, page-aligned, ring-count * ring-stride <= size); its
+ * inside RAM, ring-count 1..MAX_CPUS, ring-stride a multiple of 8 and at
+ * least one header page plus one record, ring-count * ring-stride <= size); its
  * region is added to `reserved`, so the frame allocator never hands it out.
  * Fails: returns false after printing one line on the console that names
  * the problem.
