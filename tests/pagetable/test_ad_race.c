@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <stdio.h>
 
+#include "check_main.h"
 #include "pt_test_util.h"
 
 #define BASE (4 * GiB)
@@ -209,17 +210,16 @@ START_TEST(take_next_reports_mmu_dirty_bit)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("pagetable_ad_race");
     TCase *tc = tcase_create("mmu");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, protect_keeps_mmu_dirty_bits);
     tcase_add_test(tc, take_next_reports_mmu_dirty_bit);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }

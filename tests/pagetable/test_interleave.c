@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "check_main.h"
 #include "pagetable/test_hooks.h"
 #include "pt_test_util.h"
 
@@ -261,17 +262,16 @@ START_TEST(double_allocation)
 }
 END_TEST
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
     Suite *s = suite_create("pagetable_interleave");
     TCase *tc = tcase_create("interleave");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, stray_before_unlock);
     tcase_add_test(tc, double_allocation);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    check_plan_add(plan, s);
+    return CHECK_RUN;
 }
