@@ -85,7 +85,7 @@ static bool check_entry(struct ctx *x, pt_paddr_t node, unsigned i, int level, p
     if (level == 1)
         return fail(x, "table entry in a level-1 node", node, i, level);
     pt_paddr_t child = pt_pte_table_paddr(pte);
-    if ((pte & ~PTE_A) != pt_pte_make_table(child))  /* the MMU sets A in tables */
+    if ((pte | PTE_A) != (pt_pte_make_table(child) | PTE_A))  /* A may or may not be set */
         return fail(x, "table entry has unexpected bits", node, i, level);
     bool kernel_top = level == PT_NR_LEVELS && !x->pt->cfg->top_can_unmap;
     return check_node(x, child, level - 1, 0, PT_NR_ENTRIES, kernel_top);
