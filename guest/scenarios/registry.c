@@ -25,6 +25,16 @@ static const struct scenario scenarios[] = {
       "hostile hypercall arguments must be refused with -EINVAL / -ENOSYS" },
     { "fail", scenario_fail, false, "exit with status 1" },
     { "assert", scenario_assert, false, "a failing ASSERT" },
+    { "user-syscalls", scenario_user_syscalls, false,
+      "ring-3 tasks: write/yield/exit, syscall edge cases, round-robin, #GP kills" },
+    { "user-demand-fault", scenario_user_demand_fault, false,
+      "user page faults mapped on demand by the space's handler, or the task killed" },
+    { "user-kernel-access", scenario_user_kernel_access, false,
+      "ring 3 reads/writes/executes kernel memory: user faults, tasks killed, kernel fine" },
+    { "user-kernel-fault", scenario_user_kernel_fault, false,
+      "a kernel load from unmapped user memory outside a copy: #PF reported" },
+    { "uaccess", scenario_uaccess, false,
+      "VmReader/VmWriter: every partial-copy and refusal case, one test result each" },
 };
 
 const struct scenario *scenario_find(const char *name)
