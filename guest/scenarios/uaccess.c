@@ -173,7 +173,7 @@ static void value_cases(struct vm_space *vs)
     if (writer_at(vs, PG(2) - 4, 64, &w))
         err = vm_writer_write_val(&w, &v, sizeof(v));
     ucheck("uaccess.write-val-across-read-only", err == UA_EFAULT && w.cursor == PG(2) - 4,
-           "error %d (expected %d), cursor %+lld from the start", err, UA_EFAULT,
+           "error %d (expected %d), cursor moved by %lld", err, UA_EFAULT,
            (long long)(w.cursor - (PG(2) - 4)));
     if (reader_at(vs, PG(0), 4, &r))
         err = vm_reader_read_val(&r, &got, sizeof(got));
@@ -182,7 +182,7 @@ static void value_cases(struct vm_space *vs)
     if (reader_at(vs, PG(3) - 4, 8, &r))
         err = vm_reader_read_val(&r, &got, sizeof(got));
     ucheck("uaccess.read-val-across-unmapped", err == UA_EFAULT && r.cursor == PG(3) - 4,
-           "error %d (expected %d), cursor %+lld from the start", err, UA_EFAULT,
+           "error %d (expected %d), cursor moved by %lld", err, UA_EFAULT,
            (long long)(r.cursor - (PG(3) - 4)));
     size_t done = 99999;
     if (writer_at(vs, PG(1) + PAGE_SIZE - 100, 300, &w))
