@@ -73,8 +73,16 @@ int user_map_zeroed(struct vm_space *vs, uint64_t va, unsigned pages, uint8_t fl
 int user_task_load(struct user_task *t, struct vm_space *vs, const struct user_prog *prog,
                    uint64_t a0, uint64_t a1, uint64_t a2)
 {
+    return user_task_load_at(t, vs, prog, USER_CODE_VA, USER_STACK_TOP, a0, a1, a2);
+}
+
+int user_task_load_at(struct user_task *t, struct vm_space *vs, const struct user_prog *prog,
+                      uint64_t code_va, uint64_t stack_top, uint64_t a0, uint64_t a1,
+                      uint64_t a2)
+{
     uint64_t size = *prog->size, pas[USER_CODE_MAX / PAGE_SIZE];
-    if (size == 0 || size > USER_CODE_MAX)
+    if (size == 0 || size > USER_CODE_MAX || (code_va | stack_top) % PAGE_SIZE ||
+        code_va == 0 || stack_top > USER_VA_END || stack_top < USER_STACK_PAGES * PAGE_SIZE)
         return UA_EINVAL;
     unsigned pages = (unsigned)((size + PAGE_SIZE - 1) / PAGE_SIZE);
     int err = alloc_frames(pas, pages);
@@ -86,17 +94,17 @@ int user_task_load(struct user_task *t, struct vm_space *vs, const struct user_p
         uint64_t off = (uint64_t)i * PAGE_SIZE, n = size - off < PAGE_SIZE ? size - off : PAGE_SIZE;
         memcpy(vm_frame_ptr(pas[i]), prog->code + off, n);
     }
-    err = map_frames(vs, USER_CODE_VA, pas, pages, PT_RX);
+    err = map_frames(vs, code_va, pas, pages, PT_RX);
     if (err == 0)
-        err = user_map_zeroed(vs, USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE,
-                              USER_STACK_PAGES, PT_RW);
+        err = user_map_zeroed(vs, stack_top - USER_STACK_PAGES * PAGE_SIZE, USER_STACK_PAGES,
+                              PT_RW);
     if (err)
         return err;
     memset(t, 0, sizeof(*t));
     t->name = prog->name;
     t->space = vs;
     t->state = USER_TASK_READY;
-    user_context_init(&t->ctx, USER_CODE_VA, USER_STACK_TOP);
+    user_context_init(&t->ctx, code_va, stack_top);
     t->ctx.rdi = a0;
     t->ctx.rsi = a1;
     t->ctx.rdx = a2;

@@ -58,17 +58,22 @@ struct user_task {
 
 /*
  * user_task_load: map `prog` at USER_CODE_VA (read + execute, user) and a
- * stack below USER_STACK_TOP (read + write, user, no execute) in `vs`, and
- * make `t` a READY task starting at the image's first byte with
- * rdi/rsi/rdx = a0/a1/a2.
- * Requires: vs live; nothing mapped there yet.
- * Returns 0, or a negative error (the image is larger than USER_CODE_MAX:
- *   UA_EINVAL; out of frames: PT_ERR_NOMEM; any vm_cursor error) having
- *   mapped nothing that stays mapped... (what was mapped stays in vs and
- *   goes with it at vm_space_destroy).
+ * stack of USER_STACK_PAGES pages below USER_STACK_TOP (read + write, user,
+ * no execute) in `vs`, and make `t` a READY task that starts at the image's
+ * first byte with rdi/rsi/rdx = a0/a1/a2 and rsp = the stack top.
+ * user_task_load_at: the same at code_va and stack_top.
+ * Requires: vs live; nothing mapped at those pages yet (a mapping there
+ *   would be replaced); code_va, stack_top page-aligned, in user space.
+ * Fails (t untouched): UA_EINVAL (an image of 0 or more than USER_CODE_MAX
+ *   bytes, or a bad address); PT_ERR_NOMEM or another vm_cursor error. Pages
+ *   mapped before a failure stay in vs (vm_space_destroy or an unmap frees
+ *   them).
  */
 int user_task_load(struct user_task *t, struct vm_space *vs, const struct user_prog *prog,
                    uint64_t a0, uint64_t a1, uint64_t a2);
+int user_task_load_at(struct user_task *t, struct vm_space *vs, const struct user_prog *prog,
+                      uint64_t code_va, uint64_t stack_top, uint64_t a0, uint64_t a1,
+                      uint64_t a2);
 
 /*
  * user_task_run: activate t's space on this CPU and run t until it yields,
