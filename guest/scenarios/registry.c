@@ -31,7 +31,7 @@ static const struct scenario scenarios[] = {
     { "assert", scenario_assert, false, "a failing ASSERT" },
     { "user-syscalls", scenario_user_syscalls, false,
       "ring-3 tasks: write/yield/exit, syscall edge cases, round-robin, #GP kills" },
-    { "user-demand-fault", scenario_user_demand_fault, false,
+    { "user-demand-fault", scenario_user_demand_fault, true,
       "user page faults mapped on demand by the space's handler, or the task killed" },
     { "user-kernel-access", scenario_user_kernel_access, false,
       "ring 3 reads/writes/executes kernel memory: user faults, tasks killed, kernel fine" },

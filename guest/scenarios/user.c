@@ -5,7 +5,8 @@
  *                       round-robin between tasks of two spaces, a
  *                       privileged instruction killing its task
  *   user-demand-fault   user page faults resolved on demand by the space's
- *                       handler; faults it declines kill the task
+ *                       handler (also racing on every CPU over one shared
+ *                       region); faults it declines kill the task
  *
  * (user-kernel-access and user-kernel-fault are in user_isolation.c.)
  *
@@ -20,7 +21,10 @@
 #include "guest/string.h"
 #include "guest/uaccess.h"
 #include "guest/user_task.h"
+#include "guest/bootinfo.h"
+#include "guest/percpu.h"
 #include "guest/vmspace.h"
+#include "guest/workload.h"
 #include "user_check.h"
 
 #define BUF_VA     0x600000ull
@@ -182,6 +186,54 @@ static bool demand_map(struct vm_space *vs, uint64_t va, uint64_t error_code, vo
     return ok;
 }
 
+/* Every CPU runs a touch task over the same region of one shared space at
+ * once: faults on one page race on several CPUs, and the handler must map
+ * each page exactly once (the losers find it mapped and just retry). */
+#define SHARED_VA    0x30000000ull
+#define SHARED_PAGES 16
+
+struct shared_run {
+    struct vm_space *vs;
+    struct demand_region region;
+    struct user_task tasks[MAX_CPUS];
+    int load_err[MAX_CPUS];
+};
+
+static void shared_touch(void *arg)
+{
+    struct shared_run *run = arg;
+    unsigned cpu = this_cpu()->index;
+    struct user_task *t = &run->tasks[cpu];
+    struct user_prog prog = USER_PROG(touch);
+    run->load_err[cpu] = user_task_load_at(t, run->vs, &prog, USER_CODE_VA + cpu * 0x10000ull,
+                                           USER_STACK_TOP - cpu * 0x10000ull, SHARED_VA,
+                                           SHARED_PAGES, 0x5a5a000000000000ull);
+    if (run->load_err[cpu] == 0)
+        ucheck_run(t);
+    vm_space_activate(NULL);
+}
+
+static void check_shared_region(void)
+{
+    static struct shared_run run;
+    unsigned n = bootinfo.ncpus, exited = 0, resolved = 0;
+    run.vs = ucheck_space("demand-shared");
+    run.region = (struct demand_region){ SHARED_VA, SHARED_VA + SHARED_PAGES * PAGE_SIZE, 0, 0 };
+    vm_space_set_fault_handler(run.vs, demand_map, &run.region);
+    bool done = run_on_all_cpus(shared_touch, &run, 30000000);
+    for (unsigned c = 0; c < n; c++) {
+        exited += run.load_err[c] == 0 && run.tasks[c].state == USER_TASK_EXITED &&
+                  run.tasks[c].exit_status == 0;
+        resolved += run.tasks[c].faults_handled;
+    }
+    ucheck("user.demand.smp-shared-region",
+           done && exited == n && run.region.mapped == SHARED_PAGES && resolved >= SHARED_PAGES,
+           "%u of %u cpus' tasks exited 0, %u pages mapped (expected exactly %d), %u faults "
+           "resolved, handler asked %u time(s)", exited, n, run.region.mapped, SHARED_PAGES,
+           resolved, run.region.calls);
+    ucheck_destroy("user.demand.shared-space-destroyed", &run.vs, 1);
+}
+
 int scenario_user_demand_fault(void)
 {
     const uint64_t pattern = 0xa5a5f00dc0de0000ull;
@@ -268,5 +320,6 @@ int scenario_user_demand_fault(void)
 
     struct vm_space *all[3] = { vs, vs2, ro };
     ucheck_destroy("user.demand.spaces-destroyed", all, 3);
+    check_shared_region();
     return ucheck_finish("user-demand-fault");
 }

@@ -67,10 +67,12 @@ END_TEST
 
 START_TEST(user_demand_fault)
 {
-    boot(1, "scenario=user-demand-fault");
-    expect_passed(6);
+    boot(4, "scenario=user-demand-fault");
+    expect_passed(8);
     EXPECT("user.demand.touch", "user.demand.readback", "user.demand.outside-region-killed",
-           "user.demand.write-read-only-killed", "user.demand.kernel-copy");
+           "user.demand.write-read-only-killed", "user.demand.kernel-copy",
+           "user.demand.smp-shared-region");
+    ck_assert_ptr_nonnull(strstr(res.console, "4 of 4 cpus' tasks exited 0, 16 pages mapped"));
     ck_assert_ptr_nonnull(strstr(res.console, "task touch killed by a user fault: #PF"));
 }
 END_TEST
