@@ -10,11 +10,16 @@ unsigned extable_count(void)
                       sizeof(struct extable_entry));
 }
 
+static uint64_t target(const int32_t *field)
+{
+    return (uint64_t)(uintptr_t)field + (uint64_t)(int64_t)*field;
+}
+
 uint64_t extable_search(uint64_t rip)
 {
     unsigned n = extable_count();
     for (unsigned i = 0; i < n; i++)
-        if (__ex_table_start[i].insn == rip)
-            return __ex_table_start[i].fixup;
+        if (target(&__ex_table_start[i].insn) == rip)
+            return target(&__ex_table_start[i].fixup);
     return 0;
 }

@@ -29,3 +29,5 @@ memset_fallible:
 2:  movq %rcx, %rax
     ret
     EXTABLE 1b, 2b
+
+    .section .note.GNU-stack, "", @progbits     /* for host test links */
