@@ -88,6 +88,27 @@ static void check_privileged(void)
     ucheck_destroy("user.priv.space-destroyed", &vs, 1);
 }
 
+/* A SYSCALL in the last two bytes of the lower half: its return address is
+ * non-canonical, so resuming it must be the task's #GP, not a kernel fault
+ * on the kernel's IRETQ. */
+static void check_top_of_user_space(void)
+{
+    const uint64_t top = 0x00007ffffffff000ull;
+    struct vm_space *vs = ucheck_space("toptail");
+    struct user_task t;
+    struct user_prog prog = USER_PROG(toptail);
+    int err = user_task_load_at(&t, vs, &prog, top, USER_STACK_TOP, 0, 0, 0);
+    if (err == 0)
+        ucheck_run(&t);
+    ucheck("user.syscall-at-top-of-user-space-killed",
+           err == 0 && t.state == USER_TASK_KILLED && t.kill.vector == 13 &&
+               t.kill.rip == top + PAGE_SIZE && t.yields == 1,
+           "load error %d, %s by vector %llu at rip %#llx after %u yield(s) (expected #GP at "
+           "%#llx after 1)", err, ucheck_state(t.state), (unsigned long long)t.kill.vector,
+           (unsigned long long)t.kill.rip, t.yields, (unsigned long long)(top + PAGE_SIZE));
+    ucheck_destroy("user.toptail.space-destroyed", &vs, 1);
+}
+
 /* Two sum tasks in two spaces on one CPU: each yields half-way, so the
  * round-robin order must be 0 1 0 1, and both sums must be right. */
 static void check_round_robin(void)
@@ -144,6 +165,7 @@ int scenario_user_syscalls(void)
     check_hello();
     check_syscall_edges();
     check_privileged();
+    check_top_of_user_space();
     check_round_robin();
     size_t free_after = frame_free_count();
     ucheck("user.frames-returned", free_after == free_before,

@@ -54,9 +54,10 @@ static void expect_checks(const char *const *names, size_t n)
 START_TEST(user_syscalls)
 {
     boot(1, "scenario=user-syscalls");
-    expect_passed(12);
+    expect_passed(14);
     EXPECT("user.hello", "user.syscalls.setup", "user.syscalls",
-           "user.privileged-instruction-killed", "user.round-robin.order",
+           "user.privileged-instruction-killed", "user.syscall-at-top-of-user-space-killed",
+           "user.round-robin.order",
            "user.round-robin.sum0", "user.round-robin.sum1", "user.frames-returned");
     ck_assert_ptr_nonnull(strstr(res.console, "user hello (cpu 0): hello from ring 3\n"));
     /* write(edge, 32) printed exactly the 16 mapped bytes */

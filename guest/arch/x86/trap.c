@@ -119,8 +119,9 @@ void trap_dispatch(struct trap_frame *f)
     unsigned v = (unsigned)f->vector;
     if (v < 32) {
         /* Ring 3's exceptions belong to the code that ran it (user_run):
-         * it decides, in ordinary kernel context, to map, retry or kill. */
-        if ((f->cs & 3) == 3)
+         * it decides, in ordinary kernel context, to map, retry or kill.
+         * NMI, #DF and #MC are the machine's, not the task's: reported. */
+        if ((f->cs & 3) == 3 && v != 2 && v != 8 && v != 18)
             user_trap_to_kernel(f);
         if (kernel_user_access_fault(f))
             return;

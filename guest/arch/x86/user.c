@@ -45,9 +45,26 @@ void user_context_init(struct user_context *ctx, uint64_t rip, uint64_t rsp)
     ctx->resume = USER_RESUME_IRET;
 }
 
+/* Lower-half canonical (4-level paging): bits 63..47 clear. */
+static bool lower_canonical(uint64_t a)
+{
+    return a < 0x0000800000000000ull;
+}
+
 int user_run(struct user_context *ctx)
 {
     struct percpu *p = this_cpu();
+    /* An IRETQ to a non-canonical RIP or RSP would fault in ring 0, on the
+     * kernel's IRETQ, where it would look like a kernel bug (user code can
+     * get there, e.g. with a SYSCALL in the last bytes of the lower half).
+     * Deliver it as what it is: the task's #GP, without entering ring 3. */
+    if (!lower_canonical(ctx->rip) || !lower_canonical(ctx->rsp)) {
+        ctx->resume = USER_RESUME_IRET;
+        ctx->trap.vector = 13;
+        ctx->trap.error_code = 0;
+        ctx->trap.cr2 = 0;
+        return USER_RETURN_EXCEPTION;
+    }
     ctx->rflags = (ctx->rflags & USER_RFLAGS_MASK) | USER_RFLAGS_FIXED;
     /* SYSRETQ with a non-canonical rcx faults in ring 0 on the user stack
      * (Intel); only a rip below USER_VA_END may take that path. */

@@ -219,3 +219,16 @@ UPROG_BEGIN syscalls
 94: EXIT 4
 95: EXIT 5
 UPROG_END syscalls
+
+/*
+ * toptail(): one page whose last two bytes are a SYSCALL (yield). Loaded
+ * at the last page of the lower half, the return address is the first
+ * non-canonical address, 0x8000_0000_0000: the kernel must not try to
+ * return there (user_run turns it into the task's #GP).
+ */
+UPROG_BEGIN toptail
+    movl $SYS_YIELD, %eax
+    jmp 1f
+    .skip 4094 - (. - uprog_toptail), 0xcc
+1:  syscall
+UPROG_END toptail

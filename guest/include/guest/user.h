@@ -112,7 +112,9 @@ void user_context_init(struct user_context *ctx, uint64_t rip, uint64_t rsp);
  * instruction.
  * Requires: this CPU's per-CPU area and tables are set up (the GDT user
  *   segments, syscall_cpu_init()); the space the code lives in is active on
- *   this CPU; ctx->rip and ctx->rsp below USER_VA_END.
+ *   this CPU. A ctx->rip or ctx->rsp outside the canonical lower half is
+ *   not entered: user_run returns USER_RETURN_EXCEPTION with vector 13
+ *   (#GP) at once, as the CPU would have raised it.
  * Guarantees: the caller's interrupt flag is restored on return; RFLAGS is
  *   sanitised (USER_RFLAGS_MASK / _FIXED) before entry; SYSRETQ is used only
  *   when ctx->rip is a canonical user address (below USER_VA_END), else IRETQ;
