@@ -165,9 +165,13 @@ enum user_task_state user_task_run(struct user_task *t)
     vm_space_activate(t->space);
     t->yielded = false;
     while (t->state == USER_TASK_READY && !t->yielded) {
-        if (user_run(&t->ctx) == USER_RETURN_SYSCALL) {
+        int why = user_run(&t->ctx);
+        if (why == USER_RETURN_SYSCALL) {
             t->syscalls++;
             syscall_dispatch(t);
+        } else if (why == USER_RETURN_INTERRUPT) {
+            t->preemptions++;            /* kicked: the caller decides */
+            break;
         } else {
             handle_exception(t);
         }

@@ -37,6 +37,8 @@ static const struct scenario scenarios[] = {
       "ring 3 reads/writes/executes kernel memory: user faults, tasks killed, kernel fine" },
     { "user-kernel-fault", scenario_user_kernel_fault, false,
       "a kernel load from unmapped user memory outside a copy: #PF reported" },
+    { "user-preempt", scenario_user_preempt, true,
+      "user_kick takes a CPU back from ring-3 code that never makes a syscall" },
     { "uaccess", scenario_uaccess, false,
       "VmReader/VmWriter: every partial-copy and refusal case, one test result each" },
 };

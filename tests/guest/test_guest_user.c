@@ -91,6 +91,15 @@ START_TEST(user_kernel_access)
 }
 END_TEST
 
+START_TEST(user_preempt)
+{
+    boot(2, "scenario=user-preempt");
+    expect_passed(4);
+    EXPECT("user.kick-before-entry", "user.kick-from-other-cpu");
+    ck_assert_ptr_nonnull(strstr(res.console, "cpu 1 came back, task ready, 2 preemption(s)"));
+}
+END_TEST
+
 START_TEST(user_kernel_fault_is_reported)
 {
     boot(1, "scenario=user-kernel-fault");
@@ -138,6 +147,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, user_syscalls);
     tcase_add_test(tc, user_demand_fault);
     tcase_add_test(tc, user_kernel_access);
+    tcase_add_test(tc, user_preempt);
     tcase_add_test(tc, user_kernel_fault_is_reported);
     tcase_add_test(tc, uaccess_every_case);
     suite_add_tcase(s, tc);

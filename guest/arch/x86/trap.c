@@ -136,4 +136,6 @@ void trap_dispatch(struct trap_frame *f)
     else
         kprintf("guest: cpu %u: unexpected interrupt vector %u\n", this_cpu()->index, v);
     apic_eoi();
+    if ((f->cs & 3) == 3)
+        user_interrupt_pending_return(f);     /* a kick: back to user_run's caller */
 }

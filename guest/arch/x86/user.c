@@ -5,6 +5,7 @@
  */
 #include "guest/user.h"
 
+#include "guest/apic.h"
 #include "guest/arch.h"
 #include "guest/cpu.h"
 #include "guest/percpu.h"
@@ -27,8 +28,27 @@ _Static_assert((SEL_UCODE & ~3) == (SEL_UDATA & ~3) + 8 && SEL_KDATA == SEL_KCOD
 _Static_assert(offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "asm offset");
 _Static_assert(offsetof(struct percpu, kernel_rsp) == PERCPU_KERNEL_RSP, "asm offset");
 
+/* Set by user_kick's IPI (or by a CPU kicking itself), consumed by the
+ * ring-3 interrupt exit or by the next user_run. */
+static volatile bool kick_pending[MAX_CPUS];
+
+static void kick_handler(struct trap_frame *f)
+{
+    (void)f;
+    __atomic_store_n(&kick_pending[this_cpu()->index], true, __ATOMIC_RELEASE);
+}
+
+void user_kick(unsigned cpu)
+{
+    if (cpu == this_cpu()->index)
+        __atomic_store_n(&kick_pending[cpu], true, __ATOMIC_RELEASE);
+    else
+        apic_send_ipi(percpu_areas[cpu].apic_id, VECTOR_USER_KICK);
+}
+
 void syscall_cpu_init(void)
 {
+    irq_register(VECTOR_USER_KICK, kick_handler);   /* same handler on every CPU */
     uint64_t sysret_base = (SEL_UDATA & ~3ull) - 8;
     wrmsr(MSR_STAR, ((sysret_base | 3) << 48) | ((uint64_t)SEL_KCODE << 32));
     wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)syscall_entry);
@@ -66,6 +86,14 @@ int user_run(struct user_context *ctx)
         return USER_RETURN_EXCEPTION;
     }
     ctx->rflags = (ctx->rflags & USER_RFLAGS_MASK) | USER_RFLAGS_FIXED;
+    /* A kick checked with interrupts off: one arriving later stays pending
+     * in the local APIC until ring 3 enables interrupts, then takes the
+     * CPU straight back (user_interrupt_pending_return). */
+    uint64_t flags = irq_save();
+    if (__atomic_exchange_n(&kick_pending[p->index], false, __ATOMIC_ACQUIRE)) {
+        irq_restore(flags);
+        return USER_RETURN_INTERRUPT;
+    }
     /* SYSRETQ with a non-canonical rcx faults in ring 0 on the user stack
      * (Intel); only a rip below USER_VA_END may take that path. */
     if (ctx->resume == USER_RESUME_SYSRET && ctx->rip >= USER_VA_END)
@@ -74,6 +102,7 @@ int user_run(struct user_context *ctx)
     uint64_t *rsp0 = (uint64_t *)(void *)((char *)&p->tss + offsetof(struct tss64, rsp));
     int reason = user_enter(ctx, rsp0);
     p->tss.rsp[0] = p->kstack_top;
+    irq_restore(flags);
     /* Ring 3 may have loaded FS with a selector, which replaces the FS base
      * that libfdt's canary reads need. */
     if (rdmsr(MSR_FS_BASE) != (uint64_t)(uintptr_t)p)
@@ -81,7 +110,8 @@ int user_run(struct user_context *ctx)
     return reason;
 }
 
-void user_trap_to_kernel(struct trap_frame *f)
+/* The running context (user_enter left its pointer at the saved frame). */
+static struct user_context *save_frame(const struct trap_frame *f)
 {
     struct user_context *ctx = *(struct user_context **)(uintptr_t)this_cpu()->kernel_rsp;
     ctx->rax = f->rax; ctx->rbx = f->rbx; ctx->rcx = f->rcx; ctx->rdx = f->rdx;
@@ -95,5 +125,19 @@ void user_trap_to_kernel(struct trap_frame *f)
     ctx->trap.vector = f->vector;
     ctx->trap.error_code = f->error_code;
     ctx->trap.cr2 = f->vector == 14 ? read_cr2() : 0;
+    return ctx;
+}
+
+void user_trap_to_kernel(struct trap_frame *f)
+{
+    save_frame(f);
     user_return_to_kernel(USER_RETURN_EXCEPTION);
+}
+
+void user_interrupt_pending_return(struct trap_frame *f)
+{
+    if (!__atomic_exchange_n(&kick_pending[this_cpu()->index], false, __ATOMIC_ACQUIRE))
+        return;
+    save_frame(f);
+    user_return_to_kernel(USER_RETURN_INTERRUPT);
 }

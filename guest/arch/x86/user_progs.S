@@ -139,6 +139,13 @@ UPROG_BEGIN jump
     jmp *%rdi
 UPROG_END jump
 
+/* spin(): count in rbx forever, never making a system call (only a kick
+ * takes the CPU back). */
+UPROG_BEGIN spin
+1:  incq %rbx
+    jmp 1b
+UPROG_END spin
+
 /* priv(): a privileged instruction in ring 3 (#GP), then exit(0). */
 UPROG_BEGIN priv
     hlt

@@ -45,6 +45,10 @@
 /* Why user_enter returned. */
 #define USER_RETURN_SYSCALL   1
 #define USER_RETURN_EXCEPTION 2
+#define USER_RETURN_INTERRUPT 3    /* a kick (user_kick) interrupted ring 3 */
+
+/* The IPI vector of user_kick(). */
+#define VECTOR_USER_KICK 0xf2
 
 /* Per-CPU scratch slots used by the SYSCALL entry (struct percpu offsets). */
 #define PERCPU_USER_RSP   0x18   /* the user rsp while the entry switches stacks */
@@ -104,8 +108,11 @@ _Static_assert(offsetof(struct user_context, resume) == USER_CTX_RESUME, "asm of
 void user_context_init(struct user_context *ctx, uint64_t rip, uint64_t rsp);
 
 /*
- * user_run: run ctx in ring 3 until it issues SYSCALL or raises an
- * exception, and return which (USER_RETURN_*). On return ctx holds the
+ * user_run: run ctx in ring 3 until it issues SYSCALL, raises an exception
+ * or is kicked (user_kick), and return which (USER_RETURN_*). A kick that
+ * arrived while this CPU was not in ring 3 is consumed here: user_run then
+ * returns USER_RETURN_INTERRUPT without entering (OSTD's "kernel event").
+ * On return ctx holds the
  * user registers at that point; for SYSCALL, ctx->rip is the instruction
  * after it and ctx->resume == USER_RESUME_SYSRET; for an exception,
  * ctx->trap holds vector, error code and CR2, and ctx->rip the faulting
@@ -130,7 +137,23 @@ int user_run(struct user_context *ctx);
 struct trap_frame;
 __attribute__((noreturn)) void user_trap_to_kernel(struct trap_frame *f);
 
-/* syscall_cpu_init: EFER.SCE, STAR, LSTAR, FMASK on this CPU. */
+/*
+ * user_kick: make CPU `cpu`'s running (or next) user_run return
+ * USER_RETURN_INTERRUPT, with an IPI on VECTOR_USER_KICK: the way to take a
+ * CPU back from ring-3 code that never makes a system call. The user
+ * context is saved whole, so the task can be resumed later.
+ * Requires: cpu online (it may be the caller).
+ */
+void user_kick(unsigned cpu);
+
+/* user_interrupt_pending_return: called by the trap dispatcher after an
+ * interrupt taken in ring 3: if a kick is pending on this CPU, save the frame
+ * and return from user_run with USER_RETURN_INTERRUPT (no return); else
+ * return and let the interrupted user code resume. */
+void user_interrupt_pending_return(struct trap_frame *f);
+
+/* syscall_cpu_init: EFER.SCE, STAR, LSTAR, FMASK on this CPU, and the
+ * user_kick interrupt handler. */
 void syscall_cpu_init(void);
 
 /* Low-level pieces in arch/x86/usermode.S. */

@@ -54,6 +54,7 @@ struct user_task {
     } kill;
     bool yielded;                    /* set by the yield syscall */
     unsigned syscalls, yields, faults_handled;
+    unsigned preemptions;            /* returns forced by user_kick */
 };
 
 /*
@@ -77,7 +78,8 @@ int user_task_load_at(struct user_task *t, struct vm_space *vs, const struct use
 
 /*
  * user_task_run: activate t's space on this CPU and run t until it yields,
- * exits or is killed; returns its state. A #PF on a user address first goes
+ * exits, is killed or is kicked (user_kick: t->preemptions counts it, t
+ * stays READY and resumes where it was on the next call); returns its state. A #PF on a user address first goes
  * to the space's fault handler (vm_space_handle_page_fault): if that
  * resolves it the task continues. Any other exception kills the task and
  * prints one line saying so ("user fault").
