@@ -29,6 +29,18 @@ static const struct scenario scenarios[] = {
       "hostile hypercall arguments must be refused with -EINVAL / -ENOSYS" },
     { "fail", scenario_fail, false, "exit with status 1" },
     { "assert", scenario_assert, false, "a failing ASSERT" },
+    { "user-syscalls", scenario_user_syscalls, false,
+      "ring-3 tasks: write/yield/exit, syscall edge cases, round-robin, #GP kills" },
+    { "user-demand-fault", scenario_user_demand_fault, true,
+      "user page faults mapped on demand by the space's handler, or the task killed" },
+    { "user-kernel-access", scenario_user_kernel_access, false,
+      "ring 3 reads/writes/executes kernel memory: user faults, tasks killed, kernel fine" },
+    { "user-kernel-fault", scenario_user_kernel_fault, false,
+      "a kernel load from unmapped user memory outside a copy: #PF reported" },
+    { "user-preempt", scenario_user_preempt, true,
+      "user_kick takes a CPU back from ring-3 code that never makes a syscall" },
+    { "uaccess", scenario_uaccess, false,
+      "VmReader/VmWriter: every partial-copy and refusal case, one test result each" },
 };
 
 const struct scenario *scenario_find(const char *name)

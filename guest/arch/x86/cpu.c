@@ -1,12 +1,16 @@
 /*
  * Per-CPU GDT and TSS (include/guest/cpu.h). Each CPU has its own GDT
  * because the TSS descriptor's busy bit is per TSS, and its own TSS because
- * the IST stacks are per CPU.
+ * the IST stacks are per CPU. The user segments sit where SYSRET expects
+ * them (data at STAR base + 8, code at + 16); TSS.rsp0 is the CPU's kernel
+ * stack, moved below the caller's frame while ring 3 runs (user_run).
+ * The SYSCALL MSRs are set here too, so every CPU can run user code.
  */
 #include "guest/cpu.h"
 
 #include "guest/string.h"
 #include "guest/trap.h"
+#include "guest/user.h"
 
 /* Long-mode segment descriptors: flat, accessed bit preset. */
 #define DESC_KCODE 0x00af9b000000ffffull   /* L=1, DPL 0 */
@@ -66,4 +70,5 @@ void cpu_tables_init(struct percpu *p, const struct ist_stacks *ist)
     tss_descriptor(&p->gdt[SEL_TSS >> 3], &p->tss);
     load_gdt_and_segments(p);
     idt_load();
+    syscall_cpu_init();
 }

@@ -3,7 +3,7 @@
  * Each pushes a dummy error code where the CPU pushes none, then the
  * vector, and jumps to trap_common, which saves the general registers in
  * struct trap_frame order (include/guest/trap.h) and calls trap_dispatch.
- * Every gate uses an IST stack (see arch/x86/idt.c), so the frame is never
+ * Every gate uses an IST stack (see arch/x86/trap.c), so the frame is never
  * on top of an interrupted function's red zone.
  *
  * Also the 64-bit entry of application processors (ap_entry64).
@@ -26,7 +26,17 @@ trap_stubs:
     vector = vector + 1
     .endr
 
+/*
+ * From ring 3 (the saved CS has RPL 3) the GS base is the user's: SWAPGS
+ * on the way in and again on the way out, so C code always runs with the
+ * kernel's per-CPU GS base. An exception from ring 3 never comes back
+ * here: trap_dispatch hands it to user_trap_to_kernel.
+ */
 trap_common:
+    testb $3, 24(%rsp)                  /* CS, above vector and error code */
+    jz 1f
+    swapgs
+1:
     pushq %rax
     pushq %rbx
     pushq %rcx
@@ -60,6 +70,10 @@ trap_common:
     popq %rcx
     popq %rbx
     popq %rax
+    testb $3, 24(%rsp)
+    jz 2f
+    swapgs
+2:
     addq $16, %rsp                      /* vector, error code */
     iretq
 

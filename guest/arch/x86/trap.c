@@ -26,6 +26,8 @@
 #include "guest/percpu.h"
 #include "guest/printf.h"
 #include "guest/spinlock.h"
+#include "guest/uaccess.h"
+#include "guest/user.h"
 
 struct idt_gate {
     uint16_t offset_lo;
@@ -115,10 +117,24 @@ __attribute__((noreturn)) static void report_exception(struct trap_frame *f)
     hc_exit(0xe0 + (f->vector & 0x1f));
 }
 
+/* A ring-0 #PF on a user address inside a fallible copy: retried after
+ * an on-demand mapping, or resumed at the copy's fix-up. */
+static bool kernel_user_access_fault(struct trap_frame *f)
+{
+    return f->vector == 14 && uaccess_fixup_page_fault(read_cr2(), f->error_code, &f->rip);
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
     unsigned v = (unsigned)f->vector;
     if (v < 32) {
+        /* Ring 3's exceptions belong to the code that ran it (user_run):
+         * it decides, in ordinary kernel context, to map, retry or kill.
+         * NMI, #DF and #MC are the machine's, not the task's: reported. */
+        if ((f->cs & 3) == 3 && v != 2 && v != 8 && v != 18)
+            user_trap_to_kernel(f);
+        if (kernel_user_access_fault(f))
+            return;
         if (exc_handlers[v] && exc_handlers[v](f))
             return;
         report_exception(f);
@@ -130,4 +146,6 @@ void trap_dispatch(struct trap_frame *f)
     else
         kprintf("guest: cpu %u: unexpected interrupt vector %u\n", this_cpu()->index, v);
     apic_eoi();
+    if ((f->cs & 3) == 3)
+        user_interrupt_pending_return(f);     /* a kick: back to user_run's caller */
 }

@@ -8,8 +8,8 @@
 
 #define SEL_KCODE 0x08
 #define SEL_KDATA 0x10
-#define SEL_UDATA 0x1b   /* reserved for ring 3 (a later issue) */
-#define SEL_UCODE 0x23
+#define SEL_UDATA 0x1b   /* ring 3 data/stack (RPL 3); SYSRET: STAR base + 8 */
+#define SEL_UCODE 0x23   /* ring 3 64-bit code (RPL 3); SYSRET: STAR base + 16 */
 #define SEL_TSS   0x28
 
 /* IST stack tops for one CPU (index = IST slot - 1). */
@@ -19,8 +19,9 @@ struct ist_stacks {
 
 /*
  * cpu_tables_init: build p's GDT and TSS (with the given IST stacks), load
- * them (reloading every segment register) and load the IDT. Clears FS/GS
- * selectors, so call percpu_init() afterwards.
+ * them (reloading every segment register), load the IDT and program the
+ * SYSCALL MSRs (syscall_cpu_init). Clears FS/GS selectors, so call
+ * percpu_init() afterwards.
  * Requires: idt_init() done once, stacks 16-byte aligned tops.
  */
 void cpu_tables_init(struct percpu *p, const struct ist_stacks *ist);

@@ -31,7 +31,8 @@ struct percpu {
     uint32_t index;                 /* 0x08: CPU index (FDT cpu@N) */
     uint32_t apic_id;               /* 0x0c */
     uint64_t kstack_top;            /* 0x10 */
-    uint64_t reserved[2];           /* 0x18 */
+    uint64_t user_rsp;              /* 0x18: SYSCALL entry scratch (PERCPU_USER_RSP) */
+    uint64_t kernel_rsp;            /* 0x20: saved by user_enter (PERCPU_KERNEL_RSP) */
     uint64_t stack_canary;          /* 0x28: %fs:0x28 */
 
     volatile uint32_t online;       /* set once this CPU is fully up */

@@ -35,5 +35,11 @@ int scenario_hang(void);
 int scenario_bad_hypercall(void);
 int scenario_fail(void);
 int scenario_assert(void);
+int scenario_user_syscalls(void);
+int scenario_user_demand_fault(void);
+int scenario_user_kernel_access(void);
+int scenario_user_kernel_fault(void);
+int scenario_uaccess(void);
+int scenario_user_preempt(void);
 
 #endif /* GUEST_SCENARIO_H */
