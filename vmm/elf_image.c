@@ -21,14 +21,16 @@
 
 /* The identity part of the header, checked by hand so that each kind of
  * wrong file gets its own message before libelf sees it. */
-static int check_ident(const char *name, const uint8_t *d, size_t size,
+static int check_ident(const char *name, const uint8_t *d, size_t size, unsigned flags,
                        char *err, size_t errlen)
 {
+    bool elf32 = (flags & VMM_ELF_ALLOW_I386) && size > EI_CLASS && d[EI_CLASS] == ELFCLASS32;
+
     if (size < EI_NIDENT || memcmp(d, ELFMAG, SELFMAG) != 0) {
         snprintf(err, errlen, "%s: not an ELF file (bad magic)", name);
         return -1;
     }
-    if (d[EI_CLASS] != ELFCLASS64) {
+    if (d[EI_CLASS] != ELFCLASS64 && !elf32) {
         snprintf(err, errlen, "%s: not a 64-bit ELF (EI_CLASS %u%s); need ELFCLASS64",
                  name, d[EI_CLASS], d[EI_CLASS] == ELFCLASS32 ? " = ELFCLASS32" : "");
         return -1;
@@ -37,17 +39,24 @@ static int check_ident(const char *name, const uint8_t *d, size_t size,
         snprintf(err, errlen, "%s: not little-endian (EI_DATA %u)", name, d[EI_DATA]);
         return -1;
     }
-    if (size < sizeof(Elf64_Ehdr)) {
+    if (size < (elf32 ? sizeof(Elf32_Ehdr) : sizeof(Elf64_Ehdr))) {
         snprintf(err, errlen, "%s: truncated ELF header (%zu bytes)", name, size);
         return -1;
     }
     return 0;
 }
 
-static int check_ehdr(const char *name, const GElf_Ehdr *eh, size_t size,
+static int check_ehdr(const char *name, const GElf_Ehdr *eh, size_t size, bool elf32,
                       char *err, size_t errlen)
 {
-    if (eh->e_machine != EM_X86_64) {
+    size_t phsz = elf32 ? sizeof(Elf32_Phdr) : sizeof(Elf64_Phdr);
+
+    if (elf32 && eh->e_machine != EM_386) {
+        snprintf(err, errlen, "%s: a 32-bit ELF for e_machine %u; need EM_386 (%u)",
+                 name, eh->e_machine, EM_386);
+        return -1;
+    }
+    if (!elf32 && eh->e_machine != EM_X86_64) {
         snprintf(err, errlen, "%s: wrong architecture (e_machine %u%s); need x86-64 "
                  "(EM_X86_64 = %u)", name, eh->e_machine,
                  eh->e_machine == EM_386 ? " = EM_386" :
@@ -64,8 +73,8 @@ static int check_ehdr(const char *name, const GElf_Ehdr *eh, size_t size,
         snprintf(err, errlen, "%s: no program headers", name);
         return -1;
     }
-    if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > size ||
-        (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > size - eh->e_phoff) {
+    if (eh->e_phentsize != phsz || eh->e_phoff > size ||
+        (uint64_t)eh->e_phnum * phsz > size - eh->e_phoff) {
         snprintf(err, errlen, "%s: program header table (offset %" PRIu64
                  ", %u entries of %u bytes) is truncated or malformed",
                  name, (uint64_t)eh->e_phoff, eh->e_phnum, eh->e_phentsize);
@@ -201,12 +210,19 @@ int vmm_elf_parse(const char *name, const uint8_t *data, size_t size,
                   uint64_t mem_size, struct vmm_elf_image *img,
                   char *err, size_t errlen)
 {
+    return vmm_elf_parse_flags(name, data, size, mem_size, 0, img, err, errlen);
+}
+
+int vmm_elf_parse_flags(const char *name, const uint8_t *data, size_t size,
+                        uint64_t mem_size, unsigned flags, struct vmm_elf_image *img,
+                        char *err, size_t errlen)
+{
     Elf *elf;
     GElf_Ehdr eh;
     int rc = -1;
 
     memset(img, 0, sizeof(*img));
-    if (check_ident(name, data, size, err, errlen) < 0)
+    if (check_ident(name, data, size, flags, err, errlen) < 0)
         return -1;
     if (elf_version(EV_CURRENT) == EV_NONE) {
         snprintf(err, errlen, "%s: libelf initialisation failed: %s", name, elf_errmsg(-1));
@@ -219,7 +235,7 @@ int vmm_elf_parse(const char *name, const uint8_t *data, size_t size,
         snprintf(err, errlen, "%s: unreadable ELF header: %s", name, elf_errmsg(-1));
         goto out;
     }
-    if (check_ehdr(name, &eh, size, err, errlen) < 0)
+    if (check_ehdr(name, &eh, size, data[EI_CLASS] == ELFCLASS32, err, errlen) < 0)
         goto out;
     img->data = data;
     img->size = size;

@@ -48,6 +48,16 @@ int vmm_elf_parse(const char *name, const uint8_t *data, size_t size,
                   char *err, size_t errlen);
 
 /*
+ * vmm_elf_parse with options. VMM_ELF_ALLOW_I386 also accepts an ELFCLASS32
+ * EM_386 executable (a multiboot kernel, docs/multiboot.md), checked with
+ * the same bounds; without flags it is vmm_elf_parse.
+ */
+#define VMM_ELF_ALLOW_I386 1u
+int vmm_elf_parse_flags(const char *name, const uint8_t *data, size_t size,
+                        uint64_t mem_size, unsigned flags, struct vmm_elf_image *img,
+                        char *err, size_t errlen);
+
+/*
  * Copies the segments into guest RAM and zeroes their bss parts.
  * Requires: img validated by vmm_elf_parse with the same mem_size; ram
  *   points to mem_size bytes.

@@ -99,6 +99,22 @@ static int handle_io(struct vmm_vcpu *v)
             memset(data, 0xff, bytes);
         return 0;
     }
+    if (vmm_debug_exit_owns(&v->m->p->debug_exit, run->io.port)) {
+        uint32_t value = 0;
+        if (!out) {
+            memset(data, 0xff, bytes);
+            return 0;
+        }
+        memcpy(&value, data, run->io.size < 4 ? run->io.size : 4);
+        vmm_machine_debug_exit(v->m, value);
+        return 0;
+    }
+    if (vmm_fw_cfg_owns(&v->m->fw_cfg, run->io.port)) {
+        for (uint32_t i = 0; i < run->io.count; i++)
+            vmm_fw_cfg_access(&v->m->fw_cfg, run->io.port, out, data + i * run->io.size,
+                              run->io.size);
+        return 0;
+    }
     if (vmm_uart_owns(run->io.port) && run->io.size == 1) {
         for (uint32_t i = 0; i < run->io.count; i++)
             vmm_uart_access(&v->m->uart, v->index, run->io.port, out, data + i);
