@@ -85,7 +85,8 @@ static int check_ehdr(const char *name, const GElf_Ehdr *eh, size_t size, bool e
 
 /* Bounds of one PT_LOAD segment: in the file, in RAM, clear of fixed regions. */
 static int check_segment(const char *name, unsigned idx, const GElf_Phdr *ph,
-                         size_t size, uint64_t mem_size, char *err, size_t errlen)
+                         size_t size, uint64_t mem_size, unsigned flags,
+                         char *err, size_t errlen)
 {
     size_t nfixed;
     const struct vmm_region *fixed = vmm_memmap_fixed(&nfixed);
@@ -107,10 +108,12 @@ static int check_segment(const char *name, unsigned idx, const GElf_Phdr *ph,
                  " overflows", name, idx, ph->p_paddr, ph->p_memsz);
         return -1;
     }
-    if (ph->p_paddr < VMM_KERNEL_MIN_ADDR) {
+    if (ph->p_paddr < ((flags & VMM_ELF_LOW_MEMORY) ? VMM_ELF_LOW_MIN_ADDR : VMM_KERNEL_MIN_ADDR)) {
         snprintf(err, errlen, "%s: segment %u: physical address 0x%" PRIx64 " is below "
-                 "0x%llx (the first 1 MiB holds the boot data and FDT)",
-                 name, idx, ph->p_paddr, VMM_KERNEL_MIN_ADDR);
+                 "0x%llx (%s)", name, idx, ph->p_paddr,
+                 (flags & VMM_ELF_LOW_MEMORY) ? VMM_ELF_LOW_MIN_ADDR : VMM_KERNEL_MIN_ADDR,
+                 (flags & VMM_ELF_LOW_MEMORY) ? "page 0 holds the real-mode IVT"
+                                              : "the first 1 MiB holds the boot data and FDT");
         return -1;
     }
     if (ph->p_paddr + ph->p_memsz > mem_size) {
@@ -121,6 +124,8 @@ static int check_segment(const char *name, unsigned idx, const GElf_Phdr *ph,
         return -1;
     }
     for (size_t i = 0; i < nfixed; i++) {
+        if ((flags & VMM_ELF_LOW_MEMORY) && fixed[i].in_ram)
+            continue;      /* the vmm ABI's low regions; the caller checks its own */
         if (vmm_ranges_overlap(ph->p_paddr, ph->p_memsz, fixed[i].base, fixed[i].size)) {
             snprintf(err, errlen, "%s: segment %u: [0x%" PRIx64 ", 0x%" PRIx64
                      ") overlaps the %s region", name, idx, ph->p_paddr,
@@ -132,7 +137,7 @@ static int check_segment(const char *name, unsigned idx, const GElf_Phdr *ph,
 }
 
 static int collect_segments(const char *name, Elf *elf, size_t phnum, size_t size,
-                            uint64_t mem_size, struct vmm_elf_image *img,
+                            uint64_t mem_size, unsigned flags, struct vmm_elf_image *img,
                             char *err, size_t errlen)
 {
     for (size_t i = 0; i < phnum; i++) {
@@ -146,7 +151,7 @@ static int collect_segments(const char *name, Elf *elf, size_t phnum, size_t siz
         }
         if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
             continue;
-        if (check_segment(name, (unsigned)i, &ph, size, mem_size, err, errlen) < 0)
+        if (check_segment(name, (unsigned)i, &ph, size, mem_size, flags, err, errlen) < 0)
             return -1;
         for (size_t j = 0; j < img->nseg; j++) {
             if (vmm_ranges_overlap(ph.p_paddr, ph.p_memsz, img->seg[j].paddr,
@@ -240,7 +245,7 @@ int vmm_elf_parse_flags(const char *name, const uint8_t *data, size_t size,
     img->data = data;
     img->size = size;
     img->entry = eh.e_entry;
-    if (collect_segments(name, elf, eh.e_phnum, size, mem_size, img, err, errlen) < 0 ||
+    if (collect_segments(name, elf, eh.e_phnum, size, mem_size, flags, img, err, errlen) < 0 ||
         check_entry(name, img, err, errlen) < 0)
         goto out;
     rc = 0;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "memmap.h"
 #include "parse.h"
 
 #define PAGE 0x1000ull
@@ -83,6 +84,22 @@ int vmm_mb_find(const char *name, const uint8_t *data, size_t size,
     return 0;
 }
 
+int vmm_mb_check_image(const char *name, const struct vmm_elf_image *img,
+                       char *err, size_t errlen)
+{
+    for (size_t i = 0; i < img->nseg; i++) {
+        const struct vmm_elf_segment *s = &img->seg[i];
+        if (vmm_ranges_overlap(s->paddr, s->memsz, VMM_MB_AREA_ADDR,
+                               VMM_MB_AREA_END - VMM_MB_AREA_ADDR)) {
+            snprintf(err, errlen, "%s: segment [0x%" PRIx64 ", 0x%" PRIx64 ") overlaps vmm's "
+                     "multiboot boot information area [0x%x, 0x%x)", name, s->paddr,
+                     s->paddr + s->memsz, VMM_MB_AREA_ADDR, VMM_MB_AREA_END);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int vmm_mb_split_module(const char *spec, char *buf, size_t buflen,
                         const char **path, const char **args, char *err, size_t errlen)
 {
@@ -114,6 +131,8 @@ int vmm_mb_place_modules(const struct vmm_elf_image *img, uint64_t mem,
     uint64_t next = (img->hi + PAGE - 1) & ~(PAGE - 1);
     char m[32];
 
+    if (next < 0x100000)
+        next = 0x100000;
     if (n > VMM_MB_MAX_MODULES) {
         snprintf(err, errlen, "%zu modules; at most %u", n, VMM_MB_MAX_MODULES);
         return -1;

@@ -36,15 +36,16 @@
 #define VMM_MB_IF_LOADER_NAME (1u << 9)
 
 /*
- * Guest-physical layout of what vmm writes below 1 MiB for a multiboot
- * kernel (no firmware runs, so the whole first MiB is free): a flat GDT
- * (the segments loaded at entry come from it), then the information
- * structure, the memory map, the command lines and the module list, all
- * inside [VMM_MB_AREA_ADDR, VMM_MB_AREA_END). Page 0 is left to the
- * kernel (kvm-unit-tests copies its AP trampoline there).
+ * Guest-physical layout of what vmm writes for a multiboot kernel (no
+ * firmware runs, so the first MiB is free): a flat GDT (the segments loaded
+ * at entry come from it), then the information structure, the memory map,
+ * the command lines and the module list, all inside [VMM_MB_AREA_ADDR,
+ * VMM_MB_AREA_END), at the top of conventional memory. Everything else
+ * from 0x1000 up is the kernel's (kvm-unit-tests copies its AP trampoline
+ * to page 0 and links its real-mode test at 0x8000).
  */
-#define VMM_MB_AREA_ADDR      0x9000u
-#define VMM_MB_AREA_END       0x20000u
+#define VMM_MB_AREA_ADDR      0x90000u
+#define VMM_MB_AREA_END       0x9f000u
 #define VMM_MB_GDT_ADDR       VMM_MB_AREA_ADDR      /* null, code 0x08, data 0x10 */
 #define VMM_MB_CODE_SEL       0x08u
 #define VMM_MB_DATA_SEL       0x10u
@@ -86,6 +87,14 @@ struct vmm_mb_header {
 int vmm_mb_find(const char *name, const uint8_t *data, size_t size,
                 struct vmm_mb_header *h, char *err, size_t errlen);
 
+/*
+ * Checks that the kernel's segments leave vmm's boot area alone.
+ * Requires: img validated by vmm_elf_parse_flags with VMM_ELF_LOW_MEMORY.
+ * Fails: -1, err "NAME: segment [a, b) overlaps ..." naming the area.
+ */
+int vmm_mb_check_image(const char *name, const struct vmm_elf_image *img,
+                       char *err, size_t errlen);
+
 struct vmm_mb_module {
     const char *path;       /* as given; starts the module's command line */
     const char *args;       /* NULL or the text after the comma */
@@ -104,7 +113,8 @@ int vmm_mb_split_module(const char *spec, char *buf, size_t buflen,
 
 /*
  * Chooses each module's address: 4 KiB-aligned, one after the other, from
- * the first page after the kernel image (img->hi), as GRUB and QEMU do.
+ * the first page after the kernel image (img->hi), as GRUB and QEMU do,
+ * but never below 1 MiB (a low kernel's modules go above the boot area).
  * Requires: img validated for mem.
  * Guarantees: on 0 every mods[i].addr is set and [addr, addr+size) lies in
  *   RAM, above the image, overlapping nothing else; on -1 err names the

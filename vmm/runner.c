@@ -163,8 +163,10 @@ static int parse_image(struct run_spec *r, const char *name, const uint8_t *data
         return -1;
     r->multiboot = found == 1;
     if (r->multiboot)
-        return vmm_elf_parse_flags(name, data, size, r->mem, VMM_ELF_ALLOW_I386, &r->img,
-                                   err, errlen);
+        return vmm_elf_parse_flags(name, data, size, r->mem,
+                                   VMM_ELF_ALLOW_I386 | VMM_ELF_LOW_MEMORY, &r->img,
+                                   err, errlen) < 0 ? -1
+               : vmm_mb_check_image(name, &r->img, err, errlen);
     if (vmm_elf_parse(name, data, size, r->mem, &r->img, err, errlen) == 0)
         return 0;
     if (size < 5 || memcmp(data, "\177ELF", 4) != 0 || data[4] != ELFCLASS64_ID) {

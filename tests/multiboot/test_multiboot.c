@@ -120,6 +120,11 @@ START_TEST(modules_placed_after_the_kernel)
                   "%s", err);
     m[0].size = UINT64_MAX - 0x100;            /* no overflow */
     ck_assert_int_eq(vmm_mb_place_modules(&k, MEM, m, 1, err, sizeof(err)), -1);
+    /* a kernel below 1 MiB: its modules still go above 1 MiB */
+    k = image_at(0x8000, 0xe000);
+    m[0].size = 5;
+    ck_assert_int_eq(vmm_mb_place_modules(&k, MEM, m, 1, err, sizeof(err)), 0);
+    ck_assert_uint_eq(m[0].addr, 0x100000);
 }
 END_TEST
 
@@ -256,10 +261,24 @@ START_TEST(elf32_kernels)
     ck_assert_int_eq(vmm_elf_parse_flags("k", f, n, MEM, VMM_ELF_ALLOW_I386, &i, err,
                                          sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "lies outside guest RAM"));
-    n = make_elf32(f, EM_386, 0x8000);       /* below 1 MiB: the boot area */
+    /* below 1 MiB: only with VMM_ELF_LOW_MEMORY, and never in page 0 */
+    n = make_elf32(f, EM_386, 0x8000);
     ck_assert_int_eq(vmm_elf_parse_flags("k", f, n, MEM, VMM_ELF_ALLOW_I386, &i, err,
                                          sizeof(err)), -1);
     ck_assert_ptr_nonnull(strstr(err, "is below 0x100000"));
+    ck_assert_int_eq(vmm_elf_parse_flags("k", f, n, MEM, VMM_ELF_ALLOW_I386 | VMM_ELF_LOW_MEMORY,
+                                         &i, err, sizeof(err)), 0);
+    ck_assert_int_eq(vmm_mb_check_image("k", &i, err, sizeof(err)), 0);
+    n = make_elf32(f, EM_386, 0);
+    ck_assert_int_eq(vmm_elf_parse_flags("k", f, n, MEM, VMM_ELF_ALLOW_I386 | VMM_ELF_LOW_MEMORY,
+                                         &i, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "is below 0x1000"));
+    /* over vmm's boot information area */
+    n = make_elf32(f, EM_386, VMM_MB_AREA_ADDR - 0x1000);
+    ck_assert_int_eq(vmm_elf_parse_flags("k", f, n, MEM, VMM_ELF_ALLOW_I386 | VMM_ELF_LOW_MEMORY,
+                                         &i, err, sizeof(err)), 0);
+    ck_assert_int_eq(vmm_mb_check_image("k", &i, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "overlaps vmm's multiboot boot information area"));
 }
 END_TEST
 
