@@ -8,6 +8,7 @@
 
 #include "machine.h"
 #include "out.h"
+#include "pc_testdev.h"
 #include "abi/vmm.h"
 
 int vmm_vcpu_create(struct vmm_machine *m, struct vmm_vcpu *v, unsigned index,
@@ -113,6 +114,14 @@ static int handle_io(struct vmm_vcpu *v)
         for (uint32_t i = 0; i < run->io.count; i++)
             vmm_fw_cfg_access(&v->m->fw_cfg, run->io.port, out, data + i * run->io.size,
                               run->io.size);
+        return 0;
+    }
+    if (v->m->p->multiboot && vmm_testdev_owns(run->io.port) && out) {
+        char err[160];
+        if (vmm_testdev_irq(v->m->vm.fd, run->io.port, data[0], err, sizeof(err)) < 0) {
+            vmm_errf("vmm: cpu %u: pc-testdev: %s\n", v->index, err);
+            return -1;
+        }
         return 0;
     }
     if (vmm_uart_owns(run->io.port) && run->io.size == 1) {
