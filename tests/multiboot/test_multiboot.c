@@ -13,6 +13,7 @@
 #include "elf_image.h"
 #include "fw_cfg.h"
 #include "multiboot.h"
+#include "options.h"
 #include "abi/vmm.h"
 
 #define MEM (32ull << 20)
@@ -343,6 +344,33 @@ START_TEST(fw_cfg_items)
 }
 END_TEST
 
+START_TEST(module_and_debug_exit_options)
+{
+    struct vmm_options o;
+    char *ok[] = { "vmm", "--guest", "k", "--module", "a,x y", "--module=b", "--debug-exit",
+                   "0x501" };
+    char *many[40] = { "vmm", "--guest", "k" };
+    int n = 3;
+
+    ck_assert_int_eq(vmm_options_parse(8, ok, &o, err, sizeof(err)), -1);   /* 0x501: hypercall */
+    ck_assert_ptr_nonnull(strstr(err, "--debug-exit"));
+    ok[7] = "0x604,1";
+    ck_assert_int_eq(vmm_options_parse(8, ok, &o, err, sizeof(err)), 0);
+    ck_assert_uint_eq(o.nmodules, 2);
+    ck_assert_str_eq(o.modules[0], "a,x y");
+    ck_assert_str_eq(o.modules[1], "b");
+    ck_assert_str_eq(o.debug_exit, "0x604,1");
+    for (int i = 0; i < 17; i++) {
+        many[n++] = "--module";
+        many[n++] = "m";
+    }
+    ck_assert_int_eq(vmm_options_parse(n, many, &o, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "more than 16 modules"));
+    ck_assert_int_eq(vmm_options_parse(n - 2, many, &o, err, sizeof(err)), 0);
+    ck_assert_uint_eq(o.nmodules, 16);
+}
+END_TEST
+
 int check_program(int argc, char **argv, struct check_plan *plan)
 {
     if (!check_no_args(argc, argv))
@@ -360,6 +388,7 @@ int check_program(int argc, char **argv, struct check_plan *plan)
     tcase_add_test(tc, elf32_kernels);
     tcase_add_test(tc, debug_exit_device);
     tcase_add_test(tc, fw_cfg_items);
+    tcase_add_test(tc, module_and_debug_exit_options);
     suite_add_tcase(s, tc);
     check_plan_add(plan, s);
     return CHECK_RUN;
