@@ -14,6 +14,7 @@
 #include "multiboot_entry.h"
 #include "out.h"
 #include "parse.h"
+#include "pc_testdev.h"
 #include "abi/vmm.h"
 
 static double ms_between(const struct timespec *a, const struct timespec *b)
@@ -90,7 +91,9 @@ static int setup(struct vmm_machine *m, char *err, size_t errlen)
     m->hc = (struct vmm_hc_ctx){ .ram = m->vm.ram, .mem_size = p->mem, .cpus = p->cpus,
                                  .console = &m->console, .verbose = p->verbose };
     m->vcpus = calloc(p->cpus, sizeof(*m->vcpus));
-    if (!m->vcpus) {
+    if (p->multiboot)
+        m->testdev_iomem = calloc(1, VMM_TESTDEV_IOMEM_SIZE);
+    if (!m->vcpus || (p->multiboot && !m->testdev_iomem)) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -191,6 +194,7 @@ static void teardown(struct vmm_machine *m)
     }
     vmm_console_destroy(&m->console);
     vmm_fw_cfg_destroy(&m->fw_cfg);
+    free(m->testdev_iomem);
     vmm_vm_destroy(&m->vm);
     pthread_cond_destroy(&m->cond);
     pthread_mutex_destroy(&m->lock);

@@ -68,6 +68,7 @@ struct vmm_machine {
     struct vmm_uart uart;
     struct vmm_hc_ctx hc;
     struct vmm_fw_cfg fw_cfg;       /* enabled for multiboot guests */
+    uint8_t *testdev_iomem;         /* pc-testdev iomem (multiboot guests), under lock */
     bool debug_exit_written;        /* under lock, with status */
     uint32_t debug_exit_value;
     pthread_mutex_t lock;

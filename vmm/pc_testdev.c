@@ -23,3 +23,17 @@ int vmm_testdev_irq(int vm_fd, uint16_t port, uint8_t level, char *err, size_t e
     }
     return 0;
 }
+
+bool vmm_testdev_iomem(uint8_t *mem, uint64_t addr, bool write, uint8_t *data, unsigned len)
+{
+    uint64_t off = addr - VMM_TESTDEV_IOMEM_ADDR;
+
+    if (addr < VMM_TESTDEV_IOMEM_ADDR || off >= VMM_TESTDEV_IOMEM_SIZE ||
+        len > VMM_TESTDEV_IOMEM_SIZE - off)
+        return false;
+    if (write)
+        memcpy(mem + off, data, len);
+    else
+        memcpy(data, mem + off, len);
+    return true;
+}

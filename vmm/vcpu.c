@@ -149,6 +149,20 @@ static void handle_mmio(struct vmm_vcpu *v)
     crash(v, why);
 }
 
+/* The pc-testdev iomem window of multiboot guests; false if not there. */
+static bool testdev_mmio(struct vmm_vcpu *v)
+{
+    bool done;
+
+    if (!v->m->testdev_iomem || v->run->mmio.len > 8)
+        return false;
+    pthread_mutex_lock(&v->m->lock);
+    done = vmm_testdev_iomem(v->m->testdev_iomem, v->run->mmio.phys_addr,
+                             v->run->mmio.is_write, v->run->mmio.data, v->run->mmio.len);
+    pthread_mutex_unlock(&v->m->lock);
+    return done;
+}
+
 static void handle_internal(struct vmm_vcpu *v)
 {
     char why[200];
@@ -183,6 +197,8 @@ static bool handle_exit(struct vmm_vcpu *v)
         crash(v, "triple fault (KVM_EXIT_SHUTDOWN)");
         return false;
     case KVM_EXIT_MMIO:
+        if (testdev_mmio(v))
+            return true;
         handle_mmio(v);
         return false;
     case KVM_EXIT_INTERNAL_ERROR:

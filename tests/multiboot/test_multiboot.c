@@ -14,6 +14,7 @@
 #include "fw_cfg.h"
 #include "multiboot.h"
 #include "options.h"
+#include "pc_testdev.h"
 #include "abi/vmm.h"
 
 #define MEM (32ull << 20)
@@ -371,6 +372,21 @@ START_TEST(module_and_debug_exit_options)
 }
 END_TEST
 
+START_TEST(testdev_window)
+{
+    static uint8_t mem[VMM_TESTDEV_IOMEM_SIZE];
+    uint8_t w[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, r[8] = { 0 };
+
+    ck_assert(vmm_testdev_iomem(mem, VMM_TESTDEV_IOMEM_ADDR + 0xfff8, true, w, 8));
+    ck_assert(vmm_testdev_iomem(mem, VMM_TESTDEV_IOMEM_ADDR + 0xfff8, false, r, 8));
+    ck_assert_mem_eq(r, w, 8);
+    ck_assert(!vmm_testdev_iomem(mem, VMM_TESTDEV_IOMEM_ADDR + 0xfffc, true, w, 8));  /* straddles */
+    ck_assert(!vmm_testdev_iomem(mem, VMM_TESTDEV_IOMEM_ADDR - 1, false, r, 1));
+    ck_assert(!vmm_testdev_iomem(mem, VMM_TESTDEV_IOMEM_ADDR + VMM_TESTDEV_IOMEM_SIZE, false, r, 1));
+    ck_assert(vmm_testdev_owns(0x2000) && vmm_testdev_owns(0x2017) && !vmm_testdev_owns(0x2018));
+}
+END_TEST
+
 int check_program(int argc, char **argv, struct check_plan *plan)
 {
     if (!check_no_args(argc, argv))
@@ -389,6 +405,7 @@ int check_program(int argc, char **argv, struct check_plan *plan)
     tcase_add_test(tc, debug_exit_device);
     tcase_add_test(tc, fw_cfg_items);
     tcase_add_test(tc, module_and_debug_exit_options);
+    tcase_add_test(tc, testdev_window);
     suite_add_tcase(s, tc);
     check_plan_add(plan, s);
     return CHECK_RUN;
