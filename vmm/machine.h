@@ -69,6 +69,7 @@ struct vmm_machine {
     struct vmm_hc_ctx hc;
     struct vmm_fw_cfg fw_cfg;       /* enabled for multiboot guests */
     uint8_t *testdev_iomem;         /* pc-testdev iomem (multiboot guests), under lock */
+    uint32_t testdev_ioport;        /* pc-testdev scratch port 0xe0, under lock */
     bool debug_exit_written;        /* under lock, with status */
     uint32_t debug_exit_value;
     pthread_mutex_t lock;

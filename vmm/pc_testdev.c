@@ -37,3 +37,22 @@ bool vmm_testdev_iomem(uint8_t *mem, uint64_t addr, bool write, uint8_t *data, u
         memcpy(data, mem + off, len);
     return true;
 }
+
+bool vmm_testdev_ioport_owns(uint16_t port)
+{
+    return port >= VMM_TESTDEV_IOPORT && port < VMM_TESTDEV_IOPORT + VMM_TESTDEV_IOPORT_LEN;
+}
+
+void vmm_testdev_ioport(uint32_t *reg, bool write, uint8_t *data, unsigned size)
+{
+    uint32_t v = 0;
+
+    if (size > 4)
+        size = 4;
+    if (write) {
+        memcpy(&v, data, size);
+        *reg = v;
+    } else {
+        memcpy(data, reg, size);
+    }
+}

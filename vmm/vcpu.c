@@ -116,6 +116,14 @@ static int handle_io(struct vmm_vcpu *v)
                               run->io.size);
         return 0;
     }
+    if (v->m->p->multiboot && vmm_testdev_ioport_owns(run->io.port)) {
+        pthread_mutex_lock(&v->m->lock);
+        for (uint32_t i = 0; i < run->io.count; i++)
+            vmm_testdev_ioport(&v->m->testdev_ioport, out, data + i * run->io.size,
+                               run->io.size);
+        pthread_mutex_unlock(&v->m->lock);
+        return 0;
+    }
     if (v->m->p->multiboot && vmm_testdev_owns(run->io.port) && out) {
         char err[160];
         if (vmm_testdev_irq(v->m->vm.fd, run->io.port, data[0], err, sizeof(err)) < 0) {

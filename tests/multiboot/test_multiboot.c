@@ -384,6 +384,18 @@ START_TEST(testdev_window)
     ck_assert(!vmm_testdev_iomem(mem, VMM_TESTDEV_IOMEM_ADDR - 1, false, r, 1));
     ck_assert(!vmm_testdev_iomem(mem, VMM_TESTDEV_IOMEM_ADDR + VMM_TESTDEV_IOMEM_SIZE, false, r, 1));
     ck_assert(vmm_testdev_owns(0x2000) && vmm_testdev_owns(0x2017) && !vmm_testdev_owns(0x2018));
+    {
+        uint32_t reg = 0;
+        uint8_t b = 0x99, wv[2] = { 0x34, 0x12 }, rv[4] = { 0 };
+        vmm_testdev_ioport(&reg, true, wv, 2);
+        vmm_testdev_ioport(&reg, false, rv, 4);
+        ck_assert_uint_eq(reg, 0x1234);
+        ck_assert(rv[0] == 0x34 && rv[1] == 0x12 && rv[2] == 0);
+        vmm_testdev_ioport(&reg, true, &b, 1);         /* a byte write replaces it all */
+        ck_assert_uint_eq(reg, 0x99);
+        ck_assert(vmm_testdev_ioport_owns(0xe0) && vmm_testdev_ioport_owns(0xe3));
+        ck_assert(!vmm_testdev_ioport_owns(0xe4) && !vmm_testdev_ioport_owns(0xdf));
+    }
 }
 END_TEST
 
