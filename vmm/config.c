@@ -17,10 +17,10 @@
 #include "abi/vmm.h"
 
 enum cfg_key { KEY_GUEST, KEY_CPUS, KEY_MEMORY, KEY_BOOTARGS, KEY_TIMEOUT,
-               KEY_GROUPS, KEY_EXPECT, KEY_COUNT };
+               KEY_GROUPS, KEY_EXPECT, KEY_SKIP, KEY_COUNT };
 
 static const char *const key_names[KEY_COUNT] = {
-    "guest", "cpus", "memory", "bootargs", "timeout", "groups", "expect"
+    "guest", "cpus", "memory", "bootargs", "timeout", "groups", "expect", "skip"
 };
 
 /* Parser state shared by the line reader and the key handler, so that the
@@ -227,6 +227,9 @@ static int set_key(struct cfg_ctx *c, struct vmm_test_entry *e, int key,
             return -1;
         }
         return 0;
+    case KEY_SKIP:
+        e->skip = strdup(v);
+        return e->skip ? 0 : (snprintf(why, wlen, "out of memory"), -1);
     }
     return -1;
 }
@@ -252,7 +255,7 @@ static int handler(void *user, const char *section, const char *name, const char
             key = i;
     if (key < 0) {
         snprintf(c->err, sizeof(c->err), "[%s] %s: unknown key (valid: guest, cpus, "
-                 "memory, bootargs, timeout, groups, expect)", section, name);
+                 "memory, bootargs, timeout, groups, expect, skip)", section, name);
         goto fail;
     }
     if (e->keys_seen & (1u << key)) {
@@ -352,6 +355,7 @@ void vmm_config_free(struct vmm_config *cfg)
         free(cfg->entries[i].image);
         free(cfg->entries[i].bootargs);
         free(cfg->entries[i].groups);
+        free(cfg->entries[i].skip);
     }
     free(cfg->entries);
     free(cfg->path);

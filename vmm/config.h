@@ -10,6 +10,7 @@
  *   timeout = 30
  *   groups = smoke smp
  *   expect = passed          ; passed, guest-failed, guest-crash, timeout, ...
+ *   skip = REASON            ; not run; the runner reports it as skipped
  *
  * Every key is optional; a value given on the command line overrides it.
  */
@@ -37,6 +38,7 @@ struct vmm_test_entry {
     unsigned timeout_s;
     char *groups;          /* NULL = none; words separated by blanks/commas */
     int expect;            /* enum vmm_exit_status; default VMM_EXIT_PASSED */
+    char *skip;            /* NULL, or why the entry is not run (reported) */
     unsigned keys_seen;    /* internal: bit per key, to reject duplicates */
 };
 

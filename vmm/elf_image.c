@@ -22,14 +22,16 @@
 
 /* The identity part of the header, checked by hand so that each kind of
  * wrong file gets its own message before libelf sees it. */
-static int check_ident(const char *name, const uint8_t *d, size_t size,
+static int check_ident(const char *name, const uint8_t *d, size_t size, unsigned flags,
                        char *err, size_t errlen)
 {
+    bool elf32 = (flags & VMM_ELF_ALLOW_I386) && size > EI_CLASS && d[EI_CLASS] == ELFCLASS32;
+
     if (size < EI_NIDENT || memcmp(d, ELFMAG, SELFMAG) != 0) {
         snprintf(err, errlen, "%s: not an ELF file (bad magic)", name);
         return -1;
     }
-    if (d[EI_CLASS] != ELFCLASS64) {
+    if (d[EI_CLASS] != ELFCLASS64 && !elf32) {
         snprintf(err, errlen, "%s: not a 64-bit ELF (EI_CLASS %u%s); need ELFCLASS64",
                  name, d[EI_CLASS], d[EI_CLASS] == ELFCLASS32 ? " = ELFCLASS32" : "");
         return -1;
@@ -38,17 +40,24 @@ static int check_ident(const char *name, const uint8_t *d, size_t size,
         snprintf(err, errlen, "%s: not little-endian (EI_DATA %u)", name, d[EI_DATA]);
         return -1;
     }
-    if (size < sizeof(Elf64_Ehdr)) {
+    if (size < (elf32 ? sizeof(Elf32_Ehdr) : sizeof(Elf64_Ehdr))) {
         snprintf(err, errlen, "%s: truncated ELF header (%zu bytes)", name, size);
         return -1;
     }
     return 0;
 }
 
-static int check_ehdr(const char *name, const GElf_Ehdr *eh, size_t size,
+static int check_ehdr(const char *name, const GElf_Ehdr *eh, size_t size, bool elf32,
                       char *err, size_t errlen)
 {
-    if (eh->e_machine != EM_X86_64) {
+    size_t phsz = elf32 ? sizeof(Elf32_Phdr) : sizeof(Elf64_Phdr);
+
+    if (elf32 && eh->e_machine != EM_386) {
+        snprintf(err, errlen, "%s: a 32-bit ELF for e_machine %u; need EM_386 (%u)",
+                 name, eh->e_machine, EM_386);
+        return -1;
+    }
+    if (!elf32 && eh->e_machine != EM_X86_64) {
         snprintf(err, errlen, "%s: wrong architecture (e_machine %u%s); need x86-64 "
                  "(EM_X86_64 = %u)", name, eh->e_machine,
                  eh->e_machine == EM_386 ? " = EM_386" :
@@ -65,8 +74,8 @@ static int check_ehdr(const char *name, const GElf_Ehdr *eh, size_t size,
         snprintf(err, errlen, "%s: no program headers", name);
         return -1;
     }
-    if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > size ||
-        (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > size - eh->e_phoff) {
+    if (eh->e_phentsize != phsz || eh->e_phoff > size ||
+        (uint64_t)eh->e_phnum * phsz > size - eh->e_phoff) {
         snprintf(err, errlen, "%s: program header table (offset %" PRIu64
                  ", %u entries of %u bytes) is truncated or malformed",
                  name, (uint64_t)eh->e_phoff, eh->e_phnum, eh->e_phentsize);
@@ -77,7 +86,8 @@ static int check_ehdr(const char *name, const GElf_Ehdr *eh, size_t size,
 
 /* Bounds of one PT_LOAD segment: in the file, in RAM, clear of fixed regions. */
 static int check_segment(const char *name, unsigned idx, const GElf_Phdr *ph,
-                         size_t size, uint64_t mem_size, char *err, size_t errlen)
+                         size_t size, uint64_t mem_size, unsigned flags,
+                         char *err, size_t errlen)
 {
     size_t nfixed;
     const struct vmm_region *fixed = vmm_memmap_fixed(&nfixed);
@@ -99,10 +109,12 @@ static int check_segment(const char *name, unsigned idx, const GElf_Phdr *ph,
                  " overflows", name, idx, ph->p_paddr, ph->p_memsz);
         return -1;
     }
-    if (ph->p_paddr < VMM_KERNEL_MIN_ADDR) {
+    if (ph->p_paddr < ((flags & VMM_ELF_LOW_MEMORY) ? VMM_ELF_LOW_MIN_ADDR : VMM_KERNEL_MIN_ADDR)) {
         snprintf(err, errlen, "%s: segment %u: physical address 0x%" PRIx64 " is below "
-                 "0x%llx (the first 1 MiB holds the boot data and FDT)",
-                 name, idx, ph->p_paddr, VMM_KERNEL_MIN_ADDR);
+                 "0x%llx (%s)", name, idx, ph->p_paddr,
+                 (flags & VMM_ELF_LOW_MEMORY) ? VMM_ELF_LOW_MIN_ADDR : VMM_KERNEL_MIN_ADDR,
+                 (flags & VMM_ELF_LOW_MEMORY) ? "page 0 holds the real-mode IVT"
+                                              : "the first 1 MiB holds the boot data and FDT");
         return -1;
     }
     if (ph->p_paddr + ph->p_memsz > mem_size) {
@@ -118,6 +130,8 @@ static int check_segment(const char *name, unsigned idx, const GElf_Phdr *ph,
         return -1;
     }
     for (size_t i = 0; i < nfixed; i++) {
+        if ((flags & VMM_ELF_LOW_MEMORY) && fixed[i].in_ram)
+            continue;      /* the vmm ABI's low regions; the caller checks its own */
         if (vmm_ranges_overlap(ph->p_paddr, ph->p_memsz, fixed[i].base, fixed[i].size)) {
             snprintf(err, errlen, "%s: segment %u: [0x%" PRIx64 ", 0x%" PRIx64
                      ") overlaps the %s region", name, idx, ph->p_paddr,
@@ -129,7 +143,7 @@ static int check_segment(const char *name, unsigned idx, const GElf_Phdr *ph,
 }
 
 static int collect_segments(const char *name, Elf *elf, size_t phnum, size_t size,
-                            uint64_t mem_size, struct vmm_elf_image *img,
+                            uint64_t mem_size, unsigned flags, struct vmm_elf_image *img,
                             char *err, size_t errlen)
 {
     for (size_t i = 0; i < phnum; i++) {
@@ -143,7 +157,7 @@ static int collect_segments(const char *name, Elf *elf, size_t phnum, size_t siz
         }
         if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
             continue;
-        if (check_segment(name, (unsigned)i, &ph, size, mem_size, err, errlen) < 0)
+        if (check_segment(name, (unsigned)i, &ph, size, mem_size, flags, err, errlen) < 0)
             return -1;
         for (size_t j = 0; j < img->nseg; j++) {
             if (vmm_ranges_overlap(ph.p_paddr, ph.p_memsz, img->seg[j].paddr,
@@ -207,12 +221,19 @@ int vmm_elf_parse(const char *name, const uint8_t *data, size_t size,
                   uint64_t mem_size, struct vmm_elf_image *img,
                   char *err, size_t errlen)
 {
+    return vmm_elf_parse_flags(name, data, size, mem_size, 0, img, err, errlen);
+}
+
+int vmm_elf_parse_flags(const char *name, const uint8_t *data, size_t size,
+                        uint64_t mem_size, unsigned flags, struct vmm_elf_image *img,
+                        char *err, size_t errlen)
+{
     Elf *elf;
     GElf_Ehdr eh;
     int rc = -1;
 
     memset(img, 0, sizeof(*img));
-    if (check_ident(name, data, size, err, errlen) < 0)
+    if (check_ident(name, data, size, flags, err, errlen) < 0)
         return -1;
     if (elf_version(EV_CURRENT) == EV_NONE) {
         snprintf(err, errlen, "%s: libelf initialisation failed: %s", name, elf_errmsg(-1));
@@ -229,12 +250,12 @@ int vmm_elf_parse(const char *name, const uint8_t *data, size_t size,
                  e ? elf_errmsg(e) : "libelf does not recognise it as an ELF file");
         goto out;
     }
-    if (check_ehdr(name, &eh, size, err, errlen) < 0)
+    if (check_ehdr(name, &eh, size, data[EI_CLASS] == ELFCLASS32, err, errlen) < 0)
         goto out;
     img->data = data;
     img->size = size;
     img->entry = eh.e_entry;
-    if (collect_segments(name, elf, eh.e_phnum, size, mem_size, img, err, errlen) < 0 ||
+    if (collect_segments(name, elf, eh.e_phnum, size, mem_size, flags, img, err, errlen) < 0 ||
         check_entry(name, img, err, errlen) < 0)
         goto out;
     rc = 0;

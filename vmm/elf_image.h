@@ -48,6 +48,21 @@ int vmm_elf_parse(const char *name, const uint8_t *data, size_t size,
                   char *err, size_t errlen);
 
 /*
+ * vmm_elf_parse with options (multiboot kernels, docs/multiboot.md):
+ * VMM_ELF_ALLOW_I386 also accepts an ELFCLASS32 EM_386 executable;
+ * VMM_ELF_LOW_MEMORY lets segments start at VMM_ELF_LOW_MIN_ADDR instead
+ * of VMM_KERNEL_MIN_ADDR and ignores the vmm ABI's low RAM regions (boot,
+ * fdt, low): the caller then checks its own boot data against the image.
+ * The other bounds stay. Without flags it is vmm_elf_parse.
+ */
+#define VMM_ELF_ALLOW_I386 1u
+#define VMM_ELF_LOW_MEMORY 2u
+#define VMM_ELF_LOW_MIN_ADDR 0x1000ull
+int vmm_elf_parse_flags(const char *name, const uint8_t *data, size_t size,
+                        uint64_t mem_size, unsigned flags, struct vmm_elf_image *img,
+                        char *err, size_t errlen);
+
+/*
  * Copies the segments into guest RAM and zeroes their bss parts.
  * Requires: img validated by vmm_elf_parse with the same mem_size; ram
  *   points to mem_size bytes.

@@ -11,8 +11,10 @@
 #include <sys/ioctl.h>
 
 #include "fdt_build.h"
+#include "multiboot_entry.h"
 #include "out.h"
 #include "parse.h"
+#include "pc_testdev.h"
 #include "abi/vmm.h"
 
 #define VMM_CHECK_PERIOD_S 1
@@ -32,6 +34,29 @@ void vmm_machine_request_stop(struct vmm_machine *m, int status)
     }
     pthread_cond_signal(&m->cond);
     pthread_mutex_unlock(&m->lock);
+}
+
+void vmm_machine_debug_exit(struct vmm_machine *m, uint32_t value)
+{
+    pthread_mutex_lock(&m->lock);
+    if (!__atomic_load_n(&m->stop, __ATOMIC_RELAXED)) {
+        m->debug_exit_written = true;
+        m->debug_exit_value = value;
+    }
+    pthread_mutex_unlock(&m->lock);
+    vmm_machine_request_stop(m, vmm_debug_exit_status(value));
+}
+
+/* Loads the kernel and its boot data for the protocol it speaks. */
+static int write_boot(struct vmm_machine *m, char *err, size_t errlen)
+{
+    const struct vmm_guest_params *p = m->p;
+
+    if (!p->multiboot)
+        return vmm_machine_write_boot_data(m->vm.ram, p->mem, p->image, p->cpus,
+                                           p->bootargs, err, errlen);
+    vmm_elf_load(p->image, m->vm.ram);
+    return vmm_mb_write_info(m->vm.ram, p->mem, p->multiboot, err, errlen);
 }
 
 int vmm_machine_write_boot_data(uint8_t *ram, uint64_t mem, const struct vmm_elf_image *image,
@@ -58,8 +83,7 @@ static int setup(struct vmm_machine *m, char *err, size_t errlen)
 
     if (vmm_vm_create(m->kvm, &m->vm, p->mem, p->firmware, p->firmware_size, err,
                       errlen) < 0 ||
-        vmm_machine_write_boot_data(m->vm.ram, p->mem, p->image, p->cpus, p->bootargs,
-                                    err, errlen) < 0)
+        write_boot(m, err, errlen) < 0)
         return -1;
     if (vmm_console_init(&m->console, p->cpus, p->verbose || p->cpus > 1, p->quiet) < 0) {
         snprintf(err, errlen, "out of memory");
@@ -69,7 +93,9 @@ static int setup(struct vmm_machine *m, char *err, size_t errlen)
     m->hc = (struct vmm_hc_ctx){ .ram = m->vm.ram, .mem_size = p->mem, .cpus = p->cpus,
                                  .console = &m->console, .verbose = p->verbose };
     m->vcpus = calloc(p->cpus, sizeof(*m->vcpus));
-    if (!m->vcpus) {
+    if (p->multiboot)
+        m->testdev_iomem = calloc(1, VMM_TESTDEV_IOMEM_SIZE);
+    if (!m->vcpus || (p->multiboot && !m->testdev_iomem)) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -78,6 +104,10 @@ static int setup(struct vmm_machine *m, char *err, size_t errlen)
     for (unsigned i = 0; i < p->cpus; i++)
         if (vmm_vcpu_create(m, &m->vcpus[i], i, err, errlen) < 0)
             return -1;
+    if (p->multiboot &&
+        vmm_mb_enter(m->vcpus[0].fd, (uint32_t)p->image->entry, VMM_MB_INFO_ADDR,
+                     err, errlen) < 0)
+        return -1;
     return 0;
 }
 
@@ -193,6 +223,8 @@ static void teardown(struct vmm_machine *m)
         free(m->vcpus);
     }
     vmm_console_destroy(&m->console);
+    vmm_fw_cfg_destroy(&m->fw_cfg);
+    free(m->testdev_iomem);
     vmm_vm_destroy(&m->vm);
     pthread_cond_destroy(&m->cond);
     pthread_mutex_destroy(&m->lock);
@@ -210,6 +242,8 @@ static void fill_result(struct vmm_machine *m, struct vmm_guest_result *r)
     r->tests_failed = m->hc.tests_failed;
     r->bad_calls = m->hc.bad_calls;
     r->online_mask = m->hc.online_mask;
+    r->debug_exit_written = m->debug_exit_written;
+    r->debug_exit_value = m->debug_exit_value;
 }
 
 int vmm_machine_run(struct vmm_kvm *k, const struct vmm_guest_params *p,
@@ -230,6 +264,7 @@ int vmm_machine_run(struct vmm_kvm *k, const struct vmm_guest_params *p,
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* watchdog immune to clock jumps */
     pthread_cond_init(&m.cond, &ca);
     pthread_condattr_destroy(&ca);
+    vmm_fw_cfg_init(&m.fw_cfg, p->multiboot != NULL, p->mem, p->cpus);
 
     if (setup(&m, err, sizeof(err)) < 0 || start_threads(&m, err, sizeof(err)) < 0) {
         vmm_errf("vmm: %s: %s\n", p->label, err);

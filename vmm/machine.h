@@ -11,9 +11,12 @@
 #include <time.h>
 
 #include "console.h"
+#include "debug_exit.h"
 #include "elf_image.h"
+#include "fw_cfg.h"
 #include "hypercall.h"
 #include "kvm.h"
+#include "multiboot.h"
 #include "uart.h"
 
 struct vmm_guest_params {
@@ -27,6 +30,10 @@ struct vmm_guest_params {
     unsigned timeout_s;
     bool verbose;
     bool quiet;                     /* drop guest console output */
+    /* non-NULL: a multiboot kernel, entered directly in 32-bit protected
+     * mode with the information structure (docs/multiboot.md); no firmware */
+    const struct vmm_mb_boot *multiboot;
+    struct vmm_debug_exit debug_exit;   /* zero = no isa-debug-exit device */
 };
 
 struct vmm_guest_result {
@@ -36,6 +43,8 @@ struct vmm_guest_result {
     double to_exit_ms;              /* run start -> stop */
     unsigned tests_passed, tests_failed, bad_calls;
     uint64_t online_mask;
+    bool debug_exit_written;        /* the run ended by the isa-debug-exit port */
+    uint32_t debug_exit_value;      /* the value written there */
 };
 
 struct vmm_machine;
@@ -64,6 +73,11 @@ struct vmm_machine {
     struct vmm_console console;
     struct vmm_uart uart;
     struct vmm_hc_ctx hc;
+    struct vmm_fw_cfg fw_cfg;       /* enabled for multiboot guests */
+    uint8_t *testdev_iomem;         /* pc-testdev iomem (multiboot guests), under lock */
+    uint32_t testdev_ioport;        /* pc-testdev scratch port 0xe0, under lock */
+    bool debug_exit_written;        /* under lock, with status */
+    uint32_t debug_exit_value;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stop;                      /* atomic: every vCPU must leave KVM_RUN */
@@ -98,6 +112,11 @@ int vmm_machine_write_boot_data(uint8_t *ram, uint64_t mem, const struct vmm_elf
 /* Called by vCPU threads: records the stop reason (the first one wins)
  * and wakes the watchdog, which then stops every vCPU. */
 void vmm_machine_request_stop(struct vmm_machine *m, int status);
+
+/* Called by a vCPU thread for a write of value to the isa-debug-exit
+ * port: stops the run with vmm_debug_exit_status(value) and records the
+ * value, if it is the first stop reason. */
+void vmm_machine_debug_exit(struct vmm_machine *m, uint32_t value);
 
 /* Creates vCPU `index` in v with vmm_kvm_vcpu_open (kvm_run mapping,
  * CPUID, MP state). Requires: v->fd == -1. Fails (-1, err) on any KVM

@@ -4,13 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "debug_exit.h"
 #include "memmap.h"
 #include "parse.h"
 
 enum opt_id {
     OPT_GUEST, OPT_CPUS, OPT_MEM, OPT_BOOTARGS, OPT_TIMEOUT, OPT_CONFIG,
     OPT_TEST, OPT_LOG, OPT_BENCH, OPT_VERBOSE, OPT_HELP, OPT_VERSION,
-    OPT_SANDBOX, OPT_NO_SANDBOX, OPT_COUNT
+    OPT_SANDBOX, OPT_NO_SANDBOX, OPT_MODULE, OPT_DEBUG_EXIT, OPT_COUNT
 };
 
 enum opt_arg { ARG_NONE, ARG_REQUIRED, ARG_OPTIONAL };
@@ -33,6 +34,8 @@ static const struct opt_spec {
     [OPT_VERSION] = { "version", ARG_NONE },
     [OPT_SANDBOX] = { "sandbox", ARG_NONE },
     [OPT_NO_SANDBOX] = { "no-sandbox", ARG_NONE },
+    [OPT_MODULE] = { "module", ARG_REQUIRED },
+    [OPT_DEBUG_EXIT] = { "debug-exit", ARG_REQUIRED },
 };
 
 static const char usage[] =
@@ -40,13 +43,18 @@ static const char usage[] =
     "       vmm --config FILE --test NAME|all [options]\n"
     "       vmm --bench [--guest [IMAGE]] [--cpus N] [options]\n"
     "\n"
-    "Boots a bare x86-64 guest kernel (an ELF64 image; default: the built-in\n"
-    "guest) on KVM through the built-in firmware.\n"
+    "Boots a bare x86-64 guest kernel on KVM: an ELF64 image of the vmm ABI\n"
+    "(default: the built-in guest) through the built-in firmware, or a\n"
+    "multiboot kernel (docs/multiboot.md).\n"
     "\n"
     "  --guest [IMAGE]   boot IMAGE, or the built-in guest when IMAGE is omitted\n"
     "  --cpus N          number of vCPUs, 1-64 (default 4)\n"
     "  --mem SIZE        guest RAM, K/M/G suffixes, 16M-3G (default 128M)\n"
-    "  --bootargs STR    kernel command line (FDT /chosen/bootargs)\n"
+    "  --bootargs STR    kernel command line (FDT /chosen/bootargs; multiboot:\n"
+    "                    the information structure's cmdline after the image name)\n"
+    "  --module FILE[,ARGS]  a multiboot module (repeatable, at most 16)\n"
+    "  --debug-exit PORT[,SIZE]|off  isa-debug-exit device (default 0xf4,4):\n"
+    "                    a write of 0 ends the run as passed, any other as failed\n"
     "  --timeout SECS    watchdog: stop a guest running longer (default 30)\n"
     "  --config FILE     a configs/*.cfg file of test entries\n"
     "  --test NAME|all   run one entry of --config, or every entry\n"
@@ -159,6 +167,27 @@ static int apply(struct vmm_options *o, int id, const char *v, char *err, size_t
     case OPT_VERSION: o->version = true; return 0;
     case OPT_SANDBOX: o->sandbox = true; return 0;
     case OPT_NO_SANDBOX: o->no_sandbox = true; return 0;
+    case OPT_MODULE:
+        if (o->nmodules == sizeof(o->modules) / sizeof(o->modules[0])) {
+            snprintf(err, errlen, "--module: more than %zu modules",
+                     sizeof(o->modules) / sizeof(o->modules[0]));
+            return -1;
+        }
+        if (v[0] == '\0' || v[0] == ',') {
+            snprintf(err, errlen, "--module: '%s' names no file (expected FILE[,ARGS])", v);
+            return -1;
+        }
+        if (check_bootargs(v, err, errlen) < 0) {
+            snprintf(err, errlen, "--module: '%.64s': too long or a control character", v);
+            return -1;
+        }
+        o->modules[o->nmodules++] = v;
+        return 0;
+    case OPT_DEBUG_EXIT: {
+        struct vmm_debug_exit d;
+        o->debug_exit = v;
+        return vmm_debug_exit_parse(v, &d, err, errlen);
+    }
     }
     return 0;
 }
@@ -213,7 +242,7 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *opts,
             snprintf(err, errlen, "unknown option '%s' (see --help)", arg);
             return -1;
         }
-        if (seen[id]) {
+        if (seen[id] && id != OPT_MODULE) {
             snprintf(err, errlen, "option --%s given twice", specs[id].name);
             return -1;
         }

@@ -29,6 +29,9 @@ struct vmm_options {
     int log_argi;          /* argv index of --log (0: not given), its value */
     int sandbox_argi;      /*   follows unless inline; of --sandbox: both for */
                            /*   the inner command line the sandbox runs */
+    const char *modules[16];   /* --module FILE[,ARGS], repeatable (multiboot) */
+    unsigned nmodules;
+    const char *debug_exit;    /* --debug-exit PORT[,SIZE]|off; NULL = default */
 };
 
 #define VMM_MAX_BOOTARGS 1024u
@@ -48,6 +51,7 @@ struct vmm_options {
  *   malformed or out-of-range value (numbers: trailing garbage, sign,
  *   overflow), options conflict (--sandbox/--no-sandbox, --bench/--config,
  *   --config without --test or the reverse), or nothing is to be run.
+ *   --module is the one option that may be repeated (at most 16 times).
  */
 int vmm_options_parse(int argc, char **argv, struct vmm_options *opts,
                       char *err, size_t errlen);

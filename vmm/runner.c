@@ -9,11 +9,13 @@
 
 #include "config.h"
 #include "console.h"
+#include "debug_exit.h"
 #include "elf_image.h"
 #include "infile.h"
 #include "kvm.h"
 #include "machine.h"
 #include "memmap.h"
+#include "multiboot.h"
 #include "out.h"
 #include "payload.h"
 #include "sandbox.h"
@@ -21,6 +23,7 @@
 #include "abi/vmm.h"
 
 #define BENCH_ITERATIONS 5
+#define ELFCLASS64_ID 2        /* e_ident[EI_CLASS] of an ELF64 file */
 
 struct run_spec {
     const char *name;          /* config entry name, or NULL */
@@ -32,6 +35,13 @@ struct run_spec {
     unsigned timeout_s;
     int expect;
     struct vmm_elf_image img;
+    const char *skip;          /* config "skip": reason not to run it */
+    bool multiboot;            /* the image carries a multiboot header */
+    struct vmm_mb_module mods[VMM_MB_MAX_MODULES];
+    uint8_t *mod_files[VMM_MB_MAX_MODULES];   /* owned */
+    char *mod_specs[VMM_MB_MAX_MODULES];      /* owned copies split into path, args */
+    size_t nmods;
+    struct vmm_mb_boot mb;
 };
 
 /* One image file read once, however many runs boot it: a config of 20,000
@@ -57,11 +67,11 @@ struct plan {
 static void merge(struct run_spec *r, const struct vmm_test_entry *e,
                   const struct vmm_options *o)
 {
-    *r = (struct run_spec){ NULL, NULL, "built-in guest", VMM_DEFAULT_CPUS,
-                            VMM_DEFAULT_RAM, "", VMM_DEFAULT_TIMEOUT_S, VMM_EXIT_PASSED,
-                            { 0 } };
+    *r = (struct run_spec){ .label = "built-in guest", .cpus = VMM_DEFAULT_CPUS, .mem = VMM_DEFAULT_RAM, .bootargs = "",
+                            .timeout_s = VMM_DEFAULT_TIMEOUT_S, .expect = VMM_EXIT_PASSED };
     if (e) {
         r->name = e->name;
+        r->skip = e->skip;
         r->image = e->image;
         r->expect = e->expect;
         if (e->cpus_set) r->cpus = e->cpus;
@@ -123,6 +133,66 @@ static int build_plan(struct plan *pl, const struct vmm_options *o)
     return add_run(pl, NULL, o);
 }
 
+/* Reads the --module files of a multiboot run and places them. */
+static int load_modules(struct run_spec *r, const struct vmm_options *o)
+{
+    char err[512];
+
+    for (unsigned i = 0; i < o->nmodules; i++) {
+        size_t len = strlen(o->modules[i]) + 1, size;
+        struct vmm_mb_module *m = &r->mods[i];
+
+        r->mod_specs[i] = malloc(len);
+        if (!r->mod_specs[i]) {
+            vmm_errf("vmm: out of memory\n");
+            return -1;
+        }
+        r->nmods = i + 1;
+        if (vmm_mb_split_module(o->modules[i], r->mod_specs[i], len, &m->path, &m->args,
+                                err, sizeof(err)) < 0 ||
+            vmm_read_file(m->path, &r->mod_files[i], &size, err, sizeof(err)) < 0) {
+            vmm_errf("vmm: error: --module %s\n", err);
+            return -1;
+        }
+        m->data = r->mod_files[i];
+        m->size = size;
+    }
+    if (vmm_mb_place_modules(&r->img, r->mem, r->mods, r->nmods, err, sizeof(err)) < 0) {
+        vmm_errf("vmm: error: %s\n", err);
+        return -1;
+    }
+    r->mb = (struct vmm_mb_boot){ r->image, r->bootargs, r->mods, r->nmods };
+    return 0;
+}
+
+/* Finds the boot protocol the image speaks and validates it for it: a
+ * multiboot header makes it a multiboot kernel (ELF32 or ELF64); without
+ * one it must be an ELF64 of the vmm ABI. */
+static int parse_image(struct run_spec *r, const char *name, const uint8_t *data, size_t size,
+                       char *err, size_t errlen)
+{
+    struct vmm_mb_header h;
+    int found = vmm_mb_find(name, data, size, &h, err, errlen);
+
+    if (found < 0)
+        return -1;
+    r->multiboot = found == 1;
+    if (r->multiboot)
+        return vmm_elf_parse_flags(name, data, size, r->mem,
+                                   VMM_ELF_ALLOW_I386 | VMM_ELF_LOW_MEMORY, &r->img,
+                                   err, errlen) < 0 ? -1
+               : vmm_mb_check_image(name, &r->img, err, errlen);
+    if (vmm_elf_parse(name, data, size, r->mem, &r->img, err, errlen) == 0)
+        return 0;
+    if (size < 5 || memcmp(data, "\177ELF", 4) != 0 || data[4] != ELFCLASS64_ID) {
+        size_t n = strlen(err);
+        snprintf(err + n, errlen - n, "; and it has no multiboot header in its first 8 KiB: "
+                 "vmm boots two protocols, the vmm ABI (an ELF64 x86-64 kernel, docs/abi.md) "
+                 "and multiboot v1 (docs/multiboot.md), and this image speaks neither");
+    }
+    return -1;
+}
+
 /* The image file at path, read on first use; NULL after a message. */
 static struct image_file *image_file(struct plan *pl, const char *path)
 {
@@ -163,7 +233,7 @@ static struct image_file *image_file(struct plan *pl, const char *path)
 }
 
 /* Reads and validates the image of one run (usage errors). */
-static int validate_run(struct plan *pl, struct run_spec *r)
+static int validate_run(struct plan *pl, struct run_spec *r, const struct vmm_options *o)
 {
     char err[512], esc[600];
     const uint8_t *data;
@@ -184,12 +254,17 @@ static int validate_run(struct plan *pl, struct run_spec *r)
             return -1;
         }
     }
-    if (vmm_elf_parse(r->label, data, size, r->mem, &r->img, err, sizeof(err)) < 0) {
+    if (parse_image(r, r->label, data, size, err, sizeof(err)) < 0) {
         vmm_errf("vmm: error: %s%s%s\n", r->name ? r->name : "", r->name ? ": " : "",
                  vmm_sanitize((const uint8_t *)err, strlen(err), esc, sizeof(esc)));
         return -1;
     }
-    return 0;
+    if (!r->multiboot && o->nmodules) {
+        vmm_errf("vmm: error: --module: %s is not a multiboot kernel; modules are a "
+                 "multiboot feature (docs/multiboot.md)\n", r->label);
+        return -1;
+    }
+    return r->multiboot ? load_modules(r, o) : 0;
 }
 
 static void free_plan(struct plan *pl)
@@ -200,6 +275,11 @@ static void free_plan(struct plan *pl)
         free(pl->files[i].data);
     }
     free(pl->files);
+    for (size_t i = 0; i < pl->count; i++)
+        for (size_t j = 0; j < pl->runs[i].nmods; j++) {
+            free(pl->runs[i].mod_files[j]);
+            free(pl->runs[i].mod_specs[j]);
+        }
     free(pl->runs);
     vmm_config_free(&pl->cfg);
 }
@@ -223,7 +303,9 @@ static int run_one(struct vmm_kvm *k, const struct run_spec *r, const struct vmm
         .label = r->label, .image = &r->img,
         .cpus = r->cpus, .mem = r->mem, .bootargs = r->bootargs,
         .timeout_s = r->timeout_s, .verbose = o->verbose, .quiet = quiet,
+        .multiboot = r->multiboot ? &r->mb : NULL, .debug_exit = vmm_debug_exit_default(),
     };
+    char err[256];
 
     memset(res, 0, sizeof(*res));
     res->to_entry_ms = res->to_output_ms = -1.0;
@@ -234,19 +316,30 @@ static int run_one(struct vmm_kvm *k, const struct run_spec *r, const struct vmm
     }
     p.firmware = fw;
     p.firmware_size = fw_size;
+    if (o->debug_exit && vmm_debug_exit_parse(o->debug_exit, &p.debug_exit, err,
+                                              sizeof(err)) < 0) {
+        vmm_errf("vmm: error: %s\n", err);
+        return res->status = VMM_EXIT_USAGE;
+    }
     if (o->verbose) {
         char args[VMM_MAX_BOOTARGS * 4 + 8];
-        vmm_errf("vmm: booting %s: %u vCPU(s), %llu MiB, bootargs \"%s\", timeout %u s\n",
-                 p.label, p.cpus, (unsigned long long)(p.mem >> 20),
+        vmm_errf("vmm: booting %s%s: %u vCPU(s), %llu MiB, bootargs \"%s\", timeout %u s\n",
+                 p.label, p.multiboot ? " (multiboot)" : "", p.cpus,
+                 (unsigned long long)(p.mem >> 20),
                  vmm_sanitize((const uint8_t *)p.bootargs, strlen(p.bootargs), args,
                               sizeof(args)), p.timeout_s);
     }
-    return vmm_machine_run(k, &p, res);
+    vmm_machine_run(k, &p, res);
+    if (res->debug_exit_written)
+        vmm_errf("vmm: the guest wrote %u (0x%x) to the isa-debug-exit port: %s\n",
+                 res->debug_exit_value, res->debug_exit_value,
+                 vmm_debug_exit_meaning(res->debug_exit_value));
+    return res->status;
 }
 
 static int run_config(struct vmm_kvm *k, struct plan *pl, const struct vmm_options *o)
 {
-    unsigned passed = 0, failed = 0;
+    unsigned passed = 0, failed = 0, skipped = 0;
     int last = 0;
 
     for (size_t i = 0; i < pl->count; i++) {
@@ -254,13 +347,22 @@ static int run_config(struct vmm_kvm *k, struct plan *pl, const struct vmm_optio
         struct vmm_guest_result res;
         char args[VMM_MAX_BOOTARGS * 4 + 8];
 
+        if (r->skip) {
+            skipped++;
+            vmm_outf("SKIP %s: %s\n", r->name, r->skip);
+            continue;
+        }
         /* bootargs come from the config file: escaped as guest output is. */
         vmm_outf("== %s (%u vCPU%s, bootargs \"%s\", expect %s)\n", r->name, r->cpus,
                  r->cpus > 1 ? "s" : "",
                  vmm_sanitize((const uint8_t *)r->bootargs, strlen(r->bootargs), args,
                               sizeof(args)), vmm_status_name(r->expect));
         last = run_one(k, r, o, false, &res);
-        if (last == r->expect) {
+        if (res.debug_exit_written && res.debug_exit_value == VMM_DEBUG_EXIT_KUT_SKIP) {
+            skipped++;
+            vmm_outf("SKIP %s: the guest skipped every test (exit value %u)\n", r->name,
+                     VMM_DEBUG_EXIT_KUT_SKIP);
+        } else if (last == r->expect) {
             passed++;
             vmm_outf("PASS %s: %s (%.0f ms)\n", r->name, vmm_status_name(last),
                      res.to_exit_ms);
@@ -272,7 +374,10 @@ static int run_config(struct vmm_kvm *k, struct plan *pl, const struct vmm_optio
     }
     if (strcmp(o->test, "all") != 0)
         return last;
-    vmm_outf("%u passed, %u failed\n", passed, failed);
+    if (skipped)      /* the line stays "N passed, M failed" when nothing was skipped */
+        vmm_outf("%u passed, %u failed, %u skipped\n", passed, failed, skipped);
+    else
+        vmm_outf("%u passed, %u failed\n", passed, failed);
     return failed ? VMM_EXIT_GUEST_FAILED : VMM_EXIT_PASSED;
 }
 
@@ -338,7 +443,11 @@ static int run_sandboxed(const struct plan *pl, const struct vmm_options *o, int
                          char **argv)
 {
     struct sandbox_request rq = { .cpus = max_cpus(pl), .verbose = o->verbose };
-    const char **inputs = calloc(pl->nfiles + 1, sizeof(*inputs));
+    const struct run_spec *mb = NULL;   /* a run with the --module files */
+    for (size_t i = 0; i < pl->count && !mb; i++)
+        if (pl->runs[i].nmods)
+            mb = &pl->runs[i];
+    const char **inputs = calloc(pl->nfiles + 1 + (mb ? mb->nmods : 0), sizeof(*inputs));
     int status = VMM_EXIT_VMM_ERROR, n;
     char **v = inner_argv(o, argc, argv, &n);
 
@@ -356,6 +465,8 @@ static int run_sandboxed(const struct plan *pl, const struct vmm_options *o, int
         inputs[rq.ninputs++] = o->config;
     for (size_t i = 0; i < pl->nfiles; i++)
         inputs[rq.ninputs++] = pl->files[i].path;
+    for (size_t i = 0; mb && i < mb->nmods; i++)   /* every run gets the same modules */
+        inputs[rq.ninputs++] = mb->mods[i].path;
     rq.inputs = inputs;
     rq.argc = n;
     rq.argv = v;
@@ -458,7 +569,7 @@ int vmm_runner_main(const struct vmm_options *o, int argc, char **argv,
     if (build_plan(&pl, o) < 0)
         goto out;
     for (size_t i = 0; i < pl.count; i++)
-        if (validate_run(&pl, &pl.runs[i]) < 0)
+        if (!pl.runs[i].skip && validate_run(&pl, &pl.runs[i], o) < 0)
             goto out;
     if (log_names_an_input(&pl, o) < 0 || open_log(o, &log) < 0)
         goto out;

@@ -10,6 +10,7 @@
 #include "out.h"
 #include "parse.h"
 #include "pio_insn.h"
+#include "pc_testdev.h"
 #include "abi/vmm.h"
 
 int vmm_vcpu_create(struct vmm_machine *m, struct vmm_vcpu *v, unsigned index,
@@ -227,6 +228,38 @@ static int handle_io(struct vmm_vcpu *v)
             memset(data, 0xff, bytes);
         return 0;
     }
+    if (vmm_debug_exit_owns(&v->m->p->debug_exit, run->io.port)) {
+        uint32_t value = 0;
+        if (!out) {
+            memset(data, 0xff, bytes);
+            return 0;
+        }
+        memcpy(&value, data, run->io.size < 4 ? run->io.size : 4);
+        vmm_machine_debug_exit(v->m, value);
+        return 0;
+    }
+    if (vmm_fw_cfg_owns(&v->m->fw_cfg, run->io.port)) {
+        for (uint32_t i = 0; i < run->io.count; i++)
+            vmm_fw_cfg_access(&v->m->fw_cfg, run->io.port, out, data + i * run->io.size,
+                              run->io.size);
+        return 0;
+    }
+    if (v->m->p->multiboot && vmm_testdev_ioport_owns(run->io.port)) {
+        pthread_mutex_lock(&v->m->lock);
+        for (uint32_t i = 0; i < run->io.count; i++)
+            vmm_testdev_ioport(&v->m->testdev_ioport, out, data + i * run->io.size,
+                               run->io.size);
+        pthread_mutex_unlock(&v->m->lock);
+        return 0;
+    }
+    if (v->m->p->multiboot && vmm_testdev_owns(run->io.port) && out) {
+        char err[160];
+        if (vmm_testdev_irq(v->m->vm.fd, run->io.port, data[0], err, sizeof(err)) < 0) {
+            vmm_errf("vmm: cpu %u: pc-testdev: %s\n", v->index, err);
+            return -1;
+        }
+        return 0;
+    }
     if (vmm_uart_owns(run->io.port) && run->io.size == 1) {
         for (uint32_t i = 0; i < run->io.count; i++)
             vmm_uart_access(&v->m->uart, v->index, run->io.port, out, data + i);
@@ -250,6 +283,20 @@ static void handle_mmio(struct vmm_vcpu *v)
              rom && v->run->mmio.is_write ? "the read-only firmware ROM"
                                            : "no memory or device there");
     crash(v, why);
+}
+
+/* The pc-testdev iomem window of multiboot guests; false if not there. */
+static bool testdev_mmio(struct vmm_vcpu *v)
+{
+    bool done;
+
+    if (!v->m->testdev_iomem || v->run->mmio.len > 8)
+        return false;
+    pthread_mutex_lock(&v->m->lock);
+    done = vmm_testdev_iomem(v->m->testdev_iomem, v->run->mmio.phys_addr,
+                             v->run->mmio.is_write, v->run->mmio.data, v->run->mmio.len);
+    pthread_mutex_unlock(&v->m->lock);
+    return done;
 }
 
 static void handle_internal(struct vmm_vcpu *v)
@@ -286,6 +333,8 @@ static bool handle_exit(struct vmm_vcpu *v)
         triple_fault(v);
         return false;
     case KVM_EXIT_MMIO:
+        if (testdev_mmio(v))
+            return true;
         handle_mmio(v);
         return false;
     case KVM_EXIT_INTERNAL_ERROR:
