@@ -56,9 +56,12 @@ static inline struct pt_frame_meta *pt_node_meta(const struct pt_mem *mem, pt_pa
     return (struct pt_frame_meta *)((char *)mem->meta + (node >> 6));
 }
 
-/* The 512 PTEs of node `node`. */
+/* The 512 PTEs of node `node` (through the direct map when the platform
+ * declared one: no call on the cursor's descent). */
 static inline pt_pte_t *pt_node_ptes(const struct pt_mem *mem, pt_paddr_t node)
 {
+    if (__builtin_expect(mem->has_direct_map, 1))
+        return (pt_pte_t *)(mem->direct_map + node);
     return (pt_pte_t *)mem->ops->phys_to_virt(mem->ctx, node);
 }
 
