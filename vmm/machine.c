@@ -231,7 +231,10 @@ int vmm_machine_run(struct vmm_kvm *k, const struct vmm_guest_params *p,
     pthread_cond_init(&m.cond, &ca);
     pthread_condattr_destroy(&ca);
 
-    if (setup(&m, err, sizeof(err)) < 0 || start_threads(&m, err, sizeof(err)) < 0) {
+    struct timespec t_setup, t_down0, t_down1;
+    int set = setup(&m, err, sizeof(err));
+    clock_gettime(CLOCK_MONOTONIC, &t_setup);   /* phase timing (--verbose, --bench) */
+    if (set < 0 || start_threads(&m, err, sizeof(err)) < 0) {
         vmm_errf("vmm: %s: %s\n", p->label, err);
         vmm_machine_request_stop(&m, VMM_EXIT_VMM_ERROR);
     } else if (watchdog(&m)) {
@@ -241,6 +244,10 @@ int vmm_machine_run(struct vmm_kvm *k, const struct vmm_guest_params *p,
     stop_all(&m);
     vmm_console_flush(&m.console);
     fill_result(&m, r);
+    clock_gettime(CLOCK_MONOTONIC, &t_down0);
     teardown(&m);
+    clock_gettime(CLOCK_MONOTONIC, &t_down1);
+    r->setup_ms = ms_between(&m.t0, &t_setup);
+    r->teardown_ms = ms_between(&t_down0, &t_down1);
     return r->status;
 }
