@@ -55,12 +55,16 @@ int vmm_machine_write_boot_data(uint8_t *ram, uint64_t mem, const struct vmm_elf
 static int setup(struct vmm_machine *m, char *err, size_t errlen)
 {
     const struct vmm_guest_params *p = m->p;
+    struct timespec t_vm, t_data, t_vcpus;   /* set-up's own phases (--verbose) */
 
     if (vmm_vm_create(m->kvm, &m->vm, p->mem, p->firmware, p->firmware_size, err,
-                      errlen) < 0 ||
-        vmm_machine_write_boot_data(m->vm.ram, p->mem, p->image, p->cpus, p->bootargs,
+                      errlen) < 0)
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t_vm);
+    if (vmm_machine_write_boot_data(m->vm.ram, p->mem, p->image, p->cpus, p->bootargs,
                                     err, errlen) < 0)
         return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t_data);
     if (vmm_console_init(&m->console, p->cpus, p->verbose || p->cpus > 1, p->quiet) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -78,6 +82,12 @@ static int setup(struct vmm_machine *m, char *err, size_t errlen)
     for (unsigned i = 0; i < p->cpus; i++)
         if (vmm_vcpu_create(m, &m->vcpus[i], i, err, errlen) < 0)
             return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t_vcpus);
+    if (p->verbose)
+        vmm_errf("vmm: timing: %s: set-up: VM, irqchip and memory %.3f ms, image and boot "
+                 "data %.3f ms, console and %u vCPU(s) %.3f ms\n", p->label,
+                 ms_between(&m->t0, &t_vm), ms_between(&t_vm, &t_data), p->cpus,
+                 ms_between(&t_data, &t_vcpus));
     return 0;
 }
 
