@@ -244,7 +244,8 @@ static __attribute__((noinline)) int query_general(struct pt_cursor *c, struct p
  * step below its level-2 node (a jump within 1 GiB pops there) when the
  * platform has a direct map. Same result and cursor state as query_general
  * (the step is push_level's); anything else goes there, the descent kept.
- * tests/pagetable_model compares both against the model (mutate.sh Q1-Q2).
+ * tests/pagetable_model compares both against the model (mutate.sh: the
+ * five "query fast path" and "direct map" mutations).
  */
 int pt_cursor_query(struct pt_cursor *c, struct pt_query *out)
 {
