@@ -99,6 +99,7 @@ bool pt_host_platform_init(struct pt_host_platform *hp, uint64_t nr_frames)
     hp->ops.pte_stored = NULL;
     pt_mem_init(&hp->mem, &hp->ops, hp, hp->meta, nr_frames);
     pt_frame_reserve(&hp->mem, 0, PT_BASE_PAGE_SIZE);
+    pt_mem_set_direct_map(&hp->mem, (uintptr_t)hp->arena);  /* the arena is one block */
     return true;
 }
 

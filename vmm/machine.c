@@ -80,11 +80,15 @@ int vmm_machine_write_boot_data(uint8_t *ram, uint64_t mem, const struct vmm_elf
 static int setup(struct vmm_machine *m, char *err, size_t errlen)
 {
     const struct vmm_guest_params *p = m->p;
+    struct timespec t_vm, t_data, t_vcpus;   /* set-up's own phases (--verbose) */
 
     if (vmm_vm_create(m->kvm, &m->vm, p->mem, p->firmware, p->firmware_size, err,
-                      errlen) < 0 ||
-        write_boot(m, err, errlen) < 0)
+                      errlen) < 0)
         return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t_vm);
+    if (write_boot(m, err, errlen) < 0)
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t_data);
     if (vmm_console_init(&m->console, p->cpus, p->verbose || p->cpus > 1, p->quiet) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -108,6 +112,12 @@ static int setup(struct vmm_machine *m, char *err, size_t errlen)
         vmm_mb_enter(m->vcpus[0].fd, (uint32_t)p->image->entry, VMM_MB_INFO_ADDR,
                      err, errlen) < 0)
         return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t_vcpus);
+    if (p->verbose)
+        vmm_errf("vmm: timing: %s: set-up: VM, irqchip and memory %.3f ms, image and boot "
+                 "data %.3f ms, console and %u vCPU(s) %.3f ms\n", p->label,
+                 ms_between(&m->t0, &t_vm), ms_between(&t_vm, &t_data), p->cpus,
+                 ms_between(&t_data, &t_vcpus));
     return 0;
 }
 
@@ -266,7 +276,10 @@ int vmm_machine_run(struct vmm_kvm *k, const struct vmm_guest_params *p,
     pthread_condattr_destroy(&ca);
     vmm_fw_cfg_init(&m.fw_cfg, p->multiboot != NULL, p->mem, p->cpus);
 
-    if (setup(&m, err, sizeof(err)) < 0 || start_threads(&m, err, sizeof(err)) < 0) {
+    struct timespec t_setup, t_down0, t_down1;
+    int set = setup(&m, err, sizeof(err));
+    clock_gettime(CLOCK_MONOTONIC, &t_setup);   /* phase timing (--verbose, --bench) */
+    if (set < 0 || start_threads(&m, err, sizeof(err)) < 0) {
         vmm_errf("vmm: %s: %s\n", p->label, err);
         vmm_machine_request_stop(&m, VMM_EXIT_VMM_ERROR);
     } else if (watchdog(&m)) {
@@ -276,6 +289,10 @@ int vmm_machine_run(struct vmm_kvm *k, const struct vmm_guest_params *p,
     stop_all(&m);
     vmm_console_flush(&m.console);
     fill_result(&m, r);
+    clock_gettime(CLOCK_MONOTONIC, &t_down0);
     teardown(&m);
+    clock_gettime(CLOCK_MONOTONIC, &t_down1);
+    r->setup_ms = ms_between(&m.t0, &t_setup);
+    r->teardown_ms = ms_between(&t_down0, &t_down1);
     return r->status;
 }

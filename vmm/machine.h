@@ -41,6 +41,8 @@ struct vmm_guest_result {
     double to_entry_ms;             /* run start -> CPU 0 online; < 0 if never */
     double to_output_ms;            /* run start -> first console byte; < 0 if none */
     double to_exit_ms;              /* run start -> stop */
+    double setup_ms;                /* run start -> VM, memory, images, vCPUs ready */
+    double teardown_ms;             /* stop -> everything closed and freed */
     unsigned tests_passed, tests_failed, bad_calls;
     uint64_t online_mask;
     bool debug_exit_written;        /* the run ended by the isa-debug-exit port */

@@ -11,6 +11,7 @@
 #include "console.h"
 #include "debug_exit.h"
 #include "elf_image.h"
+#include "kvm_floor.h"
 #include "infile.h"
 #include "kvm.h"
 #include "machine.h"
@@ -334,6 +335,11 @@ static int run_one(struct vmm_kvm *k, const struct run_spec *r, const struct vmm
         vmm_errf("vmm: the guest wrote %u (0x%x) to the isa-debug-exit port: %s\n",
                  res->debug_exit_value, res->debug_exit_value,
                  vmm_debug_exit_meaning(res->debug_exit_value));
+    if (o->verbose)
+        vmm_errf("vmm: timing: %s: set-up (VM, memory, images, vCPUs) %.3f ms, first output "
+                 "%.3f ms, kernel entry %.3f ms, guest exit %.3f ms, teardown %.3f ms "
+                 "(from the run's start; -1: never)\n", p.label, res->setup_ms,
+                 res->to_output_ms, res->to_entry_ms, res->to_exit_ms, res->teardown_ms);
     return res->status;
 }
 
@@ -394,16 +400,28 @@ static int run_bench(struct vmm_kvm *k, struct plan *pl, const struct vmm_option
     for (size_t i = 0; i < pl->count; i++) {
         for (unsigned it = 0; it < BENCH_ITERATIONS; it++) {
             struct vmm_guest_result res;
+            struct vmm_kvm_floor fl;
             struct timespec t_run;
+            char err[256];
             int st;
 
+            /* The lower bound, measured in the same process just before the run. */
+            if (vmm_kvm_floor_measure(&fl, err, sizeof(err)) < 0) {
+                vmm_errf("vmm: error: %s\n", err);
+                return VMM_EXIT_VMM_ERROR;
+            }
             clock_gettime(CLOCK_MONOTONIC, &t_run);
             st = run_one(k, &pl->runs[i], o, !o->verbose, &res);
             vmm_outf("{\"benchmark\":\"boot\",\"cpus\":%u,\"iteration\":%u,"
-                     "\"run_start_ms\":%.3f,\"to_first_output_ms\":%.3f,"
-                     "\"to_entry_ms\":%.3f,\"to_exit_ms\":%.3f,\"status\":\"%s\"}\n",
-                     pl->runs[i].cpus, it, ms_since(t_proc, &t_run), res.to_output_ms,
-                     res.to_entry_ms, res.to_exit_ms, vmm_status_name(st));
+                     "\"run_start_ms\":%.3f,\"setup_ms\":%.3f,\"to_first_output_ms\":%.3f,"
+                     "\"to_entry_ms\":%.3f,\"to_exit_ms\":%.3f,\"teardown_ms\":%.3f,"
+                     "\"lower_bound_ms\":%.3f,\"lower_bound_teardown_ms\":%.3f,"
+                     "\"ratio_exit_to_lower_bound\":%.2f,\"status\":\"%s\"}\n",
+                     pl->runs[i].cpus, it, ms_since(t_proc, &t_run), res.setup_ms,
+                     res.to_output_ms, res.to_entry_ms, res.to_exit_ms, res.teardown_ms,
+                     fl.to_first_exit_ms, fl.teardown_ms,
+                     fl.to_first_exit_ms > 0 ? res.to_exit_ms / fl.to_first_exit_ms : -1.0,
+                     vmm_status_name(st));
             if (st != VMM_EXIT_PASSED)
                 status = st;
         }

@@ -210,7 +210,10 @@ void pt_cursor_drop(struct pt_cursor *c)
     c->pt = 0;
 }
 
-int pt_cursor_query(struct pt_cursor *c, struct pt_query *out)
+/* The query of OSTD's cursor: descend through table entries to the entry
+ * covering va and describe it. Every case; pt_cursor_query's fast path
+ * below handles the common one apart. */
+static __attribute__((noinline)) int query_general(struct pt_cursor *c, struct pt_query *out)
 {
     if (c->va >= c->barrier_end)
         return PT_ERR_INVALID_VADDR;
@@ -234,6 +237,49 @@ int pt_cursor_query(struct pt_cursor *c, struct pt_query *out)
         }
         return PT_OK;
     }
+}
+
+/*
+ * Fast path: a 4 KiB leaf in the level-1 node the cursor is on, or one table
+ * step below its level-2 node (a jump within 1 GiB pops there) when the
+ * platform has a direct map. Same result and cursor state as query_general
+ * (the step is push_level's); anything else goes there, the descent kept.
+ * tests/pagetable_model compares both against the model (mutate.sh: the
+ * five "query fast path" and "direct map" mutations).
+ */
+int pt_cursor_query(struct pt_cursor *c, struct pt_query *out)
+{
+    pt_vaddr_t va = c->va;
+    if (__builtin_expect(va >= c->barrier_end, 0))
+        return PT_ERR_INVALID_VADDR;
+    pt_pte_t *l1;
+    if (c->level == 1) {
+        l1 = c->ptes[0];
+    } else {
+        const struct pt_mem *mem = c->mem;
+        if (c->level != 2 || !mem->has_direct_map)
+            return query_general(c, out);
+        pt_pte_t e = pt_pte_load(c->ptes[1], pt_index(va, 2));
+        if (!pt_pte_is_table(e))
+            return query_general(c, out);
+        pt_paddr_t child = pt_pte_table_paddr(e);
+        l1 = (pt_pte_t *)(mem->direct_map + child);
+        l1_forget(c);
+        c->level = 1;
+        c->path[0] = child;
+        c->ptes[0] = l1;
+    }
+    pt_pte_t pte = pt_pte_load(l1_slot(l1, va), 0);
+    /* Not a leaf, or a property the decode cache does not hold (a tail
+     * call: the fast path makes no call). */
+    if (__builtin_expect(!pt_pte_is_leaf(pte) || (pte & DEC_BITS) != c->dec_bits, 0))
+        return query_general(c, out);
+    out->start = va;
+    out->end = va + PT_BASE_PAGE_SIZE;
+    out->mapped = true;
+    out->item = c->dec_item;
+    out->item.pa = pte & PTE_ADDR_MASK_4K;
+    return PT_OK;
 }
 
 int pt_cursor_jump(struct pt_cursor *c, pt_vaddr_t va)

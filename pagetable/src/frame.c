@@ -33,6 +33,8 @@ void pt_mem_init(struct pt_mem *mem, const struct pt_platform_ops *ops, void *ct
     mem->ctx = ctx;
     mem->meta = meta;
     mem->nr_frames = nr_frames;
+    mem->direct_map = 0;
+    mem->has_direct_map = false;
     for (uint64_t i = 0; i < nr_frames; i++) {
         struct pt_frame_meta *m = &meta[i];
         m->usage = PT_USAGE_FREE;
@@ -43,6 +45,16 @@ void pt_mem_init(struct pt_mem *mem, const struct pt_platform_ops *ops, void *ct
         m->owner = 0;
         __atomic_store_n(&m->ref_count, PT_REF_UNUSED, __ATOMIC_RELAXED);
     }
+}
+
+void pt_mem_set_direct_map(struct pt_mem *mem, uintptr_t base)
+{
+    pt_paddr_t last = (mem->nr_frames - 1) << PT_BASE_PAGE_SHIFT;
+    PT_ASSERT(mem->nr_frames > 0 && (uintptr_t)mem->ops->phys_to_virt(mem->ctx, 0) == base &&
+                  (uintptr_t)mem->ops->phys_to_virt(mem->ctx, last) == base + last,
+              "pt_mem_set_direct_map: phys_to_virt is not base + pa");
+    mem->direct_map = base;
+    mem->has_direct_map = true;
 }
 
 struct pt_frame_meta *pt_frame_meta(const struct pt_mem *mem, pt_paddr_t pa)

@@ -56,9 +56,12 @@ static inline struct pt_frame_meta *pt_node_meta(const struct pt_mem *mem, pt_pa
     return (struct pt_frame_meta *)((char *)mem->meta + (node >> 6));
 }
 
-/* The 512 PTEs of node `node`. */
+/* The 512 PTEs of node `node` (through the direct map when the platform
+ * declared one: no call on the cursor's descent). */
 static inline pt_pte_t *pt_node_ptes(const struct pt_mem *mem, pt_paddr_t node)
 {
+    if (__builtin_expect(mem->has_direct_map, 1))
+        return (pt_pte_t *)(mem->direct_map + node);
     return (pt_pte_t *)mem->ops->phys_to_virt(mem->ctx, node);
 }
 
@@ -92,7 +95,11 @@ static inline pt_pte_t pt_pte_load(const pt_pte_t *ptes, unsigned i)
  *  - `*old` not present (absent, a PROT_NONE leaf, any entry of a node not
  *    yet published): nothing but a holder of the node's lock can change the
  *    slot, the caller holds it, and a plain release store is exact;
- *  - `*old` present: a compare-and-exchange from `*old`. If it fails, the
+ *  - `*old` present with A and D both set: the MMU only ever sets those
+ *    two bits, so it can change nothing either, and a plain release store
+ *    is exact too (it saves a locked instruction on pages the guest has
+ *    written, the common case when unmapping or write-protecting);
+ *  - `*old` present otherwise: a compare-and-exchange from `*old`. If it fails, the
  *    MMU set A/D since the caller's read: *old becomes the current value,
  *    nothing is stored, and the caller recomputes its new value from *old
  *    (pt_pte_keep_hw_ad) and tries again. A failure that differs in any
@@ -104,7 +111,7 @@ static inline pt_pte_t pt_pte_load(const pt_pte_t *ptes, unsigned i)
 
 static inline bool pt_pte_write(pt_pte_t *slot, pt_pte_t *old, pt_pte_t new_pte)
 {
-    if (!pt_pte_is_hw_present(*old)) {
+    if (!pt_pte_is_hw_present(*old) || (*old & PTE_HW_AD) == PTE_HW_AD) {
         __atomic_store_n(slot, new_pte, __ATOMIC_RELEASE);
         return true;
     }

@@ -53,6 +53,11 @@ static uint64_t now_ns(void)
 }
 
 static const struct pt_prop PROP_RW = { PT_RW, PT_PRIV_USER, PT_CACHE_WB };
+/* Pages the guest has written: A and D set, so the core may update their
+ * PTEs with a plain store instead of a compare-and-exchange (pt_pte_write). */
+static const struct pt_prop PROP_RW_AD = { PT_RW | PT_ACCESSED | PT_DIRTY, PT_PRIV_USER,
+                                           PT_CACHE_WB };
+static struct pt_prop map_prop;  /* what map4k maps: PROP_RW unless a phase says */
 
 /* ------------------------------------------------------------------ phases */
 
@@ -70,7 +75,7 @@ static __attribute__((noinline)) void map4k(struct pt_page_table *pt, uint64_t n
     int rc = pt_cursor_new(&c, pt, BASE, BASE + n * K4);
     if (rc)
         die("cursor_new", rc);
-    struct pt_item it = { .pa = data_frame, .level = 1, .prop = PROP_RW, .tracked = true };
+    struct pt_item it = { .pa = data_frame, .level = 1, .prop = map_prop, .tracked = true };
     struct pt_frag f;
     for (uint64_t i = 0; i < n; i++)
         if ((rc = pt_cursor_map(&c, &it, &f)) != 0)
@@ -383,6 +388,8 @@ PHASE(unmap4k_small, uint64_t, unmap4k(pt, n, 0))
 PHASE(unmap4k_large, uint64_t, unmap4k(pt, n, 0))
 PHASE(unmap4k_leaf_small, uint64_t, unmap4k(pt, n, 1))
 PHASE(unmap4k_leaf_large, uint64_t, unmap4k(pt, n, 1))
+PHASE(protect4k_ad_large, int, (protect4k(pt, n), 0))
+PHASE(unmap4k_leaf_ad_large, uint64_t, unmap4k(pt, n, 1))
 PHASE(query_random, uint64_t, query_random(pt, n >> 32, n & 0xffffffffu))
 PHASE(map2m, int, (map2m(pt, n), 0))
 PHASE(cursor_new_drop, int, (cursor_new_drop(pt, n), 0))
@@ -413,7 +420,19 @@ static uint64_t best[MAX_RESULTS];
 
 enum { S_MAP_S, S_MAP_L, S_PROT_S, S_PROT_L, S_PFL_S, S_PFL_L, S_UNMAP_S, S_UNMAP_L, S_UNMAPL_S, S_UNMAPL_L,
        S_QUERY, S_MAP2M, S_CURSOR, S_RAW_S, S_RAW_L, S_CLR_S, S_CLR_L, S_RAW2M, S_RAWQ, S_RAWC,
-       S_COUNT };
+       S_PROT_AD, S_UNMAPL_AD, S_COUNT };
+
+/* protect_next and leaf-by-leaf unmap again over pages with A and D set. */
+static void run_4k_ad(struct pt_page_table *pt, uint64_t n)
+{
+    map_prop = PROP_RW_AD;
+    take_refs(n);
+    map4k(pt, n);
+    RUN(S_PROT_AD, bench_phase_protect4k_ad_large, n);
+    RUN(S_UNMAPL_AD, bench_phase_unmap4k_leaf_ad_large, n);
+    unmap4k(pt, n, 0);
+    map_prop = PROP_RW;
+}
 
 /* One size: map, protect, (query), unmap as VmSpace does; then again leaf by leaf. */
 static void run_4k(struct pt_page_table *pt, uint64_t n, bool large, uint64_t queries)
@@ -448,6 +467,7 @@ static void one_rep(const struct sizes *sz)
         die("pt_create", rc);
     run_4k(pt, sz->small, false, 0);
     run_4k(pt, sz->large, true, sz->queries);
+    run_4k_ad(pt, sz->large);
 
     RUN(S_MAP2M, bench_phase_map2m, sz->huge);
     unmap4k(pt, sz->huge * 512, 0);
@@ -489,6 +509,7 @@ int main(int argc, char **argv)
 {
     struct sizes sz = { 512, 262144, 100000, 512, 100000 };
     uint64_t reps = 5;
+    map_prop = PROP_RW;
     bool callgrind_pass = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--tiny")) {
@@ -549,6 +570,8 @@ int main(int argc, char **argv)
     record("unmap4k_large", sz.large, best[S_UNMAP_L], "raw_clear4k_large", 60);
     record("unmap4k_leaf_small", sz.small, best[S_UNMAPL_S], "raw_clear4k_small", 60);
     record("unmap4k_leaf_large", sz.large, best[S_UNMAPL_L], "raw_clear4k_large", 60);
+    record("protect4k_ad_large", sz.large, best[S_PROT_AD], "raw_store4k_large", 30);
+    record("unmap4k_leaf_ad_large", sz.large, best[S_UNMAPL_AD], "raw_clear4k_large", 60);
     record("query_random", sz.queries, best[S_QUERY], "raw_query", 40);
     record("map2m", sz.huge, best[S_MAP2M], "raw_store2m", 0);
     record("cursor_new_drop", sz.cursors, best[S_CURSOR], "raw_cursor", 0);

@@ -50,6 +50,11 @@ mutations=(
   "src/cursor.c%%s/(hi - first + 1) << PT_BASE_PAGE_SHIFT/(hi - first) << PT_BASE_PAGE_SHIFT/%%protect_flags: changed range misses its last page"
   "src/cursor.c%%s/if (item->pa >= PT_PHYS_ADDR_LIMIT)/if (0)/; s/^#define PA_BAD_4K (PAGE_MASK | ~(PT_PHYS_ADDR_LIMIT - 1))/#define PA_BAD_4K PAGE_MASK/%%physical-address width not checked"
   "src/cursor.c%%s/return rc != 0 \&\& rc <= PT_REF_MAX \&\&/return 1 || (rc != 0 \&\& rc <= PT_REF_MAX) \&\&/%%tracked-frame validation off"
+  "src/cursor.c%%s/    out->end = va + PT_BASE_PAGE_SIZE;/    out->end = va + 2 * PT_BASE_PAGE_SIZE;/%%query fast path: end one page too far"
+  "src/cursor.c%%s/!pt_pte_is_leaf(pte) || (pte \& DEC_BITS) != c->dec_bits, 0))/!pt_pte_is_leaf(pte), 0))/%%query fast path trusts a stale decode cache"
+  "src/cursor.c%%s/l1 = (pt_pte_t \*)(mem->direct_map + child);/l1 = (pt_pte_t *)(mem->direct_map + child + 8);/%%query fast path: child node address off by one entry"
+  "src/cursor.c%%s/        c->path\[0\] = child;/        (void)0;/%%query fast path does not record the node it descends to"
+  "src/internal.h%%s/return (pt_pte_t \*)(mem->direct_map + node);/return (pt_pte_t *)(mem->direct_map + (node \& ~0x1000ull));/%%direct map drops a bit of the node address"
 )
 
 killed=0 survived=0 stale=0
@@ -63,8 +68,8 @@ for m in "${mutations[@]}"; do
   fi
   srcs=$(ls "$w"/pagetable/src/*.c "$w/pagetable/walk.c" "$w/pagetable/host_platform.c")
   # shellcheck disable=SC2086
-  if ! gcc -std=gnu17 -O2 -g -I"$w/pagetable/include" -I"$w/pagetable/src" -I"$t" -o "$w/diff" \
-       $srcs "$t"/diff_test.c "$t"/diff_run.c "$t"/diff_ops.c "$t"/diff_check.c "$t"/model.c \
+  if ! gcc -std=gnu17 -O2 -g -I"$w/pagetable/include" -I"$w/pagetable/src" -I"$t" -I"$root/tests/common" -o "$w/diff" \
+       $srcs "$t"/diff_test.c "$t"/diff_run.c "$t"/diff_ops.c "$t"/diff_check.c "$t"/model.c "$root"/tests/common/check_main.c \
        $checklibs 2>"$w/cc.log"; then
     echo "STALE     $desc (does not compile: $(head -1 "$w/cc.log"))"; stale=$((stale + 1)); continue
   fi

@@ -3,8 +3,9 @@
  *
  * Start-up of one AP (SDM Vol. 3, 8.4.4.1, as Linux does it): allocate its
  * stacks, fill the firmware's mailbox (cr3, entry, stack, arg = its struct
- * percpu), INIT assert, 10 ms, INIT de-assert, SIPI, 200 us, SIPI, 200 us,
- * then wait (bounded) for mailbox.started and for the AP to come online.
+ * percpu), INIT assert, 10 ms, INIT de-assert, SIPI, 200 us, SIPI, 200 us
+ * (under a hypervisor: INIT, SIPI, no fixed wait; see boot_one_ap), then
+ * wait (bounded) for mailbox.started and for the AP to come online.
  * One AP at a time, because there is one mailbox.
  */
 #include "guest/smp.h"
@@ -103,6 +104,18 @@ static bool wait_flag(volatile uint32_t *flag, uint64_t deadline)
     return true;
 }
 
+/* CPUID.1:ECX bit 31: set by hypervisors (KVM included) for their guests. */
+static bool running_on_hypervisor(void)
+{
+    uint32_t a, b, c, d;
+    cpuid(1, 0, &a, &b, &c, &d);
+    return (c >> 31) & 1;
+}
+
+/* Under a hypervisor: how long to wait for the AP before the second SIPI
+ * (a fallback only: the AP normally reports within tens of microseconds). */
+#define SIPI_RETRY_US_VIRT 5000
+
 static bool boot_one_ap(unsigned index)
 {
     struct percpu *p = &percpu_areas[index];
@@ -125,13 +138,23 @@ static bool boot_one_ap(unsigned index)
     mb->arg = (uint64_t)(uintptr_t)p;
     __atomic_store_n(&mb->started, 0, __ATOMIC_RELEASE);
 
+    /* The MP specification's waits (10 ms after INIT, 200 us after each
+     * SIPI) are for real hardware. Under a hypervisor (always, under vmm)
+     * none is needed: KVM latches INIT and SIPI and the target vCPU takes
+     * them in that order the next time it runs (kvm_apic_accept_events),
+     * so the first SIPI is never lost. The second SIPI stays as a fallback,
+     * sent only if the AP has not reported within SIPI_RETRY_US. */
+    bool virt = running_on_hypervisor();
     apic_send_init(apic);
-    udelay(10000);
+    if (!virt)
+        udelay(10000);
     apic_send_init_deassert(apic);
     apic_send_sipi(apic, VMM_AP_SIPI_VECTOR);
-    udelay(200);
-    apic_send_sipi(apic, VMM_AP_SIPI_VECTOR);   /* ignored if already started */
-    udelay(200);
+    if (!wait_flag(&mb->started, tsc_deadline_us(virt ? SIPI_RETRY_US_VIRT : 200))) {
+        apic_send_sipi(apic, VMM_AP_SIPI_VECTOR);   /* ignored if already started */
+        if (!virt)
+            udelay(200);
+    }
 
     uint64_t deadline = tsc_deadline_us(SMP_AP_START_TIMEOUT_US);
     if (!wait_flag(&mb->started, deadline)) {

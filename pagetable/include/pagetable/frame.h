@@ -52,6 +52,11 @@ struct pt_mem {
     void *ctx;
     struct pt_frame_meta *meta;  /* nr_frames slots */
     uint64_t nr_frames;
+    /* Optional direct map (pt_mem_set_direct_map): when has_direct_map,
+       phys_to_virt(pa) == direct_map + pa, and the core computes node
+       addresses itself instead of calling the platform on every descent. */
+    uintptr_t direct_map;
+    bool has_direct_map;
 };
 
 /*
@@ -62,6 +67,15 @@ struct pt_mem {
  */
 void pt_mem_init(struct pt_mem *mem, const struct pt_platform_ops *ops, void *ctx,
                  struct pt_frame_meta *meta, uint64_t nr_frames);
+
+/*
+ * Declare that the platform maps every frame linearly: phys_to_virt(ctx, pa)
+ * == (void *)(base + pa) for every pa below nr_frames pages. The core then
+ * computes node addresses without calling phys_to_virt (a saving on every
+ * descent of a cursor). Optional; pt_mem_init leaves it off.
+ * Requires: the equality above holds (checked for frame 0 and the last frame).
+ */
+void pt_mem_set_direct_map(struct pt_mem *mem, uintptr_t base);
 
 /* The metadata slot of frame `pa`. Requires pa page-aligned and < nr_frames pages. */
 struct pt_frame_meta *pt_frame_meta(const struct pt_mem *mem, pt_paddr_t pa);
