@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include "fdt_build.h"
+#include "live.h"
 #include "out.h"
 #include "parse.h"
 #include "abi/vmm.h"
@@ -37,9 +38,14 @@ static int write_boot_data(struct vmm_machine *m, char *err, size_t errlen)
 {
     const struct vmm_guest_params *p = m->p;
     uint8_t *ram = m->vm.ram;
-    struct vmm_fdt_params fp = { p->mem, p->cpus, p->bootargs, p->image->lo, p->image->hi };
+    struct vmm_fdt_params fp = { p->mem, p->cpus, p->bootargs, p->image->lo, p->image->hi,
+                                 0, 0, 0, 0 };
     struct vmm_boot_handoff h;
 
+    fp.trace_base = m->trace.base;
+    fp.trace_size = m->trace.size;
+    fp.trace_stride = m->trace.stride;
+    fp.trace_rings = m->trace.count;
     vmm_elf_load(p->image, ram);
     if (vmm_fdt_build(ram + VMM_FDT_ADDR, VMM_FDT_MAX_SIZE, &fp, err, errlen) < 0)
         return -1;
@@ -58,7 +64,7 @@ static int setup(struct vmm_machine *m, char *err, size_t errlen)
 
     if (vmm_vm_create(m->kvm, &m->vm, p->mem, p->firmware, p->firmware_size, err,
                       errlen) < 0 ||
-        write_boot_data(m, err, errlen) < 0)
+        vmm_live_layout(m, err, errlen) < 0 || write_boot_data(m, err, errlen) < 0)
         return -1;
     if (vmm_console_init(&m->console, p->cpus, p->verbose || p->cpus > 1, p->quiet) < 0) {
         snprintf(err, errlen, "out of memory");
@@ -67,6 +73,8 @@ static int setup(struct vmm_machine *m, char *err, size_t errlen)
     m->uart.console = &m->console;
     m->hc = (struct vmm_hc_ctx){ .ram = m->vm.ram, .mem_size = p->mem, .cpus = p->cpus,
                                  .console = &m->console, .verbose = p->verbose };
+    if (vmm_live_create(m, err, errlen) < 0)
+        return -1;
     m->vcpus = calloc(p->cpus, sizeof(*m->vcpus));
     if (!m->vcpus) {
         snprintf(err, errlen, "out of memory");
@@ -163,6 +171,7 @@ static void teardown(struct vmm_machine *m)
         }
         free(m->vcpus);
     }
+    vmm_live_destroy(m);
     vmm_console_destroy(&m->console);
     vmm_vm_destroy(&m->vm);
     pthread_cond_destroy(&m->cond);
@@ -211,6 +220,7 @@ int vmm_machine_run(struct vmm_kvm *k, const struct vmm_guest_params *p,
     }
     stop_all(&m);
     vmm_console_flush(&m.console);
+    vmm_live_end(&m, &r->vstats);
     fill_result(&m, r);
     teardown(&m);
     return r->status;

@@ -15,6 +15,8 @@
 #include "hypercall.h"
 #include "kvm.h"
 #include "uart.h"
+#include "trace_ring.h"
+#include "validate.h"
 
 struct vmm_guest_params {
     const char *label;              /* for messages: image path or "built-in guest" */
@@ -27,6 +29,7 @@ struct vmm_guest_params {
     unsigned timeout_s;
     bool verbose;
     bool quiet;                     /* drop guest console output */
+    const struct vmm_validate_opts *validate;  /* NULL or mode off: no trace rings */
 };
 
 struct vmm_guest_result {
@@ -36,6 +39,7 @@ struct vmm_guest_result {
     double to_exit_ms;              /* run start -> stop */
     unsigned tests_passed, tests_failed, bad_calls;
     uint64_t online_mask;
+    struct vmm_validate_stats vstats;   /* live validation (attached = false if none) */
 };
 
 struct vmm_machine;
@@ -48,6 +52,7 @@ struct vmm_vcpu {
     pthread_t thread;
     bool thread_started;
     uint64_t other_io;              /* accesses to ports nobody owns */
+    uint64_t exits;                 /* KVM_RUN returns (atomic; live validation counts them) */
 };
 
 struct vmm_machine {
@@ -63,6 +68,14 @@ struct vmm_machine {
     bool stop;                      /* atomic: every vCPU must leave KVM_RUN */
     int status;                     /* first stop reason wins (under lock) */
     struct timespec t0, t_stop;
+    /* Live validation (validate.h): the rings, the driver, and the pause
+     * that stops every vCPU outside KVM_RUN for an inspection. */
+    struct vmm_trace_layout trace;
+    struct vmm_validate *val;
+    pthread_mutex_t plock;
+    pthread_cond_t pcond;
+    bool pausing;                   /* atomic: vCPUs must park */
+    unsigned parked, exited;        /* under plock */
 };
 
 /*
@@ -79,6 +92,21 @@ int vmm_machine_run(struct vmm_kvm *k, const struct vmm_guest_params *p,
 /* Called by vCPU threads: records the stop reason (the first one wins)
  * and wakes the watchdog, which then stops every vCPU. */
 void vmm_machine_request_stop(struct vmm_machine *m, int status);
+
+/*
+ * Stops every vCPU but `self` (-1: none) outside KVM_RUN, one pauser at a
+ * time (a vCPU waiting to pause counts as parked meanwhile).
+ * Guarantees: true when they are parked; false (nothing paused) when the
+ * machine is stopping. vmm_machine_resume lets them run again.
+ */
+bool vmm_machine_pause(struct vmm_machine *m, int self);
+void vmm_machine_resume(struct vmm_machine *m);
+
+/* Called by a vCPU thread before KVM_RUN: waits while a pause is on. */
+void vmm_machine_park(struct vmm_machine *m, struct vmm_vcpu *v);
+
+/* Called by a vCPU thread as it ends (a pauser stops waiting for it). */
+void vmm_machine_vcpu_exited(struct vmm_machine *m);
 
 /* Creates vCPU `index` (fd, kvm_run mapping, CPUID, MP state) in v.
  * Fails (-1, err) on any KVM error. */

@@ -160,7 +160,13 @@ static int run_one(struct vmm_kvm *k, const struct run_spec *r, const struct vmm
 {
     const uint8_t *fw;
     size_t fw_size;
+    struct vmm_validate_opts vo = {
+        .mode = o->validate_off ? VMM_VALIDATE_OFF : VMM_VALIDATE_TRACE,
+        .report_path = o->report, .events_out_path = o->events_out,
+        .check_every = o->check_every, .dump_pt = o->dump_pt,
+    };
     struct vmm_guest_params p = {
+        .validate = &vo,
         .label = r->image ? r->image : "built-in guest", .image = &r->img,
         .cpus = r->cpus, .mem = r->mem, .bootargs = r->bootargs,
         .timeout_s = r->timeout_s, .verbose = o->verbose, .quiet = quiet,
@@ -215,6 +221,23 @@ static double ms_since(const struct timespec *a, const struct timespec *b)
     return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
 }
 
+/* The live-validation part of a benchmark line (empty when not attached):
+ * events drained per second and KVM exits per 1000 events. */
+static const char *trace_json(const struct vmm_validate_stats *s, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (!s->attached)
+        return buf;
+    snprintf(buf, len, ",\"trace_events\":%llu,\"events_per_s\":%.0f,\"kvm_exits\":%llu,"
+             "\"exits_per_1000_events\":%.3f,\"violations\":%llu",
+             (unsigned long long)s->events,
+             s->drain_seconds > 0 ? (double)s->events / s->drain_seconds : 0.0,
+             (unsigned long long)s->exits,
+             s->events ? (double)s->exits * 1000.0 / (double)s->events : 0.0,
+             (unsigned long long)s->violations);
+    return buf;
+}
+
 static int run_bench(struct vmm_kvm *k, struct plan *pl, const struct vmm_options *o,
                      const struct timespec *t_proc)
 {
@@ -224,15 +247,17 @@ static int run_bench(struct vmm_kvm *k, struct plan *pl, const struct vmm_option
         for (unsigned it = 0; it < BENCH_ITERATIONS; it++) {
             struct vmm_guest_result res;
             struct timespec t_run;
+            char tj[320];
             int st;
 
             clock_gettime(CLOCK_MONOTONIC, &t_run);
             st = run_one(k, &pl->runs[i], o, !o->verbose, &res);
             vmm_outf("{\"benchmark\":\"boot\",\"cpus\":%u,\"iteration\":%u,"
                      "\"run_start_ms\":%.3f,\"to_first_output_ms\":%.3f,"
-                     "\"to_entry_ms\":%.3f,\"to_exit_ms\":%.3f,\"status\":\"%s\"}\n",
+                     "\"to_entry_ms\":%.3f,\"to_exit_ms\":%.3f,\"status\":\"%s\"%s}\n",
                      pl->runs[i].cpus, it, ms_since(t_proc, &t_run), res.to_output_ms,
-                     res.to_entry_ms, res.to_exit_ms, vmm_status_name(st));
+                     res.to_entry_ms, res.to_exit_ms, vmm_status_name(st),
+                     trace_json(&res.vstats, tj, sizeof(tj)));
             if (st != VMM_EXIT_PASSED)
                 status = st;
         }

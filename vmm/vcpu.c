@@ -232,10 +232,16 @@ void *vmm_vcpu_thread(void *arg)
 {
     struct vmm_vcpu *v = arg;
 
-    while (!__atomic_load_n(&v->m->stop, __ATOMIC_ACQUIRE)) {
-        if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+    while (!__atomic_load_n(&v->m->stop, __ATOMIC_SEQ_CST)) {
+        int rc;
+        vmm_machine_park(v->m, v);          /* a live-validation pause */
+        if (__atomic_load_n(&v->m->stop, __ATOMIC_SEQ_CST))
+            break;
+        rc = ioctl(v->fd, KVM_RUN, 0);
+        __atomic_add_fetch(&v->exits, 1, __ATOMIC_RELAXED);
+        if (rc < 0) {
             if (errno == EINTR || errno == EAGAIN)
-                continue;     /* kicked (stop) or a harmless signal */
+                continue;     /* kicked (stop, pause) or a harmless signal */
             vmm_errf("vmm: cpu %u: KVM_RUN: %s\n", v->index, strerror(errno));
             vmm_machine_request_stop(v->m, VMM_EXIT_VMM_ERROR);
             break;
@@ -243,5 +249,6 @@ void *vmm_vcpu_thread(void *arg)
         if (!handle_exit(v))
             break;
     }
+    vmm_machine_vcpu_exited(v->m);
     return NULL;
 }
