@@ -97,11 +97,11 @@ static int check_head(struct vmm_ring_reader *r, uint64_t head, struct vmm_ring_
                  "record size, cpu, capacity) was overwritten by the guest");
         return -1;
     }
+    if (head < r->tail)
+        return fail(e, r, head, "head %" PRIu64 " is below the tail %" PRIu64, head, r->tail);
     if (head < r->last_head)
         return fail(e, r, head, "head went backwards from %" PRIu64 " to %" PRIu64,
                     r->last_head, head);
-    if (head < r->tail)
-        return fail(e, r, head, "head %" PRIu64 " is below the tail %" PRIu64, head, r->tail);
     if (head - r->tail > r->capacity)
         return fail(e, r, head, "head %" PRIu64 " is more than a capacity ahead of the tail "
                     "%" PRIu64, head, r->tail);
