@@ -498,11 +498,15 @@ int64_t vmm_validate_checkpoint(struct vmm_validate *v, unsigned cpu, uint64_t n
     vmm_merge_start(&v->merge);      /* every CPU is at the barrier: nothing lower comes */
     pump_all(v);
     if (v->fail == FAIL_NONE && v->merge.started && v->merge.next < next_seq) {
-        struct vmm_ring_error e = { 0, v->merge.next, "" };
+        /* Name the first record that waits for the missing ones, else the
+         * calling CPU's ring at its tail. */
+        struct vmm_ring_error e = { cpu, v->readers[cpu].tail, "" };
         snprintf(e.what, sizeof(e.what), "%s: events %" PRIu64 "..%" PRIu64 " never arrived "
                  "although every CPU is stopped", where, v->merge.next, next_seq - 1);
-        if (v->merge.count)
+        if (v->merge.count) {
             e.ring = v->merge.heap[0].ring;
+            e.index = v->merge.heap[0].index;
+        }
         report_corrupt(v, &e);
     }
     if (v->fail == FAIL_NONE) {
@@ -618,6 +622,7 @@ static void write_report(struct vmm_validate *v)
         tlb_report_print_json(r, f);
     }
     fputs("]}\n", f);
+    fflush(f);
 }
 
 void vmm_validate_end(struct vmm_validate *v, bool clean_exit, int *status)
