@@ -23,9 +23,7 @@ static inline bool tlb_fault(const struct tlb_domain *dom, uint32_t which)
 void tlb_spin_lock(struct tlb_domain *dom, uint8_t *lock);
 void tlb_spin_unlock(uint8_t *lock);
 
-/* The address space of the work in progress on this CPU (event `root`). */
-pt_paddr_t tlb_ctx_enter(struct tlb_domain *dom, pt_paddr_t root);
-void tlb_ctx_leave(struct tlb_domain *dom, pt_paddr_t prev);
+/* tlb_ctx_enter / tlb_ctx_leave: declared in tlb/flusher.h. */
 
 /* --- flusher_ops.c: flush ops and op stacks --- */
 bool tlb_ops_empty(const struct tlb_ops_stack *st);

@@ -18,6 +18,25 @@ int tlb_vmspace_init(struct tlb_vmspace *vs, struct tlb_domain *dom, const struc
     return TLB_OK;
 }
 
+int tlb_vmspace_init_sharing(struct tlb_vmspace *vs, struct tlb_domain *dom,
+                             const struct pt_page_table *kernel, const struct pt_config *user_cfg)
+{
+    if (!vs || !dom || !kernel || !user_cfg)
+        return TLB_ERR_INVAL;
+    /* The new root's kernel-half entries are stored before anyone knows its
+       address: those stores carry root 0 (unknown, allowed by the event
+       format), not the root of whatever the caller is working on. */
+    pt_paddr_t prev = tlb_ctx_enter(dom, 0);
+    int r = pt_create_user_sharing(&vs->pt, kernel, user_cfg);
+    tlb_ctx_leave(dom, prev);
+    if (r < 0)
+        return r;
+    tlb_cpuset_init(&vs->cpus);
+    vs->dom = dom;
+    vs->may_have_global = 0;
+    return TLB_OK;
+}
+
 int tlb_vmspace_destroy(struct tlb_vmspace *vs)
 {
     if (tlb_cpuset_snapshot(&vs->cpus) != 0)

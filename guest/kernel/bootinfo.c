@@ -10,6 +10,7 @@
 
 #include "guest/printf.h"
 #include "guest/string.h"
+#include "abi/trace_ring.h"
 #include "abi/vmm.h"
 
 struct bootinfo bootinfo;
@@ -173,6 +174,45 @@ static bool parse_chosen(const void *fdt, struct bootinfo *bi)
     return true;
 }
 
+/* /vmm/tlb-trace (optional): see abi/vmm.h and abi/trace_ring.h. The rings'
+ * own headers are checked later, by trace_attach. */
+static bool parse_trace(const void *fdt, struct bootinfo *bi)
+{
+    struct trace_desc *t = &bi->trace;
+    memset(t, 0, sizeof(*t));
+    int node = fdt_path_offset(fdt, "/vmm/tlb-trace"), len;
+    uint32_t version;
+    if (node < 0)
+        return true;                          /* tracing off: run untraced */
+    if (fdt_node_check_compatible(fdt, node, VMM_FDT_TRACE_COMPAT) != 0)
+        FAIL("/vmm/tlb-trace is not compatible with \"%s\"\n", VMM_FDT_TRACE_COMPAT);
+    if (!prop_u32(fdt, node, "version", &version) || version != VMM_TRACE_RING_VERSION)
+        FAIL("/vmm/tlb-trace: missing version, or not version %u\n", VMM_TRACE_RING_VERSION);
+    const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
+    if (!reg || len != 16)
+        FAIL("/vmm/tlb-trace: reg must be one <base size> pair of 2 + 2 cells\n");
+    t->base = read_cells(reg, 2);
+    t->size = read_cells(reg + 2, 2);
+    if (!prop_u32(fdt, node, "ring-count", &t->ring_count) || t->ring_count == 0 ||
+        t->ring_count > MAX_CPUS)
+        FAIL("/vmm/tlb-trace: ring-count missing or not in 1..%d\n", MAX_CPUS);
+    if (!prop_u32(fdt, node, "ring-stride", &t->ring_stride) ||
+        t->ring_stride < VMM_TRACE_RING_HEADER_SIZE + TLB_EVENT_RECORD_SIZE ||
+        t->ring_stride % PAGE_SIZE)
+        FAIL("/vmm/tlb-trace: ring-stride missing, not page-aligned, or below one header "
+             "page plus one record\n");
+    if (t->base % PAGE_SIZE || t->size % PAGE_SIZE || t->base + t->size < t->base ||
+        t->base + t->size > bi->ram_end ||
+        (uint64_t)t->ring_count * t->ring_stride > t->size)
+        FAIL("/vmm/tlb-trace: region %#llx+%#llx is not page-aligned, not inside RAM, or "
+             "too small for %u rings of %u bytes\n", (unsigned long long)t->base,
+             (unsigned long long)t->size, t->ring_count, t->ring_stride);
+    if (!memmap_add(&bi->reserved, t->base, t->base + t->size))
+        FAIL("too many reserved ranges\n");
+    t->present = true;
+    return true;
+}
+
 bool bootinfo_parse_fdt(const void *fdt, size_t max_size, struct bootinfo *bi)
 {
     int err = fdt_check_header(fdt);
@@ -181,7 +221,7 @@ bool bootinfo_parse_fdt(const void *fdt, size_t max_size, struct bootinfo *bi)
     if (fdt_totalsize(fdt) > max_size)
         FAIL("total size %u exceeds %zu\n", fdt_totalsize(fdt), max_size);
     return parse_vmm_node(fdt) && parse_memory(fdt, bi) && parse_reserved(fdt, bi) &&
-           parse_cpus(fdt, bi) && parse_chosen(fdt, bi);
+           parse_cpus(fdt, bi) && parse_chosen(fdt, bi) && parse_trace(fdt, bi);
 }
 
 bool bootinfo_parse(uint64_t fdt_pa)

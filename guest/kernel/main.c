@@ -4,8 +4,11 @@
  *
  * Order matters: the IDT, GDT/TSS (IST stacks) and the per-CPU area (FS
  * base for libfdt's canary) come first so that any fault is reported and
- * libfdt can run; then the FDT, the x2APIC, the frame allocator, and the
- * scenario (booting the APs first if it needs them).
+ * libfdt can run; then the FDT, the x2APIC, the frame allocator, memory
+ * management (frame metadata, trace rings, the kernel page table the BSP
+ * switches to), and the scenario (booting the APs first if it needs them;
+ * each AP switches to the kernel page table as it comes up, after which the
+ * boot page tables are retired).
  */
 #include "guest/apic.h"
 #include "guest/arch.h"
@@ -15,6 +18,7 @@
 #include "guest/cpu.h"
 #include "guest/frame_alloc.h"
 #include "guest/hypercall.h"
+#include "guest/mm.h"
 #include "guest/paging.h"
 #include "guest/percpu.h"
 #include "guest/printf.h"
@@ -116,6 +120,7 @@ void kmain(uint64_t fdt_pa)
         PANIC("BSP x2APIC ID %u, but the FDT's cpu@0 has reg %u", bsp->apic_id,
               bootinfo.cpus[0].apic_id);
     frames_init();
+    mm_init();                          /* the kernel page table; tracing */
     bsp->online = 1;
 
     const struct scenario *s = select_scenario();
@@ -125,5 +130,6 @@ void kmain(uint64_t fdt_pa)
     cpu_report_online();
     if (s->needs_smp && !smp_boot_aps())
         hc_exit(1);
+    mm_retire_boot_tables();            /* every online CPU is on the kernel table */
     hc_exit((uint64_t)s->run());
 }

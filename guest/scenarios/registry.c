@@ -10,6 +10,10 @@
 #include "guest/string.h"
 
 static const struct scenario scenarios[] = {
+    { "vmspace", scenario_vmspace, true,
+      "the default: VmSpace map/protect/remap/unmap with shootdowns on every CPU" },
+    { "bench_vmspace", scenario_bench_vmspace, false,
+      "JSON lines: TSC cycles per 4 KiB map, unmap and protect (bootarg trace=off to compare)" },
     { "smp", scenario_smp, true,
       "boot every CPU, exchange an IPI between every ordered pair, check the matrix" },
     { "boot-state", scenario_boot_state, false,

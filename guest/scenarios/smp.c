@@ -1,5 +1,5 @@
 /*
- * Scenario "smp" (the default): every CPU is online (kmain booted them);
+ * Scenario "smp": every CPU is online (kmain booted them);
  * every CPU sends one fixed IPI to every other CPU, with vector
  * VECTOR_IPI_TEST + its own index, so the receiver knows the sender from the
  * vector alone and IPIs from different senders can never merge in the IRR.

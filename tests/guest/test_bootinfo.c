@@ -11,6 +11,7 @@
 
 #include "guest/bootinfo.h"
 #include "guest/printf.h"
+#include "abi/trace_ring.h"
 #include "abi/vmm.h"
 
 /* The kernel's console, captured. */
@@ -35,12 +36,27 @@ struct fdt_opts {
     int cpu_index_dup;           /* write cpu@0 twice when >= 0 */
     const char *bootargs;
     int reg_cells;               /* bytes of the memory reg property (32 = ok) */
+    /* /vmm/tlb-trace (written when trace is true) */
+    bool trace;
+    const char *trace_compat;
+    uint32_t trace_version, ring_count, ring_stride;
+    uint64_t trace_base, trace_size;
 };
 
 static struct fdt_opts defaults(void)
 {
     return (struct fdt_opts){ VMM_ABI_VERSION, VMM_HYPERCALL_PORT, VMM_FDT_HYPERCALL_COMPAT,
-                              false, false, false, 4, -1, -1, "scenario=smp quiet", 16 };
+                              false, false, false, 4, -1, -1, "scenario=smp quiet", 16,
+                              false, VMM_FDT_TRACE_COMPAT, VMM_TRACE_RING_VERSION, 4, 0x11000,
+                              0xf000000, 4 * 0x11000 };
+}
+
+/* The region a VMM with 4 rings of 0x11000 bytes puts at the top of 256 MiB. */
+static struct fdt_opts with_trace(void)
+{
+    struct fdt_opts o = defaults();
+    o.trace = true;
+    return o;
 }
 
 static uint8_t blob[65536];
@@ -98,6 +114,15 @@ static void build(const struct fdt_opts *o)
         T(fdt_property_string(blob, "compatible", o->compat));
         T(fdt_property_u32(blob, "abi-version", o->abi_version));
         T(fdt_property_u32(blob, "hypercall-port", o->port));
+        if (o->trace) {
+            T(fdt_begin_node(blob, "tlb-trace"));
+            T(fdt_property_string(blob, "compatible", o->trace_compat));
+            reg64("reg", o->trace_base, o->trace_size, 16);
+            T(fdt_property_u32(blob, "ring-count", o->ring_count));
+            T(fdt_property_u32(blob, "ring-stride", o->ring_stride));
+            T(fdt_property_u32(blob, "version", o->trace_version));
+            T(fdt_end_node(blob));
+        }
         T(fdt_end_node(blob));
     }
     T(fdt_end_node(blob));
@@ -130,6 +155,24 @@ START_TEST(valid_fdt)
         ck_assert_uint_eq(bi.cpus[i].apic_id, 2 * i);
     }
     ck_assert_str_eq(bi.bootargs, "scenario=smp quiet");
+    ck_assert(!bi.trace.present);                       /* no /vmm/tlb-trace: untraced */
+}
+END_TEST
+
+START_TEST(trace_node_is_read_and_reserved)
+{
+    struct fdt_opts o = with_trace();
+    struct bootinfo bi;
+    ck_assert_msg(parse(&o, &bi), "refused: %s", console);
+    ck_assert(bi.trace.present);
+    ck_assert_uint_eq(bi.trace.base, 0xf000000);
+    ck_assert_uint_eq(bi.trace.size, 4 * 0x11000);
+    ck_assert_uint_eq(bi.trace.ring_count, 4);
+    ck_assert_uint_eq(bi.trace.ring_stride, 0x11000);
+    /* The region is reserved, so the frame allocator never hands it out. */
+    ck_assert_uint_eq(bi.reserved.count, 3);
+    ck_assert_uint_eq(bi.reserved.r[2].start, 0xf000000);
+    ck_assert_uint_eq(bi.reserved.r[2].end, 0xf000000 + 4 * 0x11000);
 }
 END_TEST
 
@@ -145,6 +188,13 @@ static void break_gap(struct fdt_opts *o) { o->cpu_index_skip = 1; }
 static void break_dup(struct fdt_opts *o) { o->cpu_index_dup = 2; }
 static void break_zero_cpus(struct fdt_opts *o) { o->ncpus = 0; }
 static void break_many_cpus(struct fdt_opts *o) { o->ncpus = 65; }
+static void break_trace_compat(struct fdt_opts *o) { *o = with_trace(); o->trace_compat = "x,y"; }
+static void break_trace_version(struct fdt_opts *o) { *o = with_trace(); o->trace_version = 2; }
+static void break_trace_count(struct fdt_opts *o) { *o = with_trace(); o->ring_count = 0; }
+static void break_trace_stride(struct fdt_opts *o) { *o = with_trace(); o->ring_stride = 4096; }
+static void break_trace_small(struct fdt_opts *o) { *o = with_trace(); o->trace_size = 0x11000; }
+static void break_trace_outside(struct fdt_opts *o) { *o = with_trace(); o->trace_base = 0x10000000; }
+static void break_trace_align(struct fdt_opts *o) { *o = with_trace(); o->trace_base += 8; }
 
 static const struct {
     void (*edit)(struct fdt_opts *);
@@ -161,6 +211,13 @@ static const struct {
     { break_dup, "cpu@0 appears twice" },
     { break_zero_cpus, "/cpus lists no cpu" },
     { break_many_cpus, "expected cpu@N with N < 64" },
+    { break_trace_compat, "/vmm/tlb-trace is not compatible with \"vmm,tlb-trace-v1\"" },
+    { break_trace_version, "/vmm/tlb-trace: missing version, or not version 1" },
+    { break_trace_count, "ring-count missing or not in 1..64" },
+    { break_trace_stride, "ring-stride missing, not page-aligned, or below one header page" },
+    { break_trace_small, "too small for 4 rings of 69632 bytes" },
+    { break_trace_outside, "region 0x10000000+0x44000 is not page-aligned, not inside RAM" },
+    { break_trace_align, "region 0xf000008+0x44000 is not page-aligned" },
 };
 
 START_TEST(refusals_name_the_problem)
@@ -211,6 +268,7 @@ int main(void)
     Suite *s = suite_create("guest_bootinfo");
     TCase *tc = tcase_create("bootinfo");
     tcase_add_test(tc, valid_fdt);
+    tcase_add_test(tc, trace_node_is_read_and_reserved);
     tcase_add_loop_test(tc, refusals_name_the_problem, 0,
                         (int)(sizeof(refusals) / sizeof(refusals[0])));
     tcase_add_test(tc, corrupt_header);

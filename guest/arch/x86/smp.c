@@ -16,6 +16,7 @@
 #include "guest/cpu.h"
 #include "guest/frame_alloc.h"
 #include "guest/hypercall.h"
+#include "guest/mm.h"
 #include "guest/paging.h"
 #include "guest/percpu.h"
 #include "guest/printf.h"
@@ -81,6 +82,7 @@ void ap_main(struct percpu *p)
         PANIC("cpu %u: no x2APIC", p->index);
     if (apic_id() != p->apic_id)
         PANIC("cpu %u: x2APIC ID %u, but the FDT says %u", p->index, apic_id(), p->apic_id);
+    mm_cpu_switch();                         /* leave the boot page tables */
     __atomic_fetch_add(&online_count, 1, __ATOMIC_SEQ_CST);
     __atomic_store_n(&p->online, 1, __ATOMIC_RELEASE);
     cpu_report_online();

@@ -30,6 +30,14 @@ struct cpu_desc {
     uint32_t apic_id;
 };
 
+/* The trace-ring region of /vmm/tlb-trace (abi/vmm.h, abi/trace_ring.h). */
+struct trace_desc {
+    bool present;                      /* the node exists */
+    uint64_t base, size;               /* reg: guest-physical region */
+    uint32_t ring_count;               /* rings, one per CPU index */
+    uint32_t ring_stride;              /* bytes per ring */
+};
+
 struct bootinfo {
     uint64_t fdt_pa;
     uint64_t ram_end;                  /* highest RAM address + 1 */
@@ -38,6 +46,7 @@ struct bootinfo {
     unsigned ncpus;
     struct cpu_desc cpus[MAX_CPUS];    /* by index; cpus[0] is the BSP */
     char bootargs[BOOTARGS_MAX];
+    struct trace_desc trace;           /* /vmm/tlb-trace (optional) */
 };
 
 extern struct bootinfo bootinfo;
@@ -46,7 +55,11 @@ extern struct bootinfo bootinfo;
  * bootinfo_parse: read the FDT at physical fdt_pa into `bootinfo`.
  * Checks the header, the /vmm node (compatible, abi-version ==
  * VMM_ABI_VERSION, hypercall-port == VMM_HYPERCALL_PORT), /memory, /cpus
- * (indices 0..n-1, each once, at most MAX_CPUS) and /chosen bootargs.
+ * (indices 0..n-1, each once, at most MAX_CPUS), /chosen bootargs and the
+ * optional /vmm/tlb-trace node (compatible, version, a page-aligned reg
+ * inside RAM, ring-count >= 1, each ring-stride at least one header page
+ * plus one record, page-aligned, ring-count * ring-stride <= size); its
+ * region is added to `reserved`, so the frame allocator never hands it out.
  * Fails: returns false after printing one line on the console that names
  * the problem.
  */

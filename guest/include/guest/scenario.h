@@ -1,6 +1,6 @@
 /*
  * Scenarios: what the kernel does once it is up, selected by the bootargs
- * `scenario=NAME` (default "smp"). Adding one: write `int my_scenario(void)`
+ * `scenario=NAME` (default "vmspace"). Adding one: write `int my_scenario(void)`
  * returning the exit status (0 = passed), declare it below and add a line
  * to the table in scenarios/registry.c (docs/guest.md).
  */
@@ -22,8 +22,10 @@ const struct scenario *scenario_find(const char *name);
 /* scenario_list: print the known names on the console. */
 void scenario_list(void);
 
-#define SCENARIO_DEFAULT "smp"
+#define SCENARIO_DEFAULT "vmspace"
 
+int scenario_vmspace(void);
+int scenario_bench_vmspace(void);
 int scenario_smp(void);
 int scenario_boot_state(void);
 int scenario_triple_fault(void);

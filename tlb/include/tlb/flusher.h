@@ -247,6 +247,18 @@ void tlb_note_pte_store(struct tlb_domain *dom, const struct pt_pte_store *store
  */
 void tlb_note_frame_free(struct tlb_domain *dom, pt_paddr_t pa, int node_level);
 
+/*
+ * The address space of the work in progress on the calling CPU: the `root`
+ * its PTE-store and free events carry. tlb_ctx_enter sets it to `root` and
+ * returns the previous value; tlb_ctx_leave restores that value. The VmSpace
+ * layer brackets every operation with them; a platform that edits a table
+ * outside that layer (e.g. the guest building its kernel page table) does
+ * the same so its stores name their table.
+ * Requires: dom initialised; called on the CPU doing the work, in pairs.
+ */
+pt_paddr_t tlb_ctx_enter(struct tlb_domain *dom, pt_paddr_t root);
+void tlb_ctx_leave(struct tlb_domain *dom, pt_paddr_t prev);
+
 /* Emit an event from outside the flusher (e.g. a platform's own markers).
    Requires: ev's type and payload set. Guarantees: ev->seq and ev->cpu are
    filled in here (next sequence number, calling CPU) before the sink sees it. */

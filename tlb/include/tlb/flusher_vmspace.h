@@ -38,6 +38,17 @@ struct tlb_vmspace {
 int tlb_vmspace_init(struct tlb_vmspace *vs, struct tlb_domain *dom, const struct pt_config *cfg);
 
 /*
+ * Create an empty user space whose page table shares the kernel half with
+ * `kernel` (pt_create_user_sharing, OSTD's create_user_page_table): every
+ * space maps the kernel the same way.
+ * Requires: kernel created with a kernel config; user_cfg a user config.
+ * Fails with TLB_ERR_INVAL on a NULL argument, PT_ERR_NOMEM (nothing
+ * allocated) when the root cannot be had.
+ */
+int tlb_vmspace_init_sharing(struct tlb_vmspace *vs, struct tlb_domain *dom,
+                             const struct pt_page_table *kernel, const struct pt_config *user_cfg);
+
+/*
  * Destroy the space and free its page tables.
  * Fails with TLB_ERR_BUSY (nothing done) while any CPU has it active.
  * Requires: no live cursor on it; every dispatch touching it has completed
