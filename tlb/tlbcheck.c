@@ -48,7 +48,7 @@ static bool parse_policy(char *spec, struct tlb_policy *p)
     *p = (struct tlb_policy){ .name = name };
     for (char *c = strtok(classes, ","); c; c = strtok(NULL, ",")) {
         uint64_t n;
-        if ((c[0] != 'T' && c[0] != 't') || !parse_u64(c + 1, &n) || n < 1 || n > 20)
+        if ((c[0] != 'T' && c[0] != 't') || !parse_u64(c + 1, &n) || n < 1 || n > TLB_CLASS_MAX)
             return false;
         p->classes |= TLB_CLASS_BIT((unsigned)n);
     }

@@ -15,7 +15,7 @@ struct tlb_validator_options tlb_validator_default_options(uint32_t cpu_count)
     return (struct tlb_validator_options){ .cpu_count = cpu_count };
 }
 
-enum tlb_verdict v_bad_input(struct tlb_validator *v, const char *fmt, ...)
+enum tlb_verdict tlb_v_bad_input(struct tlb_validator *v, const char *fmt, ...)
 {
     if (!v->failed) {
         va_list ap;
@@ -50,9 +50,9 @@ struct tlb_validator *tlb_validator_create(const struct tlb_validator_options *o
         p->va_start = opt->policies[i].va_start;
         p->va_end = opt->policies[i].va_end;
     }
-    bool ok = hmap_init(&v->nodes, 64) && hmap_init(&v->rmap, 256) && hmap_init(&v->groot_idx, 64);
+    bool ok = tlb_v_hmap_init(&v->nodes, 64) && tlb_v_hmap_init(&v->rmap, 256) && tlb_v_hmap_init(&v->groot_idx, 64);
     for (uint32_t c = 0; c < v->ncpus; c++)
-        ok = cpu_init(&v->cpus[c]) && ok;
+        ok = tlb_v_cpu_init(&v->cpus[c]) && ok;
     if (!ok) {
         tlb_validator_destroy(v);
         return NULL;
@@ -64,13 +64,15 @@ void tlb_validator_destroy(struct tlb_validator *v)
 {
     if (!v)
         return;
-    ob_destroy_all(v);
-    tree_destroy_all(v);
-    hmap_free(&v->rmap);
-    hmap_free(&v->groot_idx);
+    tlb_v_ob_destroy_all(v);
+    tlb_v_tree_destroy_all(v);
+    tlb_v_hmap_free(&v->rmap);
+    tlb_v_hmap_free(&v->groot_idx);
     for (uint32_t c = 0; c < v->ncpus; c++)
-        cpu_destroy(&v->cpus[c]);
-    reports_free(v);
+        tlb_v_cpu_destroy(&v->cpus[c]);
+    tlb_v_reports_free(v);
+    free(v->reach.pcids);
+    free(v->reach.pbound);
     free(v);
 }
 
@@ -78,10 +80,10 @@ static enum tlb_verdict check_sequence(struct tlb_validator *v, const struct tlb
 {
     if (v->have_seq) {
         if (ev->seq <= v->last_seq)
-            return v_bad_input(v, "event %llu is out of sequence (previous event was %llu)",
+            return tlb_v_bad_input(v, "event %llu is out of sequence (previous event was %llu)",
                                (unsigned long long)ev->seq, (unsigned long long)v->last_seq);
         if (!v->opt.allow_seq_gaps && ev->seq != v->last_seq + 1)
-            return v_bad_input(v, "events %llu..%llu are missing (sequence jumps from %llu to %llu)",
+            return tlb_v_bad_input(v, "events %llu..%llu are missing (sequence jumps from %llu to %llu)",
                                (unsigned long long)v->last_seq + 1, (unsigned long long)ev->seq - 1,
                                (unsigned long long)v->last_seq, (unsigned long long)ev->seq);
     }
@@ -93,17 +95,17 @@ static enum tlb_verdict check_sequence(struct tlb_validator *v, const struct tlb
 static enum tlb_verdict route(struct tlb_validator *v, const struct tlb_event *ev)
 {
     switch (ev->type) {
-    case TLB_EV_PTE_STORE: return store_apply(v, ev);
-    case TLB_EV_FLUSH: return cpu_flush(v, ev);
+    case TLB_EV_PTE_STORE: return tlb_v_store_apply(v, ev);
+    case TLB_EV_FLUSH: return tlb_v_cpu_flush(v, ev);
     case TLB_EV_CR3_LOAD:
-        check_cr3_activated(v, ev);
-        return cpu_cr3_load(v, ev);
-    case TLB_EV_ACTIVATE: return check_activate(v, ev);
-    case TLB_EV_DISPATCH: return check_dispatch(v, ev);
-    case TLB_EV_SYNC_DONE: return check_sync(v, ev);
-    case TLB_EV_FREE: return check_free(v, ev);
-    case TLB_EV_OP_BEGIN: return check_op_begin(v, ev);
-    case TLB_EV_OP_END: return check_op_end(v, ev);
+        tlb_v_check_cr3_activated(v, ev);
+        return tlb_v_cpu_cr3_load(v, ev);
+    case TLB_EV_ACTIVATE: return tlb_v_check_activate(v, ev);
+    case TLB_EV_DISPATCH: return tlb_v_check_dispatch(v, ev);
+    case TLB_EV_SYNC_DONE: return tlb_v_check_sync(v, ev);
+    case TLB_EV_FREE: return tlb_v_check_free(v, ev);
+    case TLB_EV_OP_BEGIN: return tlb_v_check_op_begin(v, ev);
+    case TLB_EV_OP_END: return tlb_v_check_op_end(v, ev);
     default:
         /* FLUSH_ISSUE, REMOTE_DONE, FRAME_REF, CURSOR_*: recorded in the
          * stream for humans; the model's verdicts do not depend on them (v1). */
@@ -116,10 +118,10 @@ enum tlb_verdict tlb_validator_feed(struct tlb_validator *v, const struct tlb_ev
     if (v->failed)
         return TLB_VERDICT_BAD_INPUT;
     if (v->finished)
-        return v_bad_input(v, "event %llu fed after finish", (unsigned long long)ev->seq);
+        return tlb_v_bad_input(v, "event %llu fed after finish", (unsigned long long)ev->seq);
     char err[200];
     if (!tlb_event_check(ev, v->ncpus, err, sizeof err))
-        return v_bad_input(v, "%s", err);
+        return tlb_v_bad_input(v, "%s", err);
     if (check_sequence(v, ev) != TLB_VERDICT_OK)
         return TLB_VERDICT_BAD_INPUT;
     v->new_violation = false;
@@ -135,7 +137,7 @@ enum tlb_verdict tlb_validator_finish(struct tlb_validator *v)
         return TLB_VERDICT_BAD_INPUT;
     if (!v->finished) {
         v->finished = true;
-        check_finish(v);
+        tlb_v_check_finish(v);
     }
     return v->counts[TLB_REPORT_VIOLATION] ? TLB_VERDICT_VIOLATION : TLB_VERDICT_OK;
 }
@@ -148,11 +150,11 @@ const struct tlb_report *tlb_validator_report(const struct tlb_validator *v, siz
 }
 uint64_t tlb_validator_count(const struct tlb_validator *v, enum tlb_report_kind kind)
 {
-    return (unsigned)kind < 3 ? v->counts[kind] : 0;
+    return (unsigned)kind < TLB_REPORT_KINDS ? v->counts[kind] : 0;
 }
 uint64_t tlb_validator_class_count(const struct tlb_validator *v, unsigned cls)
 {
-    return cls >= 1 && cls <= 20 ? v->class_counts[cls] : 0;
+    return cls >= 1 && cls <= TLB_CLASS_MAX ? v->class_counts[cls] : 0;
 }
 uint64_t tlb_validator_events(const struct tlb_validator *v) { return v->events; }
 
@@ -175,10 +177,10 @@ enum tlb_verdict tlb_validate_bytes(const uint8_t *buf, size_t len, const struct
     if (!v)
         return TLB_VERDICT_BAD_INPUT;
     if (!header_ok)
-        return v_bad_input(v, "%s", err);
+        return tlb_v_bad_input(v, "%s", err);
     size_t body = len - sizeof h;
     if (body % TLB_EVENT_RECORD_SIZE)
-        return v_bad_input(v, "truncated stream: %zu bytes after the header is not a multiple of the "
+        return tlb_v_bad_input(v, "truncated stream: %zu bytes after the header is not a multiple of the "
                            "%u-byte record (last record cut after %zu bytes)", body, TLB_EVENT_RECORD_SIZE,
                            body % TLB_EVENT_RECORD_SIZE);
     for (size_t off = sizeof h; off < len; off += TLB_EVENT_RECORD_SIZE) {

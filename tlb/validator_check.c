@@ -62,9 +62,9 @@ static const char *free_why(unsigned cls)
 static bool reachable_cpu(const struct tlb_validator *v, const struct vnode *n, uint64_t since, bool global,
                           uint32_t *cpu)
 {
-    const struct vnode *top = tree_top(n);
+    const struct vnode *top = tlb_v_tree_top(n);
     for (uint32_t c = 0; top && c < v->ncpus; c++)
-        if (cpu_may_cache(v, c, top, since, global)) {
+        if (tlb_v_cpu_may_cache(v, c, top, since, global)) {
             *cpu = c;
             return true;
         }
@@ -79,26 +79,26 @@ static bool reachable_cpu(const struct tlb_validator *v, const struct vnode *n, 
 static void live_mapping_check(struct tlb_validator *v, const struct tlb_event *ev, uint64_t pa, uint64_t len)
 {
     uint64_t locs[16];
-    size_t n = rmap_locations(v, pa, len, locs, 16);
+    size_t n = tlb_v_rmap_locations(v, pa, len, locs, 16);
     for (size_t i = 0; i < n; i++) {
-        const struct vnode *node = tree_node(v, locs[i] & ~0xfffull);
+        const struct vnode *node = tlb_v_tree_node(v, locs[i] & ~0xfffull);
         unsigned idx = (unsigned)(locs[i] & 0xfff);
         uint32_t cpu = ev->cpu;
         if (!node)
             continue;
         uint64_t e = node->pte[idx];
-        bool reach = tree_attached(node) && reachable_cpu(v, node, tree_entry_since(node, idx), e & PTE_G, &cpu);
-        uint64_t va = tree_attached(node) ? tree_entry_va(node, idx) : 0;
+        bool reach = tlb_v_tree_attached(node) && reachable_cpu(v, node, tlb_v_tree_entry_since(node, idx), e & PTE_G, &cpu);
+        uint64_t va = tlb_v_tree_attached(node) ? tlb_v_tree_entry_va(node, idx) : 0;
         if (!reach && !v->opt.report_lints)
             continue;
         struct report_args a = { reach ? TLB_REPORT_VIOLATION : TLB_REPORT_HINT, reach ? TLB_T19 : 0, "R1", cpu,
                                  reach ? v->cpus[cpu].root : 0, va, pt_page_size(node->level), pa, 0, 0, ev->seq };
         if (reach)
-            report_add(v, &a, "frame freed while still mapped at VA 0x%llx (node 0x%llx[%u] = 0x%llx), which "
+            tlb_v_report_add(v, &a, "frame freed while still mapped at VA 0x%llx (node 0x%llx[%u] = 0x%llx), which "
                        "CPU %u may cache", (unsigned long long)va, (unsigned long long)node->pa, idx,
                        (unsigned long long)e, cpu);
         else
-            report_add(v, &a, "frame freed while still mapped (node 0x%llx[%u]) in a tree no CPU has loaded",
+            tlb_v_report_add(v, &a, "frame freed while still mapped (node 0x%llx[%u]) in a tree no CPU has loaded",
                        (unsigned long long)node->pa, idx);
         if (reach)
             return;   /* one report per free is enough */
@@ -109,8 +109,8 @@ static enum tlb_verdict free_frame(struct tlb_validator *v, const struct tlb_eve
 {
     uint64_t pa = ev->u.free.pa, len = ev->u.free.npages * PAGE_4K;
     for (uint64_t p = pa; p < pa + len && p < pa + 512 * PAGE_4K; p += PAGE_4K)
-        if (tree_node(v, p))
-            return v_bad_input(v, "event %llu: frame free of 0x%llx, which is a live page-table node "
+        if (tlb_v_tree_node(v, p))
+            return tlb_v_bad_input(v, "event %llu: frame free of 0x%llx, which is a live page-table node "
                                "(free it as a PT node)", (unsigned long long)ev->seq, (unsigned long long)p);
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {
@@ -118,13 +118,13 @@ static enum tlb_verdict free_frame(struct tlb_validator *v, const struct tlb_eve
             if ((o->flags & OB_REPORTED) || !frame_overlap(o, pa, len))
                 continue;
             unsigned cls = free_class(v, o);
-            report_oblig(v, id, cls, class_rule(cls), ev->seq, missed_seq(v, o, cls), free_why(cls));
+            tlb_v_report_oblig(v, id, cls, tlb_v_class_rule(cls), ev->seq, missed_seq(v, o, cls), free_why(cls));
         }
     live_mapping_check(v, ev, pa, len);
     return TLB_VERDICT_OK;
 }
 
-void check_node_reuse(struct tlb_validator *v, uint64_t pa, uint64_t seq)
+void tlb_v_check_node_reuse(struct tlb_validator *v, uint64_t pa, uint64_t seq)
 {
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {
@@ -132,7 +132,7 @@ void check_node_reuse(struct tlb_validator *v, uint64_t pa, uint64_t seq)
             if ((o->flags & OB_REPORTED) || !frame_overlap(o, pa, PAGE_4K))
                 continue;
             unsigned cls = free_class(v, o);
-            report_oblig(v, id, cls, class_rule(cls), seq, missed_seq(v, o, cls),
+            tlb_v_report_oblig(v, id, cls, tlb_v_class_rule(cls), seq, missed_seq(v, o, cls),
                          "frame reused as a page-table node while this CPU may still cache a translation to it");
         }
 }
@@ -161,48 +161,48 @@ static bool root_loaded_somewhere(const struct tlb_validator *v, uint64_t pa, ui
 static enum tlb_verdict free_node(struct tlb_validator *v, const struct tlb_event *ev)
 {
     uint64_t pa = ev->u.free.pa;
-    struct vnode *n = tree_node(v, pa);
+    struct vnode *n = tlb_v_tree_node(v, pa);
     if (!n)
-        return v_bad_input(v, "event %llu: free of unknown page-table node 0x%llx (never stored to or "
+        return tlb_v_bad_input(v, "event %llu: free of unknown page-table node 0x%llx (never stored to or "
                            "linked)", (unsigned long long)ev->seq, (unsigned long long)pa);
     if (n->level != ev->arg)
-        return v_bad_input(v, "event %llu: free of page-table node 0x%llx as level %u, but it is a level-%u node",
+        return tlb_v_bad_input(v, "event %llu: free of page-table node 0x%llx as level %u, but it is a level-%u node",
                            (unsigned long long)ev->seq, (unsigned long long)pa, ev->arg, n->level);
     uint32_t cpu = ev->cpu;
     /* Still reachable by some CPU: its paging-structure caches may point here. Still linked into a
      * tree that no CPU has loaded (an address space torn down child-first): only a hint. */
-    bool attached = n->level < 4 && tree_attached(n);
-    bool linked = n->level < 4 ? attached && reachable_cpu(v, n, tree_link_since(n), false, &cpu) : root_loaded_somewhere(v, pa, &cpu);
+    bool attached = n->level < 4 && tlb_v_tree_attached(n);
+    bool linked = n->level < 4 ? attached && reachable_cpu(v, n, tlb_v_tree_link_since(n), false, &cpu) : root_loaded_somewhere(v, pa, &cpu);
     if (linked) {
         struct report_args a = { TLB_REPORT_VIOLATION, TLB_T9, "R3", cpu, ev->root,
                                  n->level < 4 ? n->base_va : 0, pt_page_size(n->level), pa, 0, 0, ev->seq };
-        report_add(v, &a, n->level < 4 ? "page-table node freed while still linked into a page table that this "
+        tlb_v_report_add(v, &a, n->level < 4 ? "page-table node freed while still linked into a page table that this "
                                          "CPU may walk"
                                        : "root page-table node freed while a CPU may still use it (loaded "
                                          "in CR3 or bound to a PCID, not flushed since)");
     } else if (attached && v->opt.report_lints) {
         struct report_args a = { TLB_REPORT_HINT, 0, "R3", cpu, ev->root, n->base_va, pt_page_size(n->level), pa,
                                  0, 0, ev->seq };
-        report_add(v, &a, "page-table node freed while still linked into a tree that no CPU has loaded");
+        tlb_v_report_add(v, &a, "page-table node freed while still linked into a tree that no CPU has loaded");
     }
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {
             const struct oblig *o = &v->ob[id];
             if ((o->flags & (OB_PSC | OB_REPORTED)) == OB_PSC && snap_has(o, pa))
-                report_oblig(v, id, TLB_T9, "R3", ev->seq, v->cpus[c].last_partial_flush_seq,
+                tlb_v_report_oblig(v, id, TLB_T9, "R3", ev->seq, v->cpus[c].last_partial_flush_seq,
                              "page-table node freed while this CPU may still cache a paging-structure "
                              "entry leading to it");
         }
-    tree_forget(v, n);
+    tlb_v_tree_forget(v, n);
     return TLB_VERDICT_OK;
 }
 
-enum tlb_verdict check_free(struct tlb_validator *v, const struct tlb_event *ev)
+enum tlb_verdict tlb_v_check_free(struct tlb_validator *v, const struct tlb_event *ev)
 {
     return ev->sub == TLB_FREE_FRAME ? free_frame(v, ev) : free_node(v, ev);
 }
 
-enum tlb_verdict check_dispatch(struct tlb_validator *v, const struct tlb_event *ev)
+enum tlb_verdict tlb_v_check_dispatch(struct tlb_validator *v, const struct tlb_event *ev)
 {
     uint32_t a = ev->cpu;
     uint64_t mask = ev->u.dispatch.targets;
@@ -211,22 +211,22 @@ enum tlb_verdict check_dispatch(struct tlb_validator *v, const struct tlb_event 
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {
             struct oblig *o = &v->ob[id];
-            if (o->creator != a || (o->flags & OB_DISPATCHED))
+            if (o->creator != a || (o->flags & (OB_DISPATCHED | OB_COLLAPSE)))
                 continue;
-            if (len != 0 && !ob_overlaps(o, va, len))
+            if (len != 0 && !tlb_v_ob_overlaps(o, va, len))
                 continue;
             if (mask & (1ull << c)) {
                 o->flags |= OB_DISPATCHED;
                 o->dispatch_seq = ev->seq;
             } else if (!(o->flags & OB_REPORTED)) {
-                report_oblig(v, id, TLB_T10, "R10", ev->seq, ev->seq,
+                tlb_v_report_oblig(v, id, TLB_T10, "R10", ev->seq, ev->seq,
                              "dispatch target set misses this CPU, which may cache the stale entry");
             }
         }
     return TLB_VERDICT_OK;
 }
 
-unsigned check_classify_open(const struct tlb_validator *v, const struct oblig *o, uint32_t initiator)
+unsigned tlb_v_check_classify_open(const struct tlb_validator *v, const struct oblig *o, uint32_t initiator)
 {
     const struct vcpu *c = &v->cpus[o->cpu];
     uint64_t since = o->dispatch_seq > o->created_seq ? o->dispatch_seq : o->created_seq;
@@ -265,7 +265,7 @@ static uint64_t missed_seq(const struct tlb_validator *v, const struct oblig *o,
     return o->dispatch_seq;
 }
 
-enum tlb_verdict check_sync(struct tlb_validator *v, const struct tlb_event *ev)
+enum tlb_verdict tlb_v_check_sync(struct tlb_validator *v, const struct tlb_event *ev)
 {
     uint32_t a = ev->cpu;
     uint64_t mask = ev->u.sync.targets;
@@ -275,10 +275,10 @@ enum tlb_verdict check_sync(struct tlb_validator *v, const struct tlb_event *ev)
             continue;
         OB_FOREACH_OPEN(v, c, id, nx) {
             const struct oblig *o = &v->ob[id];
-            if (o->creator != a || !(o->flags & OB_DISPATCHED) || (o->flags & OB_REPORTED))
+            if (o->creator != a || !(o->flags & OB_DISPATCHED) || (o->flags & (OB_REPORTED | OB_COLLAPSE)))
                 continue;
-            unsigned cls = check_classify_open(v, o, a);
-            report_oblig(v, id, cls, class_rule(cls), ev->seq, missed_seq(v, o, cls),
+            unsigned cls = tlb_v_check_classify_open(v, o, a);
+            tlb_v_report_oblig(v, id, cls, tlb_v_class_rule(cls), ev->seq, missed_seq(v, o, cls),
                          cls == TLB_T11 ? "sync completed, but this target never flushed the entry it was sent"
                                         : classify_why(cls));
         }
@@ -286,11 +286,11 @@ enum tlb_verdict check_sync(struct tlb_validator *v, const struct tlb_event *ev)
     return TLB_VERDICT_OK;
 }
 
-enum tlb_verdict check_op_begin(struct tlb_validator *v, const struct tlb_event *ev)
+enum tlb_verdict tlb_v_check_op_begin(struct tlb_validator *v, const struct tlb_event *ev)
 {
     struct vcpu *c = &v->cpus[ev->cpu];
     if (c->in_op)
-        return v_bad_input(v, "event %llu: operation begins on CPU %u while its operation from event %llu "
+        return tlb_v_bad_input(v, "event %llu: operation begins on CPU %u while its operation from event %llu "
                            "has not ended", (unsigned long long)ev->seq, ev->cpu, (unsigned long long)c->op_seq);
     c->in_op = true;
     c->op_kind = ev->sub;
@@ -301,42 +301,42 @@ enum tlb_verdict check_op_begin(struct tlb_validator *v, const struct tlb_event 
     return TLB_VERDICT_OK;
 }
 
-enum tlb_verdict check_op_end(struct tlb_validator *v, const struct tlb_event *ev)
+enum tlb_verdict tlb_v_check_op_end(struct tlb_validator *v, const struct tlb_event *ev)
 {
     struct vcpu *me = &v->cpus[ev->cpu];
     if (!me->in_op || me->op_kind != ev->sub || me->op_start != ev->u.range.start ||
         me->op_end != ev->u.range.end)
-        return v_bad_input(v, "event %llu: operation end on CPU %u does not match an operation begun on "
+        return tlb_v_bad_input(v, "event %llu: operation end on CPU %u does not match an operation begun on "
                            "that CPU (same kind and range)", (unsigned long long)ev->seq, ev->cpu);
     me->in_op = false;
     uint64_t start = ev->u.range.start, len = ev->u.range.end - start;   /* end 0 = 2^64 */
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {
             const struct oblig *o = &v->ob[id];
-            if ((o->flags & OB_REPORTED) || !ob_overlaps(o, start, len))
+            if ((o->flags & (OB_REPORTED | OB_COLLAPSE)) || !tlb_v_ob_overlaps(o, start, len))
                 continue;
             if (o->root && ev->root && o->root != ev->root && o->va < KERNEL_HALF)
                 continue;   /* another address space's user half (0 = unknown: assume the same) */
-            unsigned cls = check_classify_open(v, o, ev->cpu);
-            report_oblig(v, id, cls, class_rule(cls), ev->seq, missed_seq(v, o, cls), classify_why(cls));
+            unsigned cls = tlb_v_check_classify_open(v, o, ev->cpu);
+            tlb_v_report_oblig(v, id, cls, tlb_v_class_rule(cls), ev->seq, missed_seq(v, o, cls), classify_why(cls));
         }
     return TLB_VERDICT_OK;
 }
 
-void check_finish(struct tlb_validator *v)
+void tlb_v_check_finish(struct tlb_validator *v)
 {
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {
             const struct oblig *o = &v->ob[id];
-            if (o->flags & OB_REPORTED)
+            if (o->flags & (OB_REPORTED | OB_COLLAPSE))   /* a collapse's old table never freed: harmless */
                 continue;
-            report_oblig(v, id, TLB_T11, "R3", v->last_seq, v->cpus[c].last_partial_flush_seq,
+            tlb_v_report_oblig(v, id, TLB_T11, "R3", v->last_seq, v->cpus[c].last_partial_flush_seq,
                          "obligation never discharged: the stream ended with this CPU still able to cache "
                          "the stale entry");
         }
 }
 
-enum tlb_verdict check_activate(struct tlb_validator *v, const struct tlb_event *ev)
+enum tlb_verdict tlb_v_check_activate(struct tlb_validator *v, const struct tlb_event *ev)
 {
     struct vcpu *c = &v->cpus[ev->cpu];
     v->saw_activate = true;
@@ -354,7 +354,7 @@ enum tlb_verdict check_activate(struct tlb_validator *v, const struct tlb_event 
     return TLB_VERDICT_OK;
 }
 
-void check_cr3_activated(struct tlb_validator *v, const struct tlb_event *ev)
+void tlb_v_check_cr3_activated(struct tlb_validator *v, const struct tlb_event *ev)
 {
     const struct vcpu *c = &v->cpus[ev->cpu];
     if (!v->opt.report_lints || !v->saw_activate || c->entered_overflow)
@@ -363,6 +363,6 @@ void check_cr3_activated(struct tlb_validator *v, const struct tlb_event *ev)
         if (c->entered[i] == ev->root)
             return;
     struct report_args a = { TLB_REPORT_HINT, 0, "R10", ev->cpu, ev->root, 0, 0, 0, 0, 0, ev->seq };
-    report_add(v, &a, "CR3 load of root 0x%llx on CPU %u, which has not entered that address space's CPU set: "
+    tlb_v_report_add(v, &a, "CR3 load of root 0x%llx on CPU %u, which has not entered that address space's CPU set: "
                "a dispatch that snapshots the set would miss this CPU", (unsigned long long)ev->root, ev->cpu);
 }

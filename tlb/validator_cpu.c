@@ -26,7 +26,7 @@
 #include "pagetable/x86_64.h"
 #include "validator_internal.h"
 
-bool cpu_init(struct vcpu *c)
+bool tlb_v_cpu_init(struct vcpu *c)
 {
     *c = (struct vcpu){ .open_head = NONE32 };
     c->slots = malloc(4 * sizeof *c->slots);
@@ -34,7 +34,7 @@ bool cpu_init(struct vcpu *c)
     return c->slots != NULL;
 }
 
-void cpu_destroy(struct vcpu *c)
+void tlb_v_cpu_destroy(struct vcpu *c)
 {
     free(c->slots);
     c->slots = NULL;
@@ -75,7 +75,7 @@ static uint64_t groot_key(uint32_t ci, uint64_t root) { return root | ci; }
 static bool groots_add(struct tlb_validator *v, uint32_t ci, uint64_t root)
 {
     struct vcpu *c = &v->cpus[ci];
-    uint64_t *p = hmap_get(&v->groot_idx, groot_key(ci, root));
+    uint64_t *p = tlb_v_hmap_get(&v->groot_idx, groot_key(ci, root));
     if (p) {
         c->groots[*p].until = SEQ_CURRENT;
         return true;
@@ -88,7 +88,7 @@ static bool groots_add(struct tlb_validator *v, uint32_t ci, uint64_t root)
         c->groots = n;
         c->capgroots = nc;
     }
-    if (!hmap_put(&v->groot_idx, groot_key(ci, root), c->ngroots))
+    if (!tlb_v_hmap_put(&v->groot_idx, groot_key(ci, root), c->ngroots))
         return false;
     c->groots[c->ngroots++] = (struct groot){ root, SEQ_CURRENT };
     return true;
@@ -97,7 +97,7 @@ static bool groots_add(struct tlb_validator *v, uint32_t ci, uint64_t root)
 /* CPU ci switches away from `root` at `seq`: it keeps only the global entries available before. */
 static void groots_leave(struct tlb_validator *v, uint32_t ci, uint64_t root, uint64_t seq)
 {
-    uint64_t *p = hmap_get(&v->groot_idx, groot_key(ci, root));
+    uint64_t *p = tlb_v_hmap_get(&v->groot_idx, groot_key(ci, root));
     if (p)
         v->cpus[ci].groots[*p].until = seq;
 }
@@ -107,33 +107,39 @@ static void groots_clear(struct tlb_validator *v, uint32_t ci)
 {
     struct vcpu *c = &v->cpus[ci];
     for (uint32_t i = 0; i < c->ngroots; i++)
-        hmap_del(&v->groot_idx, groot_key(ci, c->groots[i].root));
+        tlb_v_hmap_del(&v->groot_idx, groot_key(ci, c->groots[i].root));
     c->ngroots = 0;
 }
 
-void cpu_forget_root(struct tlb_validator *v, uint64_t root)
+void tlb_v_cpu_forget_root(struct tlb_validator *v, uint64_t root)
 {
     for (uint32_t ci = 0; ci < v->ncpus; ci++) {
         struct vcpu *c = &v->cpus[ci];
-        uint64_t *p = hmap_get(&v->groot_idx, groot_key(ci, root));
+        uint64_t *p = tlb_v_hmap_get(&v->groot_idx, groot_key(ci, root));
         if (!p)
             continue;
         uint32_t i = (uint32_t)*p;
-        hmap_del(&v->groot_idx, groot_key(ci, root));
+        tlb_v_hmap_del(&v->groot_idx, groot_key(ci, root));
         if (i != --c->ngroots) {   /* move the last one into the hole */
             c->groots[i] = c->groots[c->ngroots];
-            hmap_put(&v->groot_idx, groot_key(ci, c->groots[i].root), i);   /* overwrite: no growth */
+            tlb_v_hmap_put(&v->groot_idx, groot_key(ci, c->groots[i].root), i);   /* overwrite: no growth */
         }
     }
 }
 
-int cpu_reach_pcids(const struct tlb_validator *v, uint32_t ci, const struct vnode *top,
-                    uint16_t *pcids, uint64_t *bounds, int max)
+uint64_t tlb_v_cpu_slot_bound(const struct tlb_validator *v, uint32_t ci, uint32_t i, const struct vnode *top)
+{
+    const struct pcid_slot *s = &v->cpus[ci].slots[i];
+    return tlb_v_tree_root_bound(s->root_node, top, s->until);
+}
+
+int tlb_v_cpu_reach_pcids(const struct tlb_validator *v, uint32_t ci, const struct vnode *top,
+                    uint16_t *pcids, uint64_t *bounds, uint32_t max)
 {
     const struct vcpu *c = &v->cpus[ci];
     int n = 0;
-    for (uint32_t i = 0; i < c->nslots && n < max; i++) {
-        uint64_t b = tree_root_bound(c->slots[i].root_node, top, c->slots[i].until);
+    for (uint32_t i = 0; i < c->nslots && (uint32_t)n < max; i++) {
+        uint64_t b = tlb_v_cpu_slot_bound(v, ci, i, top);
         if (b) {
             pcids[n] = c->slots[i].pcid;
             bounds[n++] = b;
@@ -144,7 +150,7 @@ int cpu_reach_pcids(const struct tlb_validator *v, uint32_t ci, const struct vno
 
 static uint64_t max64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
-uint64_t cpu_reach_global(const struct tlb_validator *v, uint32_t ci, const struct vnode *top)
+uint64_t tlb_v_cpu_reach_global(const struct tlb_validator *v, uint32_t ci, const struct vnode *top)
 {
     const struct vcpu *c = &v->cpus[ci];
     if (!top)
@@ -153,26 +159,23 @@ uint64_t cpu_reach_global(const struct tlb_validator *v, uint32_t ci, const stru
      * later or equal `until`; the slots are checked too because their root_node is cached. */
     uint64_t b = 0;
     for (uint32_t i = 0; i < c->nslots && b != SEQ_CURRENT; i++)
-        b = max64(b, tree_root_bound(c->slots[i].root_node, top, c->slots[i].until));
+        b = max64(b, tlb_v_tree_root_bound(c->slots[i].root_node, top, c->slots[i].until));
     /* Every live root loaded since the last global flush: as many as the address spaces this CPU
      * ran, scanned only for stale global entries (rare) and stopped early by the current root. */
     for (uint32_t i = 0; i < c->ngroots && b != SEQ_CURRENT; i++)
-        b = max64(b, tree_root_bound(tree_node(v, c->groots[i].root), top, c->groots[i].until));
+        b = max64(b, tlb_v_tree_root_bound(tlb_v_tree_node(v, c->groots[i].root), top, c->groots[i].until));
     return b;
 }
 
-bool cpu_may_cache(const struct tlb_validator *v, uint32_t ci, const struct vnode *top, uint64_t since,
+bool tlb_v_cpu_may_cache(const struct tlb_validator *v, uint32_t ci, const struct vnode *top, uint64_t since,
                    bool global)
 {
     if (!top)
         return false;
-    uint16_t pcids[MAX_PCIDS];
-    uint64_t bounds[MAX_PCIDS];
-    int n = cpu_reach_pcids(v, ci, top, pcids, bounds, MAX_PCIDS);
-    for (int k = 0; k < n; k++)
-        if (since < bounds[k])
+    for (uint32_t i = 0; i < v->cpus[ci].nslots; i++)   /* every PCID, however many */
+        if (since < tlb_v_cpu_slot_bound(v, ci, i, top))
             return true;
-    return global && since < cpu_reach_global(v, ci, top);
+    return global && since < tlb_v_cpu_reach_global(v, ci, top);
 }
 
 /* PCID reuse check (T14) for a no-flush CR3 load that switches root or PCID. */
@@ -183,24 +186,24 @@ static void check_noflush_reuse(struct tlb_validator *v, const struct tlb_event 
     if (s && s->root != ev->root) {
         struct report_args a = { TLB_REPORT_VIOLATION, TLB_T14, "R7", ev->cpu, ev->root, 0, 0,
                                  s->root, 0, 0, ev->seq };
-        report_add(v, &a, "CR3 load with the no-flush bit binds PCID %u to root 0x%llx, but PCID %u "
+        tlb_v_report_add(v, &a, "CR3 load with the no-flush bit binds PCID %u to root 0x%llx, but PCID %u "
                    "may still hold translations of root 0x%llx (no flush since it was bound)",
                    ev->arg, (unsigned long long)ev->root, ev->arg, (unsigned long long)s->root);
     }
     OB_FOREACH_OPEN(v, ev->cpu, id, nx) {
         struct oblig *o = &v->ob[id];
         if (o->pcid != ev->arg || ((o->flags & OB_GLOBAL) && !(o->flags & OB_PSC)) ||
-            (o->flags & OB_REPORTED))
+            (o->flags & (OB_REPORTED | OB_COLLAPSE)))
             continue;
-        report_oblig(v, id, TLB_T14, "R7", ev->seq, ev->seq,
+        tlb_v_report_oblig(v, id, TLB_T14, "R7", ev->seq, ev->seq,
                      "CR3 load with the no-flush bit reuses a PCID that still holds this stale entry");
     }
 }
 
-enum tlb_verdict cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *ev)
+enum tlb_verdict tlb_v_cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *ev)
 {
     struct vcpu *c = &v->cpus[ev->cpu];
-    struct vnode *root = tree_node_get(v, ev->root, 4, ev->seq);
+    struct vnode *root = tlb_v_tree_node_get(v, ev->root, 4, ev->seq);
     if (!root)
         return TLB_VERDICT_BAD_INPUT;
     bool noflush = ev->sub & TLB_CR3_NOFLUSH;
@@ -211,7 +214,7 @@ enum tlb_verdict cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *e
         OB_FOREACH_OPEN(v, ev->cpu, id, nx) {
             struct oblig *o = &v->ob[id];
             if (o->pcid == ev->arg && (!(o->flags & OB_GLOBAL) || (o->flags & OB_PSC)))
-                ob_close(v, id);
+                tlb_v_ob_close(v, id);
         }
         c->last_full_flush_seq = ev->seq;
     }
@@ -225,7 +228,7 @@ enum tlb_verdict cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *e
         groots_leave(v, ev->cpu, c->root, ev->seq);
     struct pcid_slot *s = slot_get(c, ev->arg);
     if (!s)
-        return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
+        return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
     s->root = ev->root;
     s->root_node = root;
     s->until = SEQ_CURRENT;
@@ -233,7 +236,7 @@ enum tlb_verdict cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *e
     c->pcid = ev->arg;
     c->root = ev->root;
     if (!groots_add(v, ev->cpu, ev->root))
-        return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
+        return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
     return TLB_VERDICT_OK;
 }
 
@@ -248,9 +251,9 @@ static unsigned flush_pages(struct tlb_validator *v, uint32_t ci, uint64_t va, u
         if (o->flags & OB_PSC)
             hit = o->pcid == c->pcid;
         else
-            hit = (o->pcid == c->pcid || (o->flags & OB_GLOBAL)) && ob_overlaps(o, va, len);
+            hit = (o->pcid == c->pcid || (o->flags & OB_GLOBAL)) && tlb_v_ob_overlaps(o, va, len);
         if (hit) {
-            ob_close(v, id);
+            tlb_v_ob_close(v, id);
             closed++;
         }
     }
@@ -263,10 +266,10 @@ static void lint(struct tlb_validator *v, const struct tlb_event *ev, const char
         return;
     struct report_args a = { TLB_REPORT_HINT, 0, "R5", ev->cpu, v->cpus[ev->cpu].root,
                              ev->u.flush.va, ev->u.flush.npages * PAGE_4K, 0, 0, 0, ev->seq };
-    report_add(v, &a, "%s", why);
+    tlb_v_report_add(v, &a, "%s", why);
 }
 
-enum tlb_verdict cpu_flush(struct tlb_validator *v, const struct tlb_event *ev)
+enum tlb_verdict tlb_v_cpu_flush(struct tlb_validator *v, const struct tlb_event *ev)
 {
     struct vcpu *c = &v->cpus[ev->cpu];
     uint64_t va = ev->u.flush.va;
@@ -285,13 +288,13 @@ enum tlb_verdict cpu_flush(struct tlb_validator *v, const struct tlb_event *ev)
         OB_FOREACH_OPEN(v, ev->cpu, id, nx) {
             struct oblig *o = &v->ob[id];
             if (o->pcid == c->pcid && (!(o->flags & OB_GLOBAL) || (o->flags & OB_PSC)))
-                ob_close(v, id);
+                tlb_v_ob_close(v, id);
         }
         c->last_full_flush_seq = ev->seq;
         break;
     case TLB_FLUSH_ALL_GLOBAL:
         while (c->open_head != NONE32)
-            ob_close(v, c->open_head);
+            tlb_v_ob_close(v, c->open_head);
         /* Every PCID is empty now: only the current root stays bound. */
         if (c->cr3_loaded) {
             struct pcid_slot *cur = slot_find(c, c->pcid);
@@ -303,7 +306,7 @@ enum tlb_verdict cpu_flush(struct tlb_validator *v, const struct tlb_event *ev)
             }
             groots_clear(v, ev->cpu);
             if (!groots_add(v, ev->cpu, c->root))
-                return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
+                return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
         }
         c->last_full_flush_seq = ev->seq;
         break;

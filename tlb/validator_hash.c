@@ -15,7 +15,7 @@ static size_t slot_of(const struct hmap *m, uint64_t key)
     return (size_t)(h >> 17) & (m->cap - 1);
 }
 
-bool hmap_init(struct hmap *m, size_t cap)
+bool tlb_v_hmap_init(struct hmap *m, size_t cap)
 {
     size_t c = 16;
     while (c < cap)
@@ -35,7 +35,7 @@ bool hmap_init(struct hmap *m, size_t cap)
     return true;
 }
 
-void hmap_free(struct hmap *m)
+void tlb_v_hmap_free(struct hmap *m)
 {
     free(m->keys);
     free(m->vals);
@@ -43,7 +43,7 @@ void hmap_free(struct hmap *m)
     m->cap = m->count = 0;
 }
 
-uint64_t *hmap_get(const struct hmap *m, uint64_t key)
+uint64_t *tlb_v_hmap_get(const struct hmap *m, uint64_t key)
 {
     for (size_t i = slot_of(m, key);; i = (i + 1) & (m->cap - 1)) {
         if (m->keys[i] == key)
@@ -56,17 +56,17 @@ uint64_t *hmap_get(const struct hmap *m, uint64_t key)
 static bool grow(struct hmap *m)
 {
     struct hmap n;
-    if (!hmap_init(&n, m->cap * 2))
+    if (!tlb_v_hmap_init(&n, m->cap * 2))
         return false;
     for (size_t i = 0; i < m->cap; i++)
         if (m->keys[i] != HMAP_EMPTY)
-            hmap_put(&n, m->keys[i], m->vals[i]);
-    hmap_free(m);
+            tlb_v_hmap_put(&n, m->keys[i], m->vals[i]);
+    tlb_v_hmap_free(m);
     *m = n;
     return true;
 }
 
-bool hmap_put(struct hmap *m, uint64_t key, uint64_t val)
+bool tlb_v_hmap_put(struct hmap *m, uint64_t key, uint64_t val)
 {
     if ((m->count + 1) * 2 > m->cap && !grow(m))
         return false;
@@ -80,7 +80,7 @@ bool hmap_put(struct hmap *m, uint64_t key, uint64_t val)
     return true;
 }
 
-void hmap_del(struct hmap *m, uint64_t key)
+void tlb_v_hmap_del(struct hmap *m, uint64_t key)
 {
     size_t i = slot_of(m, key);
     while (m->keys[i] != key) {

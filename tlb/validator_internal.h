@@ -32,14 +32,14 @@ struct hmap {
     size_t count;
 };
 
-bool hmap_init(struct hmap *m, size_t cap);
-void hmap_free(struct hmap *m);
+bool tlb_v_hmap_init(struct hmap *m, size_t cap);
+void tlb_v_hmap_free(struct hmap *m);
 /* Pointer to the value of `key`, or NULL. */
-uint64_t *hmap_get(const struct hmap *m, uint64_t key);
+uint64_t *tlb_v_hmap_get(const struct hmap *m, uint64_t key);
 /* Insert or overwrite; false only when memory runs out. */
-bool hmap_put(struct hmap *m, uint64_t key, uint64_t val);
+bool tlb_v_hmap_put(struct hmap *m, uint64_t key, uint64_t val);
 /* Remove `key` if present. */
-void hmap_del(struct hmap *m, uint64_t key);
+void tlb_v_hmap_del(struct hmap *m, uint64_t key);
 
 /* ---- page-table nodes (validator_tree.c) ------------------------------- */
 
@@ -60,7 +60,7 @@ struct vnode {
      * downgraded it. Upgrades and equivalent splits keep it (a CPU may still
      * hold the older, equally cacheable form). 0 = since before the stream.
      * A CPU that stopped using a root/PCID at sequence L can hold the entry
-     * only if the path's since values are all < L (see tree_entry_since).
+     * only if the path's since values are all < L (see tlb_v_tree_entry_since).
      */
     uint64_t since[512];
 };
@@ -83,6 +83,8 @@ enum oblig_flag {
     OB_VIA_PSC  = 1u << 4,   /* a leaf made stale by the removal of a table above it */
     OB_REPORTED = 1u << 5,   /* already reported once (one report per obligation) */
     OB_DISPATCHED = 1u << 6, /* a dispatch by the creator targeted this CPU for it */
+    OB_COLLAPSE = 1u << 7,   /* PSC obligation of an equivalent collapse: matters only when the old
+                                table is freed (T9); no translation went stale */
 };
 
 struct oblig {
@@ -146,16 +148,19 @@ struct vcpu {
 };
 
 /*
- * Per-store reach: which CPUs (and PCIDs) may cache entries below a node. An
- * entry whose path became available at sequence `since` (tree_entry_since)
- * may be cached in PCID pcids[c][k] iff since < pbound[c][k], and as a global
- * entry on CPU c iff since < gbound[c] (0: never; SEQ_CURRENT: the CPU runs it).
+ * Per-store reach: which CPUs (and PCIDs) may cache entries below a node. CPU
+ * c's PCIDs are pcids[first[c] .. first[c + 1]); an entry whose path became
+ * available at sequence `since` (tlb_v_tree_entry_since) may be cached in
+ * pcids[k] iff since < pbound[k], and as a global entry on CPU c iff
+ * since < gbound[c] (0: never; SEQ_CURRENT: the CPU runs it). Every PCID a
+ * CPU has bound is represented (the arrays grow with the CPUs' PCID slots):
+ * a root may be bound to any number of PCIDs.
  */
-#define MAX_PCIDS 8
 struct reach {
-    int npcid[TLB_MAX_CPUS];
-    uint16_t pcids[TLB_MAX_CPUS][MAX_PCIDS];
-    uint64_t pbound[TLB_MAX_CPUS][MAX_PCIDS];
+    uint32_t first[TLB_MAX_CPUS + 1];
+    uint16_t *pcids;
+    uint64_t *pbound;
+    size_t cap;
     uint64_t gbound[TLB_MAX_CPUS];
 };
 
@@ -187,115 +192,121 @@ struct tlb_validator {
 
     struct tlb_report *reports;
     size_t nreports, capreports;
-    uint64_t counts[3];
-    uint64_t class_counts[21];
+    uint64_t counts[TLB_REPORT_KINDS];
+    uint64_t class_counts[TLB_CLASS_MAX + 1];   /* [0]: unused */
     uint64_t events;
     uint64_t last_seq;
     bool have_seq;
     bool finished;
     bool saw_activate;       /* the stream reports activations: lint CR3 loads outside them */
-    bool new_violation;      /* set by report_add during the current feed */
+    bool new_violation;      /* set by tlb_v_report_add during the current feed */
     char error[256];
     bool failed;
 };
 
 /* validator.c */
-enum tlb_verdict v_bad_input(struct tlb_validator *v, const char *fmt, ...)
+enum tlb_verdict tlb_v_bad_input(struct tlb_validator *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* validator_tree.c */
-struct vnode *tree_node(const struct tlb_validator *v, uint64_t pa);
+struct vnode *tlb_v_tree_node(const struct tlb_validator *v, uint64_t pa);
 /* Find or create the node at pa with `level`; NULL (and bad input set) on a level clash or OOM. */
-struct vnode *tree_node_get(struct tlb_validator *v, uint64_t pa, int level, uint64_t seq);
-bool tree_attached(const struct vnode *n);
+struct vnode *tlb_v_tree_node_get(struct tlb_validator *v, uint64_t pa, int level, uint64_t seq);
+bool tlb_v_tree_attached(const struct vnode *n);
 /* VA span of entry `idx` of node n (requires attached). */
-uint64_t tree_entry_va(const struct vnode *n, unsigned idx);
+uint64_t tlb_v_tree_entry_va(const struct vnode *n, unsigned idx);
 /* Does root `root_pa` reach node n (through current table entries)? */
-bool tree_reaches(const struct tlb_validator *v, uint64_t root_pa, const struct vnode *n);
+bool tlb_v_tree_reaches(const struct tlb_validator *v, uint64_t root_pa, const struct vnode *n);
 /* The root (level 4) or level-3 ancestor through which n hangs, NULL if detached. */
-const struct vnode *tree_top(const struct vnode *n);
-/* Does `root` hold `top` (a tree_top result)? */
-bool tree_root_has(const struct vnode *root, const struct vnode *top);
+const struct vnode *tlb_v_tree_top(const struct vnode *n);
+/* Does `root` hold `top` (a tlb_v_tree_top result)? */
+bool tlb_v_tree_root_has(const struct vnode *root, const struct vnode *top);
 /*
  * Since when has entry idx of attached node n been available below its top
- * (tree_top): the largest `since` of the entry and of every table entry on
+ * (tlb_v_tree_top): the largest `since` of the entry and of every table entry on
  * the path up to the top. The root's own link to a level-3 top is per root:
- * tree_root_bound adds it.
+ * tlb_v_tree_root_bound adds it.
  */
-uint64_t tree_entry_since(const struct vnode *n, unsigned idx);
+uint64_t tlb_v_tree_entry_since(const struct vnode *n, unsigned idx);
 /* The same for the link to node n itself (its parent's entry; 0 for a top). */
-uint64_t tree_link_since(const struct vnode *n);
+uint64_t tlb_v_tree_link_since(const struct vnode *n);
 /*
  * Bound for entries below `top` seen through `root`, a root the CPU stopped
  * using at `until`: entries with since < the result may be cached. 0 when the
  * root does not hold top, or linked top only at or after `until`.
  */
-uint64_t tree_root_bound(const struct vnode *root, const struct vnode *top, uint64_t until);
+uint64_t tlb_v_tree_root_bound(const struct vnode *root, const struct vnode *top, uint64_t until);
 /* Link child pointed to by table entry `pte` at (parent, idx); false on bad input. */
-bool tree_link(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte, uint64_t seq);
-void tree_unlink(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte);
+bool tlb_v_tree_link(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte, uint64_t seq);
+void tlb_v_tree_unlink(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte);
 /* Collect the nodes of the subtree under table entry `pte` of a level-`level` node. */
-uint64_t *tree_subtree_nodes(const struct tlb_validator *v, uint64_t pte, uint32_t *n);
+uint64_t *tlb_v_tree_subtree_nodes(const struct tlb_validator *v, uint64_t pte, uint32_t *n);
 /* Forget a node (PT-node free): detach its children, drop rmap counts, remove it. */
-void tree_forget(struct tlb_validator *v, struct vnode *n);
-void tree_destroy_all(struct tlb_validator *v);
+void tlb_v_tree_forget(struct tlb_validator *v, struct vnode *n);
+void tlb_v_tree_destroy_all(struct tlb_validator *v);
 /* Reverse map of live tracked leaf mappings. */
 /* Count a tracked leaf `pte` at (node_pa, idx) in (delta > 0) or out; false on OOM. */
-bool rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta, uint64_t node_pa, unsigned idx);
-uint32_t rmap_count_frame_range(const struct tlb_validator *v, uint64_t pa, uint64_t len);
+bool tlb_v_rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta, uint64_t node_pa, unsigned idx);
+uint32_t tlb_v_rmap_count_frame_range(const struct tlb_validator *v, uint64_t pa, uint64_t len);
 /* Up to max locations (node pa | index) of live tracked leaves mapping [pa, pa+len). */
-size_t rmap_locations(const struct tlb_validator *v, uint64_t pa, uint64_t len, uint64_t *locs, size_t max);
-bool pte_tracked_leaf(uint64_t pte, int level);
+size_t tlb_v_rmap_locations(const struct tlb_validator *v, uint64_t pa, uint64_t len, uint64_t *locs, size_t max);
+bool tlb_v_pte_tracked_leaf(uint64_t pte, int level);
+/* A leaf of the kernel's linear map of all RAM: a global huge leaf (2 MiB or 1 GiB, G = 1), as OSTD's
+ * and Linux's direct maps are built. Not counted as an alias of the frames it covers. */
+bool tlb_v_pte_linear_map_leaf(uint64_t pte, int level);
 
 /* validator_oblig.c */
-uint32_t ob_alloc(struct tlb_validator *v);   /* NONE32 on OOM */
-void ob_open(struct tlb_validator *v, uint32_t id);   /* link into its CPU's open list */
-void ob_close(struct tlb_validator *v, uint32_t id);  /* unlink and free */
-void ob_destroy_all(struct tlb_validator *v);
+uint32_t tlb_v_ob_alloc(struct tlb_validator *v);   /* NONE32 on OOM */
+void tlb_v_ob_open(struct tlb_validator *v, uint32_t id);   /* link into its CPU's open list */
+void tlb_v_ob_close(struct tlb_validator *v, uint32_t id);  /* unlink and free */
+void tlb_v_ob_destroy_all(struct tlb_validator *v);
 #define OB_FOREACH_OPEN(v, c, id, nxt)                                              \
     for (uint32_t id = (v)->cpus[c].open_head, nxt = (id) == NONE32 ? NONE32 : (v)->ob[id].next; \
          (id) != NONE32; (id) = (nxt), (nxt) = (id) == NONE32 ? NONE32 : (v)->ob[id].next)
-bool ob_overlaps(const struct oblig *o, uint64_t va, uint64_t len);
+bool tlb_v_ob_overlaps(const struct oblig *o, uint64_t va, uint64_t len);
 
 /* validator_cpu.c */
-bool cpu_init(struct vcpu *c);
-void cpu_destroy(struct vcpu *c);
+bool tlb_v_cpu_init(struct vcpu *c);
+void tlb_v_cpu_destroy(struct vcpu *c);
 /* A root node is freed: no CPU can fill anything from it any more (drop it from every groots). */
-void cpu_forget_root(struct tlb_validator *v, uint64_t root);
-enum tlb_verdict cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *ev);
-enum tlb_verdict cpu_flush(struct tlb_validator *v, const struct tlb_event *ev);
+void tlb_v_cpu_forget_root(struct tlb_validator *v, uint64_t root);
+enum tlb_verdict tlb_v_cpu_cr3_load(struct tlb_validator *v, const struct tlb_event *ev);
+enum tlb_verdict tlb_v_cpu_flush(struct tlb_validator *v, const struct tlb_event *ev);
 /*
  * Which PCIDs of CPU c may hold (non-global) entries of the tree hanging from
- * `top` (a tree_top result)? Writes up to max PCIDs to pcids and their bounds
- * (tree_root_bound: entries with since < bound) to bounds, returns how many.
+ * `top` (a tlb_v_tree_top result)? Writes the PCIDs to pcids and their bounds
+ * (tlb_v_tree_root_bound: entries with since < bound) to bounds, returns how many.
+ * Requires room for max entries; max >= the CPU's nslots gives them all.
  */
-int cpu_reach_pcids(const struct tlb_validator *v, uint32_t c, const struct vnode *top,
-                    uint16_t *pcids, uint64_t *bounds, int max);
+int tlb_v_cpu_reach_pcids(const struct tlb_validator *v, uint32_t c, const struct vnode *top,
+                    uint16_t *pcids, uint64_t *bounds, uint32_t max);
+/* Does the PCID slot `i` of CPU c reach `top`, and until when (tlb_v_tree_root_bound; 0: no)? */
+uint64_t tlb_v_cpu_slot_bound(const struct tlb_validator *v, uint32_t c, uint32_t i, const struct vnode *top);
 /* Bound for global entries of the tree hanging from `top` on CPU c: it may hold those with
  * since < the result (0: none). */
-uint64_t cpu_reach_global(const struct tlb_validator *v, uint32_t c, const struct vnode *top);
+uint64_t tlb_v_cpu_reach_global(const struct tlb_validator *v, uint32_t c, const struct vnode *top);
 /* May CPU c cache an entry below `top` available since `since` (global: as a global entry, in
  * any PCID; else in one of its PCIDs)? */
-bool cpu_may_cache(const struct tlb_validator *v, uint32_t c, const struct vnode *top, uint64_t since,
+bool tlb_v_cpu_may_cache(const struct tlb_validator *v, uint32_t c, const struct vnode *top, uint64_t since,
                    bool global);
 
 /* validator_store.c */
-enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev);
+enum tlb_verdict tlb_v_store_apply(struct tlb_validator *v, const struct tlb_event *ev);
 
 /* validator_check.c */
-enum tlb_verdict check_free(struct tlb_validator *v, const struct tlb_event *ev);
-enum tlb_verdict check_dispatch(struct tlb_validator *v, const struct tlb_event *ev);
-enum tlb_verdict check_sync(struct tlb_validator *v, const struct tlb_event *ev);
-enum tlb_verdict check_op_begin(struct tlb_validator *v, const struct tlb_event *ev);
-enum tlb_verdict check_op_end(struct tlb_validator *v, const struct tlb_event *ev);
-void check_finish(struct tlb_validator *v);
+enum tlb_verdict tlb_v_check_free(struct tlb_validator *v, const struct tlb_event *ev);
+enum tlb_verdict tlb_v_check_dispatch(struct tlb_validator *v, const struct tlb_event *ev);
+enum tlb_verdict tlb_v_check_sync(struct tlb_validator *v, const struct tlb_event *ev);
+enum tlb_verdict tlb_v_check_op_begin(struct tlb_validator *v, const struct tlb_event *ev);
+enum tlb_verdict tlb_v_check_op_end(struct tlb_validator *v, const struct tlb_event *ev);
+void tlb_v_check_finish(struct tlb_validator *v);
 /* A frame becomes a page-table node (first seen as one): no CPU may still cache a translation to it. */
-void check_node_reuse(struct tlb_validator *v, uint64_t pa, uint64_t seq);
+void tlb_v_check_node_reuse(struct tlb_validator *v, uint64_t pa, uint64_t seq);
 /* ACTIVATE bookkeeping, and the lint for a CR3 load outside the CPU's entered address spaces. */
-enum tlb_verdict check_activate(struct tlb_validator *v, const struct tlb_event *ev);
-void check_cr3_activated(struct tlb_validator *v, const struct tlb_event *ev);
+enum tlb_verdict tlb_v_check_activate(struct tlb_validator *v, const struct tlb_event *ev);
+void tlb_v_check_cr3_activated(struct tlb_validator *v, const struct tlb_event *ev);
 /* Classify an open obligation at a completion point (T13/T16/T15/T20/T11/T4). */
-unsigned check_classify_open(const struct tlb_validator *v, const struct oblig *o, uint32_t initiator);
+unsigned tlb_v_check_classify_open(const struct tlb_validator *v, const struct oblig *o, uint32_t initiator);
 
 /* validator_report.c */
 struct report_args {
@@ -306,12 +317,12 @@ struct report_args {
     uint64_t root, va, size, frame, created_seq, missed_seq, detected_seq;
 };
 /* Record a report (policies applied); formats `what` with printf arguments. */
-void report_add(struct tlb_validator *v, const struct report_args *a, const char *fmt, ...)
+void tlb_v_report_add(struct tlb_validator *v, const struct report_args *a, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Report an obligation (marks it reported). */
-void report_oblig(struct tlb_validator *v, uint32_t id, unsigned cls, const char *rule,
+void tlb_v_report_oblig(struct tlb_validator *v, uint32_t id, unsigned cls, const char *rule,
                   uint64_t detected_seq, uint64_t missed_seq, const char *why);
-void reports_free(struct tlb_validator *v);
-const char *class_rule(unsigned cls);
+void tlb_v_reports_free(struct tlb_validator *v);
+const char *tlb_v_class_rule(unsigned cls);
 
 #endif /* TLB_VALIDATOR_INTERNAL_H */

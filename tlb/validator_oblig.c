@@ -9,7 +9,7 @@
 
 #include "validator_internal.h"
 
-uint32_t ob_alloc(struct tlb_validator *v)
+uint32_t tlb_v_ob_alloc(struct tlb_validator *v)
 {
     if (v->ob_free == NONE32) {
         uint32_t ncap = v->ob_cap ? v->ob_cap * 2 : 256;
@@ -31,7 +31,7 @@ uint32_t ob_alloc(struct tlb_validator *v)
     return id;
 }
 
-void ob_open(struct tlb_validator *v, uint32_t id)
+void tlb_v_ob_open(struct tlb_validator *v, uint32_t id)
 {
     struct oblig *o = &v->ob[id];
     struct vcpu *c = &v->cpus[o->cpu];
@@ -55,7 +55,7 @@ static void snap_release(struct oblig *o)
     o->snap_n = 0;
 }
 
-void ob_close(struct tlb_validator *v, uint32_t id)
+void tlb_v_ob_close(struct tlb_validator *v, uint32_t id)
 {
     struct oblig *o = &v->ob[id];
     struct vcpu *c = &v->cpus[o->cpu];
@@ -74,18 +74,18 @@ void ob_close(struct tlb_validator *v, uint32_t id)
     v->ob_free = id;
 }
 
-void ob_destroy_all(struct tlb_validator *v)
+void tlb_v_ob_destroy_all(struct tlb_validator *v)
 {
     for (uint32_t c = 0; c < v->ncpus; c++)
         while (v->cpus[c].open_head != NONE32)
-            ob_close(v, v->cpus[c].open_head);
+            tlb_v_ob_close(v, v->cpus[c].open_head);
     free(v->ob);
     v->ob = NULL;
     v->ob_cap = 0;
     v->ob_free = NONE32;
 }
 
-bool ob_overlaps(const struct oblig *o, uint64_t va, uint64_t len)
+bool tlb_v_ob_overlaps(const struct oblig *o, uint64_t va, uint64_t len)
 {
     /* Spans never wrap: both lie in the canonical 48-bit space (end may be 2^64 -> 0). */
     uint64_t oe = o->va + o->size, e = va + len;

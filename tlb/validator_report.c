@@ -12,14 +12,27 @@
 
 #include "validator_internal.h"
 
+/* Class names, indexed by class number (0 is not a class). */
+static const char *const class_names[] = { "T0", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10",
+                                           "T11", "T12", "T13", "T14", "T15", "T16", "T17", "T18", "T19",
+                                           "T20" };
+_Static_assert(sizeof class_names / sizeof class_names[0] == TLB_CLASS_MAX + 1,
+               "one name per class number 0..TLB_CLASS_MAX");
+
+/* Report kind names, indexed by enum tlb_report_kind. */
+static const char *const kind_names[] = { "violation", "tolerated", "hint" };
+_Static_assert(sizeof kind_names / sizeof kind_names[0] == TLB_REPORT_KINDS, "one name per report kind");
+_Static_assert(TLB_REPORT_VIOLATION == 0 && TLB_REPORT_TOLERATED == 1 && TLB_REPORT_HINT == 2,
+               "kind_names follows enum tlb_report_kind");
+_Static_assert(TLB_T20 == TLB_CLASS_MAX, "TLB_CLASS_MAX is the highest class of enum tlb_class");
+_Static_assert(TLB_CLASS_MAX < 32, "TLB_CLASS_BIT masks are 32-bit");
+
 const char *tlb_class_name(unsigned cls)
 {
-    static const char *const names[] = { "T0", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10",
-                                         "T11", "T12", "T13", "T14", "T15", "T16", "T17", "T18", "T19", "T20" };
-    return cls <= 20 ? names[cls] : "T?";
+    return cls <= TLB_CLASS_MAX ? class_names[cls] : "T?";
 }
 
-const char *class_rule(unsigned cls)
+const char *tlb_v_class_rule(unsigned cls)
 {
     switch (cls) {
     case TLB_T10: return "R10";
@@ -61,7 +74,7 @@ static void snapshot(const struct tlb_validator *v, struct tlb_cpu_snapshot *s, 
     }
 }
 
-void report_add(struct tlb_validator *v, const struct report_args *a, const char *fmt, ...)
+void tlb_v_report_add(struct tlb_validator *v, const struct report_args *a, const char *fmt, ...)
 {
     enum tlb_report_kind kind = a->kind;
     const struct policy_copy *p = kind == TLB_REPORT_VIOLATION ? policy_for(v, a->cls, a->va) : NULL;
@@ -69,7 +82,7 @@ void report_add(struct tlb_validator *v, const struct report_args *a, const char
         kind = TLB_REPORT_TOLERATED;
     v->counts[kind]++;
     if (kind == TLB_REPORT_VIOLATION) {
-        v->class_counts[a->cls <= 20 ? a->cls : 0]++;
+        v->class_counts[a->cls <= TLB_CLASS_MAX ? a->cls : 0]++;
         v->new_violation = true;
     }
     size_t max = v->opt.max_reports ? v->opt.max_reports : 1000;
@@ -101,7 +114,7 @@ void report_add(struct tlb_validator *v, const struct report_args *a, const char
     v->nreports++;
 }
 
-void report_oblig(struct tlb_validator *v, uint32_t id, unsigned cls, const char *rule, uint64_t detected_seq,
+void tlb_v_report_oblig(struct tlb_validator *v, uint32_t id, unsigned cls, const char *rule, uint64_t detected_seq,
                   uint64_t missed_seq, const char *why)
 {
     struct oblig *o = &v->ob[id];
@@ -109,18 +122,18 @@ void report_oblig(struct tlb_validator *v, uint32_t id, unsigned cls, const char
     struct report_args a = { TLB_REPORT_VIOLATION, cls, rule, o->cpu, o->root, o->va, o->size, o->frame,
                              o->created_seq, missed_seq, detected_seq };
     if (o->flags & OB_VIA_PSC)
-        report_add(v, &a, "%s [stale %sleaf entry at level %u, node 0x%llx[%u] = 0x%llx, cached through a table "
+        tlb_v_report_add(v, &a, "%s [stale %sleaf entry at level %u, node 0x%llx[%u] = 0x%llx, cached through a table "
                    "entry that CPU %u removed or repointed%s]", why, (o->flags & OB_GLOBAL) ? "global " : "",
                    o->level, (unsigned long long)o->node, o->index, (unsigned long long)o->old_pte, o->creator,
                    (o->flags & OB_DISPATCHED) ? ", dispatched" : "");
     else
-        report_add(v, &a, "%s [stale %s%s entry at level %u, node 0x%llx[%u] 0x%llx -> 0x%llx, stored by CPU %u%s]",
+        tlb_v_report_add(v, &a, "%s [stale %s%s entry at level %u, node 0x%llx[%u] 0x%llx -> 0x%llx, stored by CPU %u%s]",
                    why, (o->flags & OB_PSC) ? "paging-structure" : "leaf", (o->flags & OB_GLOBAL) ? " global" : "",
                    o->level, (unsigned long long)o->node, o->index, (unsigned long long)o->old_pte,
                    (unsigned long long)o->new_pte, o->creator, (o->flags & OB_DISPATCHED) ? ", dispatched" : "");
 }
 
-void reports_free(struct tlb_validator *v)
+void tlb_v_reports_free(struct tlb_validator *v)
 {
     for (size_t i = 0; i < v->nreports; i++)
         free(v->reports[i].cpus);
@@ -131,7 +144,7 @@ void reports_free(struct tlb_validator *v)
 
 static const char *kind_name(enum tlb_report_kind k)
 {
-    return k == TLB_REPORT_VIOLATION ? "violation" : k == TLB_REPORT_TOLERATED ? "tolerated" : "hint";
+    return (unsigned)k < TLB_REPORT_KINDS ? kind_names[k] : "?";
 }
 
 void tlb_report_print_text(const struct tlb_report *r, FILE *out)

@@ -28,13 +28,32 @@
 #define PTE_PAT_HUGE (1ull << 12)   /* PAT bit of a 2 MiB / 1 GiB leaf */
 
 /* `globals`: global leaves may be concerned (else gbound is left 0: it costs a scan of the
- * CPU's roots, and most stale entries are not global). */
-static void reach_compute(const struct tlb_validator *v, const struct vnode *top, struct reach *r, bool globals)
+ * CPU's roots, and most stale entries are not global). False when memory runs out. */
+static bool reach_compute(struct tlb_validator *v, const struct vnode *top, struct reach *r, bool globals)
 {
-    for (uint32_t c = 0; c < v->ncpus; c++) {
-        r->npcid[c] = top ? cpu_reach_pcids(v, c, top, r->pcids[c], r->pbound[c], MAX_PCIDS) : 0;
-        r->gbound[c] = globals ? cpu_reach_global(v, c, top) : 0;
+    size_t need = 0;
+    for (uint32_t c = 0; c < v->ncpus; c++)
+        need += v->cpus[c].nslots;
+    if (need > r->cap) {
+        size_t cap = need * 2;
+        uint16_t *p = realloc(r->pcids, cap * sizeof *p);
+        if (p)
+            r->pcids = p;
+        uint64_t *b = p ? realloc(r->pbound, cap * sizeof *b) : NULL;
+        if (!b)
+            return false;
+        r->pbound = b;
+        r->cap = cap;
     }
+    uint32_t k = 0;
+    for (uint32_t c = 0; c < v->ncpus; c++) {
+        r->first[c] = k;
+        if (top)
+            k += (uint32_t)tlb_v_cpu_reach_pcids(v, c, top, r->pcids + k, r->pbound + k, v->cpus[c].nslots);
+        r->gbound[c] = globals ? tlb_v_cpu_reach_global(v, c, top) : 0;
+    }
+    r->first[v->ncpus] = k;
+    return true;
 }
 
 static bool hw_present(uint64_t pte) { return pte & PTE_P; }
@@ -92,14 +111,16 @@ static const char *table_downgrade(uint64_t old, uint64_t new)
  * Is the huge leaf `leaf` at `level` equivalent to the table `child` (at
  * level - 1): all 512 entries present leaves mapping the same frames, in
  * order, with the same access rights, global bit and cache bits? Then a
- * direct swap (OSTD's split of a huge page) changes no translation of any
- * address: not a page-size change in the sense of R4 (SDM §4.10.2.3 forbids
- * changing the size together with the frame or attributes), and nothing to
- * flush.
+ * direct swap either way -- a split (OSTD's split of a huge page) or a
+ * collapse (Linux's CPA collapse of the direct map) -- changes no
+ * translation of any address: not a page-size change in the sense of R4
+ * (SDM §4.10.2.3 forbids changing the size together with the frame or
+ * attributes). A split needs no flush at all; a collapse leaves the old
+ * table reachable through paging-structure caches (see collapse_apply).
  */
-static bool equivalent_split(const struct tlb_validator *v, uint64_t leaf, int level, uint64_t table)
+static bool equivalent_huge(const struct tlb_validator *v, uint64_t leaf, int level, uint64_t table)
 {
-    const struct vnode *c = tree_node(v, table & PTE_TABLE_ADDR_MASK);
+    const struct vnode *c = tlb_v_tree_node(v, table & PTE_TABLE_ADDR_MASK);
     if (!c || c->level != level - 1 || !hw_present(leaf))
         return false;
     uint64_t base = leaf & pt_leaf_addr_mask(level), stride = pt_page_size(level - 1);
@@ -140,24 +161,25 @@ static void leaf_obligations(struct leaf_ctx *x, struct vnode *n, unsigned idx, 
                              uint64_t new, uint64_t since)
 {
     struct tlb_validator *v = x->v;
-    uint64_t va = tree_entry_va(n, idx), size = pt_page_size(n->level);
+    uint64_t va = tlb_v_tree_entry_va(n, idx), size = pt_page_size(n->level);
     uint64_t frame = old & pt_leaf_addr_mask(n->level);
     bool global = old & PTE_G;
     /* Duplicates are only possible if this entry already has an obligation that may be open. */
     bool may_dup = n->ob_epoch[idx] == v->ob_epoch;
     /* Still mapped somewhere else once this mapping goes (an alias)? */
-    uint32_t others = rmap_count_frame_range(v, frame, size);
-    if (pte_tracked_leaf(old, n->level) && others > 0)
+    uint32_t others = tlb_v_rmap_count_frame_range(v, frame, size);
+    if (tlb_v_pte_tracked_leaf(old, n->level) && others > 0)
         others--;
     for (uint32_t c = 0; c < v->ncpus; c++) {
-        int np = global ? (since < x->r->gbound[c] ? 1 : 0) : x->r->npcid[c];
-        for (int k = 0; k < np; k++) {
-            if (!global && since >= x->r->pbound[c][k])
+        uint32_t k0 = global ? 0 : x->r->first[c];
+        uint32_t k1 = global ? (since < x->r->gbound[c] ? 1 : 0) : x->r->first[c + 1];
+        for (uint32_t k = k0; k < k1; k++) {
+            if (!global && since >= x->r->pbound[k])
                 continue;   /* this PCID stopped being used before the entry was available */
-            uint16_t pcid = global ? v->cpus[c].pcid : x->r->pcids[c][k];
+            uint16_t pcid = global ? v->cpus[c].pcid : x->r->pcids[k];
             if (may_dup && leaf_dup(v, c, pcid, va, n->level, frame))
                 continue;
-            uint32_t id = ob_alloc(v);
+            uint32_t id = tlb_v_ob_alloc(v);
             if (id == NONE32) {
                 x->oom = true;
                 return;
@@ -178,7 +200,7 @@ static void leaf_obligations(struct leaf_ctx *x, struct vnode *n, unsigned idx, 
             o->frame_size = size;
             o->created_seq = x->ev->seq;
             o->flags = x->extra_flags | (global ? OB_GLOBAL : 0) | (others ? OB_ALIAS : 0);
-            ob_open(v, id);
+            tlb_v_ob_open(v, id);
             n->ob_epoch[idx] = v->ob_epoch;
         }
     }
@@ -199,19 +221,20 @@ static void subtree_leaves(struct leaf_ctx *x, struct vnode *n, uint64_t since, 
             if (hw_present(e))
                 leaf_obligations(x, n, i, e, 0, s);
         } else if (n->level > 1)
-            subtree_leaves(x, tree_node(x->v, e & PTE_TABLE_ADDR_MASK), s, depth + 1);
+            subtree_leaves(x, tlb_v_tree_node(x->v, e & PTE_TABLE_ADDR_MASK), s, depth + 1);
     }
 }
 
-/* Paging-structure obligations for a removed/changed table entry, and its leaves. */
+/* Paging-structure obligations for a removed/changed table entry, and its leaves (none for an
+ * equivalent collapse: every translation stays the same, only the table's PSC entries matter). */
 static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev, struct vnode *n,
-                            const struct reach *r)
+                            const struct reach *r, bool collapse)
 {
     unsigned idx = ev->arg;
-    uint64_t since = tree_entry_since(n, idx);
+    uint64_t since = tlb_v_tree_entry_since(n, idx);
     uint64_t old = ev->u.pte.old_pte;
     uint32_t nn = 0;
-    uint64_t *nodes = tree_subtree_nodes(v, old, &nn);
+    uint64_t *nodes = tlb_v_tree_subtree_nodes(v, old, &nn);
     uint32_t *refs = nodes ? malloc(sizeof *refs) : NULL;
     if (nodes && !refs) {
         free(nodes);
@@ -220,19 +243,19 @@ static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev,
     if (refs)
         *refs = 0;
     for (uint32_t c = 0; c < v->ncpus; c++)
-        for (int k = 0; k < r->npcid[c]; k++) {
-            if (since >= r->pbound[c][k])
+        for (uint32_t k = r->first[c]; k < r->first[c + 1]; k++) {
+            if (since >= r->pbound[k])
                 continue;   /* this PCID stopped being used before the table entry was available */
-            uint32_t id = ob_alloc(v);
+            uint32_t id = tlb_v_ob_alloc(v);
             if (id == NONE32)
                 return false;
             struct oblig *o = &v->ob[id];
             o->cpu = (uint8_t)c;
             o->level = n->level;
             o->creator = (uint8_t)ev->cpu;
-            o->pcid = r->pcids[c][k];
+            o->pcid = r->pcids[k];
             o->index = (uint16_t)idx;
-            o->va = tree_entry_va(n, idx);
+            o->va = tlb_v_tree_entry_va(n, idx);
             o->size = pt_page_size(n->level);
             o->root = ev->root;
             o->node = n->pa;
@@ -240,21 +263,23 @@ static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev,
             o->new_pte = ev->u.pte.new_pte;
             o->frame = old & PTE_TABLE_ADDR_MASK;
             o->created_seq = ev->seq;
-            o->flags = OB_PSC;
+            o->flags = OB_PSC | (collapse ? OB_COLLAPSE : 0);
             if (refs) {
                 o->snap_nodes = nodes;
                 o->snap_refs = refs;
                 o->snap_n = nn;
                 (*refs)++;
             }
-            ob_open(v, id);
+            tlb_v_ob_open(v, id);
         }
     if (refs && *refs == 0) {
         free(nodes);
         free(refs);
     }
+    if (collapse)
+        return true;
     struct leaf_ctx x = { v, ev, r, OB_VIA_PSC, false };
-    subtree_leaves(&x, tree_node(v, old & PTE_TABLE_ADDR_MASK), since, 0);
+    subtree_leaves(&x, tlb_v_tree_node(v, old & PTE_TABLE_ADDR_MASK), since, 0);
     return !x.oom;
 }
 
@@ -276,11 +301,9 @@ static bool psc_obligations(struct tlb_validator *v, const struct tlb_event *ev,
 static bool bbm_same_context(const struct tlb_validator *v, uint32_t c, const struct oblig *o,
                              const struct vnode *top, uint64_t seq)
 {
-    uint16_t pcids[MAX_PCIDS];
-    uint64_t bounds[MAX_PCIDS];
-    int np = cpu_reach_pcids(v, c, top, pcids, bounds, MAX_PCIDS);
-    for (int k = 0; k < np; k++)   /* seq < bound: the PCID is current (bound SEQ_CURRENT) */
-        if (seq < bounds[k] && ((o->flags & OB_GLOBAL) || pcids[k] == o->pcid))
+    const struct vcpu *cpu = &v->cpus[c];
+    for (uint32_t i = 0; i < cpu->nslots; i++)   /* seq < bound: the PCID is current (bound SEQ_CURRENT) */
+        if (seq < tlb_v_cpu_slot_bound(v, c, i, top) && ((o->flags & OB_GLOBAL) || cpu->slots[i].pcid == o->pcid))
             return true;
     return false;
 }
@@ -290,14 +313,14 @@ static void check_bbm(struct tlb_validator *v, const struct tlb_event *ev, const
 {
     uint64_t old = ev->u.pte.old_pte, new = ev->u.pte.new_pte;
     unsigned idx = ev->arg;
-    uint64_t va = tree_entry_va(n, idx), size = pt_page_size(n->level);
+    uint64_t va = tlb_v_tree_entry_va(n, idx), size = pt_page_size(n->level);
     if (!hw_present(new))
         return;
     if (hw_present(old) && is_leaf(old) != is_leaf(new)) {
         struct report_args a = { TLB_REPORT_VIOLATION, TLB_T12, "R4", ev->cpu, ev->root, va, size,
                                  is_leaf(old) ? old & pt_leaf_addr_mask(n->level) : old & PTE_TABLE_ADDR_MASK,
                                  ev->seq, 0, ev->seq };
-        report_add(v, &a, "page-size change without break-before-make: a present %s at level %u is "
+        tlb_v_report_add(v, &a, "page-size change without break-before-make: a present %s at level %u is "
                    "replaced directly by a present %s (old 0x%llx, new 0x%llx)",
                    is_leaf(old) ? "leaf" : "table entry", n->level, is_leaf(new) ? "leaf" : "table entry",
                    (unsigned long long)old, (unsigned long long)new);
@@ -312,15 +335,15 @@ static void check_bbm(struct tlb_validator *v, const struct tlb_event *ev, const
         return;
     /* Made present: an unflushed entry of another page size over this span breaks BBM -- on a CPU
      * that can hold both at once (bbm_same_context). */
-    const struct vnode *top = tree_top(n);
+    const struct vnode *top = tlb_v_tree_top(n);
     for (uint32_t c = 0; c < v->ncpus; c++)
         OB_FOREACH_OPEN(v, c, id, nx) {
             const struct oblig *o = &v->ob[id];
-            if ((o->flags & (OB_PSC | OB_REPORTED)) || !ob_overlaps(o, va, size))
+            if ((o->flags & (OB_PSC | OB_REPORTED)) || !tlb_v_ob_overlaps(o, va, size))
                 continue;
             bool conflict = is_leaf(new) ? o->level != n->level : o->level >= n->level;
             if (conflict && bbm_same_context(v, c, o, top, ev->seq))
-                report_oblig(v, id, TLB_T12, "R4", ev->seq, 0,
+                tlb_v_report_oblig(v, id, TLB_T12, "R4", ev->seq, 0,
                              "page-size change without break-before-make: a new entry of another size "
                              "is made present while this CPU may still cache the old one");
         }
@@ -346,49 +369,96 @@ static void upgrade_hint(struct tlb_validator *v, const struct tlb_event *ev, co
               ((old & PTE_NX) && !(new & PTE_NX));
     if (!up)
         return;
-    struct report_args a = { TLB_REPORT_HINT, 0, "R2", ev->cpu, ev->root, tree_entry_va(n, ev->arg),
+    struct report_args a = { TLB_REPORT_HINT, 0, "R2", ev->cpu, ev->root, tlb_v_tree_entry_va(n, ev->arg),
                              pt_page_size(n->level), new & pt_leaf_addr_mask(n->level), ev->seq, 0, ev->seq };
-    report_add(v, &a, "permission upgrade without a flush: CPUs may take one spurious page fault");
+    tlb_v_report_add(v, &a, "permission upgrade without a flush: CPUs may take one spurious page fault");
 }
 
 static enum tlb_verdict check_shape(struct tlb_validator *v, const struct tlb_event *ev)
 {
     uint64_t e = ev->u.pte.new_pte;
     if (ev->sub == 4 && is_leaf(e))
-        return v_bad_input(v, "event %llu: PTE store of a leaf (bit 7 set) into level-4 node 0x%llx index %u",
+        return tlb_v_bad_input(v, "event %llu: PTE store of a leaf (bit 7 set) into level-4 node 0x%llx index %u",
                            (unsigned long long)ev->seq, (unsigned long long)ev->u.pte.node, ev->arg);
     if (ev->sub == 1 && is_table(e))
-        return v_bad_input(v, "event %llu: PTE store of a table pointer (bit 7 clear) into level-1 node "
+        return tlb_v_bad_input(v, "event %llu: PTE store of a table pointer (bit 7 clear) into level-1 node "
                            "0x%llx index %u", (unsigned long long)ev->seq,
                            (unsigned long long)ev->u.pte.node, ev->arg);
     if (is_table(e) && (e & PTE_TABLE_ADDR_MASK) == ev->u.pte.node)
-        return v_bad_input(v, "event %llu: node 0x%llx points to itself", (unsigned long long)ev->seq,
+        return tlb_v_bad_input(v, "event %llu: node 0x%llx points to itself", (unsigned long long)ev->seq,
                            (unsigned long long)ev->u.pte.node);
     return TLB_VERDICT_OK;
+}
+
+/*
+ * The bits the MMU may have set in memory since the last store, without any
+ * event (SDM Vol. 3A §4.8): A in any present entry it used for a walk (a
+ * table entry has no D: bit 6 is ignored there), A and D in a present leaf of
+ * any size it translated through (D on a write). Never on a non-present
+ * entry, and the MMU only sets them: it never clears one.
+ */
+static uint64_t mmu_set_bits(uint64_t model)
+{
+    if (!hw_present(model))
+        return 0;
+    return is_leaf(model) ? PTE_A | PTE_D : PTE_A;
+}
+
+/* Does `old` differ from the modelled entry only by A/D bits the MMU set? */
+static bool mmu_updated(uint64_t model, uint64_t old)
+{
+    uint64_t bits = mmu_set_bits(model);
+    return model != old && ((model ^ old) & ~bits) == 0 && (model & ~old) == 0;
 }
 
 /* Take `old` as the entry's value (it predates the stream): link/count it like a store would. */
 static enum tlb_verdict adopt(struct tlb_validator *v, struct vnode *n, unsigned idx, uint64_t old, uint64_t seq)
 {
     if ((n->level == 4 && is_leaf(old)) || (n->level == 1 && is_table(old)))
-        return v_bad_input(v, "event %llu: adopted old value 0x%llx does not fit a level-%u node",
+        return tlb_v_bad_input(v, "event %llu: adopted old value 0x%llx does not fit a level-%u node",
                            (unsigned long long)seq, (unsigned long long)old, n->level);
     n->pte[idx] = old;
-    if (is_table(old) && !tree_link(v, n, idx, old, seq))
+    if (is_table(old) && !tlb_v_tree_link(v, n, idx, old, seq))
         return TLB_VERDICT_BAD_INPUT;
-    if (is_leaf(old) && !rmap_add(v, old, n->level, +1, n->pa, idx))
-        return v_bad_input(v, "event %llu: out of memory", (unsigned long long)seq);
+    if (is_leaf(old) && !tlb_v_rmap_add(v, old, n->level, +1, n->pa, idx))
+        return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)seq);
     return TLB_VERDICT_OK;
 }
 
-enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev)
+/*
+ * An equivalent collapse (a present table entry replaced by a huge leaf that
+ * maps the same frames with the same attributes): legal without
+ * break-before-make (SDM §4.10.2.3), and no translation goes stale. But CPUs
+ * may still cache the old table entry in their paging-structure caches and
+ * walk the old table through it: harmless while it stays intact, a bug once
+ * it is freed (T9). So only paging-structure obligations are created, marked
+ * OB_COLLAPSE: discharged by the usual flushes, checked only when the table
+ * is freed. The huge leaf has been available since its path was and the
+ * earliest of the small leaves (a CPU may hold those forms).
+ */
+static enum tlb_verdict collapse_apply(struct tlb_validator *v, const struct tlb_event *ev, struct vnode *n)
+{
+    unsigned idx = ev->arg;
+    const struct vnode *child = tlb_v_tree_node(v, ev->u.pte.old_pte & PTE_TABLE_ADDR_MASK);
+    uint64_t first = UINT64_MAX;
+    for (unsigned i = 0; i < 512; i++)
+        first = child->since[i] < first ? child->since[i] : first;
+    struct reach *r = &v->reach;
+    if (!reach_compute(v, tlb_v_tree_top(n), r, false) || !psc_obligations(v, ev, n, r, true))
+        return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
+    if (first > n->since[idx])
+        n->since[idx] = first;
+    return TLB_VERDICT_OK;
+}
+
+enum tlb_verdict tlb_v_store_apply(struct tlb_validator *v, const struct tlb_event *ev)
 {
     if (check_shape(v, ev) != TLB_VERDICT_OK)
         return TLB_VERDICT_BAD_INPUT;
     int level = ev->sub;
     unsigned idx = ev->arg;
     uint64_t old = ev->u.pte.old_pte, new = ev->u.pte.new_pte;
-    struct vnode *n = tree_node_get(v, ev->u.pte.node, level, ev->seq);
+    struct vnode *n = tlb_v_tree_node_get(v, ev->u.pte.node, level, ev->seq);
     if (!n)
         return TLB_VERDICT_BAD_INPUT;
     uint64_t bit = 1ull << (idx & 63);
@@ -397,8 +467,12 @@ enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev
     if (n->pte[idx] != old && first && n->pte[idx] == 0 && v->opt.adopt_unknown_entries &&
         adopt(v, n, idx, old, ev->seq) != TLB_VERDICT_OK)
         return TLB_VERDICT_BAD_INPUT;
+    /* The MMU set A/D in memory: real, not a lost event. The entry's translation and `since` stay;
+     * the model takes the bits from `old` (so clearing them later is a downgrade, R2). */
+    if (mmu_updated(n->pte[idx], old))
+        n->pte[idx] = old;
     if (n->pte[idx] != old)
-        return v_bad_input(v, "event %llu: PTE store to node 0x%llx index %u says the old value was 0x%llx, "
+        return tlb_v_bad_input(v, "event %llu: PTE store to node 0x%llx index %u says the old value was 0x%llx, "
                            "but the modelled value is 0x%llx (lost or reordered events?)",
                            (unsigned long long)ev->seq, (unsigned long long)n->pa, idx,
                            (unsigned long long)old, (unsigned long long)n->pte[idx]);
@@ -406,27 +480,32 @@ enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev
         return TLB_VERDICT_OK;
     /* Keep the entry's `since` across an upgrade or an equivalent split of a present entry. */
     bool keep_since = false;
-    bool attached = tree_attached(n);
-    if (attached && is_leaf(old) && is_table(new) && equivalent_split(v, old, level, new)) {
+    bool attached = tlb_v_tree_attached(n);
+    if (attached && is_leaf(old) && is_table(new) && equivalent_huge(v, old, level, new)) {
         keep_since = true;
         /* The small leaves give the same translations as the huge one: available since the same store. */
-        struct vnode *child = tree_node(v, new & PTE_TABLE_ADDR_MASK);
+        struct vnode *child = tlb_v_tree_node(v, new & PTE_TABLE_ADDR_MASK);
         for (unsigned i = 0; i < 512; i++)
             child->since[i] = n->since[idx];
+    } else if (attached && is_table(old) && hw_present(old) && is_leaf(new) && equivalent_huge(v, new, level, old)) {
+        keep_since = true;   /* collapse_apply sets it */
+        if (collapse_apply(v, ev, n) != TLB_VERDICT_OK)
+            return TLB_VERDICT_BAD_INPUT;
     } else if (attached) {
         struct reach *r = &v->reach;
         bool need = hw_present(old) &&
                     (is_leaf(old) ? leaf_downgrade(old, new, level) : table_downgrade(old, new)) != NULL;
         keep_since = hw_present(old) && !need;
         if (need) {
-            reach_compute(v, tree_top(n), r, !is_leaf(old) || (old & PTE_G));
+            if (!reach_compute(v, tlb_v_tree_top(n), r, !is_leaf(old) || (old & PTE_G)))
+                return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
             if (is_leaf(old)) {
                 struct leaf_ctx x = { v, ev, r, 0, false };
-                leaf_obligations(&x, n, idx, old, new, tree_entry_since(n, idx));
+                leaf_obligations(&x, n, idx, old, new, tlb_v_tree_entry_since(n, idx));
                 if (x.oom)
-                    return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
-            } else if (!psc_obligations(v, ev, n, r)) {
-                return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
+                    return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
+            } else if (!psc_obligations(v, ev, n, r, false)) {
+                return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
             }
         }
         check_bbm(v, ev, n);
@@ -437,15 +516,16 @@ enum tlb_verdict store_apply(struct tlb_validator *v, const struct tlb_event *ev
     if (!keep_since)
         n->since[idx] = ev->seq;
     if (is_table(old))
-        tree_unlink(v, n, idx, old);
+        tlb_v_tree_unlink(v, n, idx, old);
     if (is_leaf(old))
-        rmap_add(v, old, level, -1, n->pa, idx);
-    if (is_table(new) && !tree_link(v, n, idx, new, ev->seq))
+        tlb_v_rmap_add(v, old, level, -1, n->pa, idx);
+    if (is_table(new) && !tlb_v_tree_link(v, n, idx, new, ev->seq))
         return TLB_VERDICT_BAD_INPUT;
     if (is_leaf(new)) {
-        mark_moved(v, new, level);
-        if (!rmap_add(v, new, level, +1, n->pa, idx))
-            return v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
+        if (tlb_v_pte_tracked_leaf(new, level))   /* the linear map moves no frame */
+            mark_moved(v, new, level);
+        if (!tlb_v_rmap_add(v, new, level, +1, n->pa, idx))
+            return tlb_v_bad_input(v, "event %llu: out of memory", (unsigned long long)ev->seq);
     }
     return TLB_VERDICT_OK;
 }

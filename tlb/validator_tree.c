@@ -15,40 +15,40 @@
 #include "pagetable/x86_64.h"
 #include "validator_internal.h"
 
-struct vnode *tree_node(const struct tlb_validator *v, uint64_t pa)
+struct vnode *tlb_v_tree_node(const struct tlb_validator *v, uint64_t pa)
 {
     if (v->last_node && v->last_node->pa == pa)
         return v->last_node;
-    uint64_t *p = hmap_get(&v->nodes, pa);
+    uint64_t *p = tlb_v_hmap_get(&v->nodes, pa);
     return p ? (struct vnode *)(uintptr_t)*p : NULL;
 }
 
-struct vnode *tree_node_get(struct tlb_validator *v, uint64_t pa, int level, uint64_t seq)
+struct vnode *tlb_v_tree_node_get(struct tlb_validator *v, uint64_t pa, int level, uint64_t seq)
 {
-    struct vnode *n = tree_node(v, pa);
+    struct vnode *n = tlb_v_tree_node(v, pa);
     if (n) {
         v->last_node = n;
         if (n->level != level) {
-            v_bad_input(v, "event %llu: page-table node 0x%llx is used at level %d but is a level-%u node",
+            tlb_v_bad_input(v, "event %llu: page-table node 0x%llx is used at level %d but is a level-%u node",
                         (unsigned long long)seq, (unsigned long long)pa, level, n->level);
             return NULL;
         }
         return n;
     }
     n = calloc(1, sizeof *n);
-    if (!n || !hmap_put(&v->nodes, pa, (uint64_t)(uintptr_t)n)) {
+    if (!n || !tlb_v_hmap_put(&v->nodes, pa, (uint64_t)(uintptr_t)n)) {
         free(n);
-        v_bad_input(v, "event %llu: out of memory for page-table node 0x%llx", (unsigned long long)seq,
+        tlb_v_bad_input(v, "event %llu: out of memory for page-table node 0x%llx", (unsigned long long)seq,
                     (unsigned long long)pa);
         return NULL;
     }
     n->pa = pa;
     n->level = (uint8_t)level;
-    check_node_reuse(v, pa, seq);
+    tlb_v_check_node_reuse(v, pa, seq);
     return n;
 }
 
-bool tree_attached(const struct vnode *n)
+bool tlb_v_tree_attached(const struct vnode *n)
 {
     while (n && n->level < 4) {
         if (n->nparents == 0)
@@ -60,12 +60,12 @@ bool tree_attached(const struct vnode *n)
     return n != NULL;
 }
 
-uint64_t tree_entry_va(const struct vnode *n, unsigned idx)
+uint64_t tlb_v_tree_entry_va(const struct vnode *n, unsigned idx)
 {
     return pt_canonical(n->base_va + (uint64_t)idx * pt_page_size(n->level));
 }
 
-const struct vnode *tree_top(const struct vnode *n)
+const struct vnode *tlb_v_tree_top(const struct vnode *n)
 {
     while (n && n->level < 3) {
         if (n->nparents == 0)
@@ -77,7 +77,7 @@ const struct vnode *tree_top(const struct vnode *n)
     return n;
 }
 
-bool tree_root_has(const struct vnode *root, const struct vnode *top)
+bool tlb_v_tree_root_has(const struct vnode *root, const struct vnode *top)
 {
     if (!root || !top)
         return false;
@@ -87,7 +87,7 @@ bool tree_root_has(const struct vnode *root, const struct vnode *top)
     return e != 0 && !(e & PTE_PS) && (e & PTE_TABLE_ADDR_MASK) == top->pa;
 }
 
-uint64_t tree_link_since(const struct vnode *n)
+uint64_t tlb_v_tree_link_since(const struct vnode *n)
 {
     uint64_t s = 0;
     /* Up to the top: every parent of a level-3 node is a root, whose link is per root. */
@@ -97,15 +97,15 @@ uint64_t tree_link_since(const struct vnode *n)
     return s;
 }
 
-uint64_t tree_entry_since(const struct vnode *n, unsigned idx)
+uint64_t tlb_v_tree_entry_since(const struct vnode *n, unsigned idx)
 {
-    uint64_t up = tree_link_since(n);
+    uint64_t up = tlb_v_tree_link_since(n);
     return n->since[idx] > up ? n->since[idx] : up;
 }
 
-uint64_t tree_root_bound(const struct vnode *root, const struct vnode *top, uint64_t until)
+uint64_t tlb_v_tree_root_bound(const struct vnode *root, const struct vnode *top, uint64_t until)
 {
-    if (!tree_root_has(root, top))
+    if (!tlb_v_tree_root_has(root, top))
         return 0;
     if (top->level == 4)
         return until;
@@ -113,9 +113,9 @@ uint64_t tree_root_bound(const struct vnode *root, const struct vnode *top, uint
     return root->since[top->parent_index] < until ? until : 0;
 }
 
-bool tree_reaches(const struct tlb_validator *v, uint64_t root_pa, const struct vnode *n)
+bool tlb_v_tree_reaches(const struct tlb_validator *v, uint64_t root_pa, const struct vnode *n)
 {
-    return tree_root_has(tree_node(v, root_pa), tree_top(n));
+    return tlb_v_tree_root_has(tlb_v_tree_node(v, root_pa), tlb_v_tree_top(n));
 }
 
 /* Set the VA of a subtree whose root moved to `va`. */
@@ -128,21 +128,21 @@ static void set_base(const struct tlb_validator *v, struct vnode *n, uint64_t va
         uint64_t e = n->pte[i];
         if (e == 0 || (e & PTE_PS))
             continue;
-        struct vnode *c = tree_node(v, e & PTE_TABLE_ADDR_MASK);
+        struct vnode *c = tlb_v_tree_node(v, e & PTE_TABLE_ADDR_MASK);
         if (c && c->parent == n)
-            set_base(v, c, tree_entry_va(n, i), depth + 1);
+            set_base(v, c, tlb_v_tree_entry_va(n, i), depth + 1);
     }
 }
 
-bool tree_link(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte, uint64_t seq)
+bool tlb_v_tree_link(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte, uint64_t seq)
 {
     uint64_t pa = pte & PTE_TABLE_ADDR_MASK;
-    struct vnode *c = tree_node_get(v, pa, parent->level - 1, seq);
+    struct vnode *c = tlb_v_tree_node_get(v, pa, parent->level - 1, seq);
     if (!c)
         return false;
     if (c->nparents > 0) {
         if (!(c->level == 3 && c->parent_index == idx)) {
-            v_bad_input(v, "event %llu: page-table node 0x%llx (level %u) is linked a second time "
+            tlb_v_bad_input(v, "event %llu: page-table node 0x%llx (level %u) is linked a second time "
                         "(from node 0x%llx index %u); only level-3 nodes may be shared, at the same index",
                         (unsigned long long)seq, (unsigned long long)pa, c->level,
                         (unsigned long long)parent->pa, idx);
@@ -156,13 +156,13 @@ bool tree_link(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint
     c->nparents = 1;
     c->parent = parent;
     c->parent_index = (uint16_t)idx;
-    set_base(v, c, tree_entry_va(parent, idx), 0);
+    set_base(v, c, tlb_v_tree_entry_va(parent, idx), 0);
     return true;
 }
 
-void tree_unlink(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte)
+void tlb_v_tree_unlink(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte)
 {
-    struct vnode *c = tree_node(v, pte & PTE_TABLE_ADDR_MASK);
+    struct vnode *c = tlb_v_tree_node(v, pte & PTE_TABLE_ADDR_MASK);
     if (!c || c->nparents == 0)
         return;
     /* A stale entry in a parent may name a node that was freed and whose address now holds a new
@@ -180,7 +180,7 @@ void tree_unlink(struct tlb_validator *v, struct vnode *parent, unsigned idx, ui
 static bool collect(const struct tlb_validator *v, uint64_t pte, uint64_t **arr, uint32_t *n,
                     uint32_t *cap, int depth)
 {
-    struct vnode *c = tree_node(v, pte & PTE_TABLE_ADDR_MASK);
+    struct vnode *c = tlb_v_tree_node(v, pte & PTE_TABLE_ADDR_MASK);
     if (!c || depth > 4)
         return true;
     if (*n == *cap) {
@@ -202,7 +202,7 @@ static bool collect(const struct tlb_validator *v, uint64_t pte, uint64_t **arr,
     return true;
 }
 
-uint64_t *tree_subtree_nodes(const struct tlb_validator *v, uint64_t pte, uint32_t *n)
+uint64_t *tlb_v_tree_subtree_nodes(const struct tlb_validator *v, uint64_t pte, uint32_t *n)
 {
     uint64_t *arr = NULL;
     uint32_t cap = 0;
@@ -215,61 +215,75 @@ uint64_t *tree_subtree_nodes(const struct tlb_validator *v, uint64_t pte, uint32
     return arr;
 }
 
-void tree_forget(struct tlb_validator *v, struct vnode *n)
+void tlb_v_tree_forget(struct tlb_validator *v, struct vnode *n)
 {
     for (unsigned i = 0; i < 512; i++) {
         uint64_t e = n->pte[i];
         if (e == 0)
             continue;
         if (e & PTE_PS)
-            rmap_add(v, e, n->level, -1, n->pa, i);
+            tlb_v_rmap_add(v, e, n->level, -1, n->pa, i);
         else
-            tree_unlink(v, n, i, e);
+            tlb_v_tree_unlink(v, n, i, e);
     }
     if (n->level == 4)
-        cpu_forget_root(v, n->pa);
+        tlb_v_cpu_forget_root(v, n->pa);
     /* CPUs' cached pointers to this node as a loaded root. */
     for (uint32_t c = 0; c < v->ncpus; c++)
         for (uint32_t s = 0; s < v->cpus[c].nslots; s++)
             if (v->cpus[c].slots[s].root_node == n)
                 v->cpus[c].slots[s].root_node = NULL;
-    hmap_del(&v->nodes, n->pa);
+    tlb_v_hmap_del(&v->nodes, n->pa);
     if (v->last_node == n)
         v->last_node = NULL;
     free(n);
 }
 
-void tree_destroy_all(struct tlb_validator *v)
+void tlb_v_tree_destroy_all(struct tlb_validator *v)
 {
     if (!v->nodes.keys)
         return;
     for (size_t i = 0; i < v->nodes.cap; i++)
         if (v->nodes.keys[i] != HMAP_EMPTY)
             free((void *)(uintptr_t)v->nodes.vals[i]);
-    hmap_free(&v->nodes);
+    tlb_v_hmap_free(&v->nodes);
 }
 
 /* ---- reverse map ---- */
 
-bool pte_tracked_leaf(uint64_t pte, int level)
+bool tlb_v_pte_linear_map_leaf(uint64_t pte, int level)
 {
-    return level <= 3 && (pte & PTE_PS) && !(pte & PTE_UNTRACKED);
+    return level >= 2 && level <= 3 && (pte & PTE_PS) && (pte & PTE_G);
+}
+
+/*
+ * A leaf counted in the reverse map: it maps memory whose frames the kernel
+ * frees (so a free while it is live is T19, and a frame it maps elsewhere is
+ * an alias). Not an untracked leaf (device memory, OSTD's PTE_UNTRACKED), and
+ * not the kernel's linear map of all RAM (tlb_v_pte_linear_map_leaf): that
+ * map aliases every frame, the kernel reaches freed memory through it by
+ * design, and counting it would turn every correct free into T19 and every
+ * early free into T19 instead of T1.
+ */
+bool tlb_v_pte_tracked_leaf(uint64_t pte, int level)
+{
+    return level <= 3 && (pte & PTE_PS) && !(pte & PTE_UNTRACKED) && !tlb_v_pte_linear_map_leaf(pte, level);
 }
 
 static uint64_t rmap_key(uint64_t base, int level) { return base | (uint64_t)level; }
 
-bool rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta, uint64_t node_pa, unsigned idx)
+bool tlb_v_rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta, uint64_t node_pa, unsigned idx)
 {
-    if (!pte_tracked_leaf(pte, level))
+    if (!tlb_v_pte_tracked_leaf(pte, level))
         return true;
     uint64_t key = rmap_key(pte & pt_leaf_addr_mask(level), level), loc = node_pa | idx;
-    uint64_t *p = hmap_get(&v->rmap, key);
+    uint64_t *p = tlb_v_hmap_get(&v->rmap, key);
     if (delta > 0) {
         if (p) {
             uint64_t count = *p >> RMAP_COUNT_SHIFT;
             count += count < 0xfff;
             *p = count << RMAP_COUNT_SHIFT | loc;
-        } else if (!hmap_put(&v->rmap, key, 1ull << RMAP_COUNT_SHIFT | loc)) {
+        } else if (!tlb_v_hmap_put(&v->rmap, key, 1ull << RMAP_COUNT_SHIFT | loc)) {
             return false;
         }
         v->rmap_huge += level > 1;
@@ -279,7 +293,7 @@ bool rmap_add(struct tlb_validator *v, uint64_t pte, int level, int delta, uint6
         v->rmap_huge -= level > 1;
         uint64_t count = *p >> RMAP_COUNT_SHIFT;
         if (count <= 1)
-            hmap_del(&v->rmap, key);
+            tlb_v_hmap_del(&v->rmap, key);
         else
             *p = (count - 1) << RMAP_COUNT_SHIFT | ((*p & RMAP_LOC_MASK) == loc ? 0 : (*p & RMAP_LOC_MASK));
     }
@@ -307,7 +321,7 @@ static void rmap_visit(const struct tlb_validator *v, uint64_t pa, uint64_t len,
             break;
         uint64_t sz = pt_page_size(level);
         for (uint64_t b = pa & ~(sz - 1); b < pa + len; b += sz) {
-            uint64_t *p = hmap_get(&v->rmap, rmap_key(b, level));
+            uint64_t *p = tlb_v_hmap_get(&v->rmap, rmap_key(b, level));
             if (p && !fn(ctx, rmap_key(b, level), *p))
                 return;
         }
@@ -321,7 +335,7 @@ static bool add_count(void *ctx, uint64_t key, uint64_t val)
     return true;
 }
 
-uint32_t rmap_count_frame_range(const struct tlb_validator *v, uint64_t pa, uint64_t len)
+uint32_t tlb_v_rmap_count_frame_range(const struct tlb_validator *v, uint64_t pa, uint64_t len)
 {
     uint64_t total = 0;
     rmap_visit(v, pa, len, add_count, &total);
@@ -341,7 +355,7 @@ static size_t scan_locations(const struct tlb_validator *v, uint64_t pa, uint64_
         uint64_t size = pt_page_size(nd->level);
         for (unsigned i = 0; i < 512 && n < max; i++) {
             uint64_t e = nd->pte[i];
-            if (!pte_tracked_leaf(e, nd->level))
+            if (!tlb_v_pte_tracked_leaf(e, nd->level))
                 continue;
             uint64_t f = e & pt_leaf_addr_mask(nd->level);
             if (f < pa + len && pa < f + size)
@@ -368,7 +382,7 @@ static bool add_loc(void *ctx, uint64_t key, uint64_t val)
     return x->n < x->max && !x->lost;
 }
 
-size_t rmap_locations(const struct tlb_validator *v, uint64_t pa, uint64_t len, uint64_t *locs, size_t max)
+size_t tlb_v_rmap_locations(const struct tlb_validator *v, uint64_t pa, uint64_t len, uint64_t *locs, size_t max)
 {
     struct loc_ctx x = { locs, 0, max, false };
     if (max == 0)

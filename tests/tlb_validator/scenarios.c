@@ -507,5 +507,13 @@ const struct scenario tlb_scenarios[] = {
     { "global_mapped_after_many_roots", true, scenario_global_mapped_after_many_roots, true },
     { "t10_global_left_many_roots", true, scenario_t10_global_left_many_roots, false },
     { "t10_global_after_root_free", true, scenario_t10_global_after_root_free, false },
+    { "ad_set_by_mmu", true, scenario_ad_set_by_mmu, true },
+    { "t15_dirty_cleared", true, scenario_t15_dirty_cleared, false },
+    { "linear_map_free_after_flush", true, scenario_linear_map_free_after_flush, true },
+    { "t1_linear_map_free_before_flush", true, scenario_t1_linear_map_free_before_flush, false },
+    { "t9_collapse_freed_early", true, scenario_t9_collapse_freed_early, false },
+    { "collapse_without_flush", true, scenario_collapse_without_flush, true },
+    { "t12_collapse_changes_rights", true, scenario_t12_collapse_changes_rights, false },
+    { "t14_many_pcids_one_root", true, scenario_t14_many_pcids_one_root, false },
 };
 const unsigned tlb_nscenarios = sizeof tlb_scenarios / sizeof tlb_scenarios[0];

@@ -37,6 +37,15 @@ void scenario_t10_pcid_left_after_map(struct sb *b, bool bug, struct expect *e);
 void scenario_global_mapped_after_many_roots(struct sb *b, bool bug, struct expect *e);
 void scenario_t10_global_left_many_roots(struct sb *b, bool bug, struct expect *e);
 void scenario_t10_global_after_root_free(struct sb *b, bool bug, struct expect *e);
+/* What real hardware and kernels do (scenarios_hw.c, issue 7 §2). */
+void scenario_ad_set_by_mmu(struct sb *b, bool bug, struct expect *e);
+void scenario_t15_dirty_cleared(struct sb *b, bool bug, struct expect *e);
+void scenario_linear_map_free_after_flush(struct sb *b, bool bug, struct expect *e);
+void scenario_t1_linear_map_free_before_flush(struct sb *b, bool bug, struct expect *e);
+void scenario_t9_collapse_freed_early(struct sb *b, bool bug, struct expect *e);
+void scenario_collapse_without_flush(struct sb *b, bool bug, struct expect *e);
+void scenario_t12_collapse_changes_rights(struct sb *b, bool bug, struct expect *e);
+void scenario_t14_many_pcids_one_root(struct sb *b, bool bug, struct expect *e);
 extern const unsigned tlb_nscenarios;
 
 #endif

@@ -78,6 +78,13 @@ uint64_t sb_store(struct sb *b, uint32_t cpu, uint64_t root, uint64_t node, int 
     return sb_raw(b, ev);
 }
 
+void sb_mmu_set(struct sb *b, uint64_t node, unsigned idx, uint64_t bits)
+{
+    struct sb_pte *p = pte_find(b, node, idx);
+    if (p)
+        p->val |= bits;
+}
+
 uint64_t sb_cr3(struct sb *b, uint32_t cpu, uint64_t root, uint16_t pcid, bool noflush)
 {
     struct tlb_event ev = { .cpu = cpu, .type = TLB_EV_CR3_LOAD, .sub = noflush ? TLB_CR3_NOFLUSH : 0,

@@ -39,6 +39,8 @@ uint64_t sb_pte_get(const struct sb *b, uint64_t node, unsigned idx);
 
 uint64_t sb_store(struct sb *b, uint32_t cpu, uint64_t root, uint64_t node, int level, unsigned idx,
                   uint64_t val);
+/* The MMU sets bits (A, D) of (node, idx) in memory: no event; the next store's old value has them. */
+void sb_mmu_set(struct sb *b, uint64_t node, unsigned idx, uint64_t bits);
 uint64_t sb_cr3(struct sb *b, uint32_t cpu, uint64_t root, uint16_t pcid, bool noflush);
 uint64_t sb_invlpg(struct sb *b, uint32_t cpu, uint64_t va);
 uint64_t sb_flush_range(struct sb *b, uint32_t cpu, uint64_t va, uint64_t npages);

@@ -206,6 +206,54 @@ START_TEST(stale_old_value)
 }
 END_TEST
 
+/* The MMU only SETS A/D, only in present entries, and never D in a table entry: any other
+ * difference from the model is still a lost or reordered event. */
+START_TEST(ad_difference_the_mmu_cannot_make)
+{
+    static const struct { uint64_t model, old; } cases[] = {
+        { (F | PTE_P | PTE_US | PTE_A | PTE_PS), (F | PTE_P | PTE_US | PTE_PS) },          /* A cleared */
+        { (F | PTE_US | PTE_PS), (F | PTE_US | PTE_PS | PTE_A) },                           /* P = 0 leaf */
+        { (F | PTE_P | PTE_US | PTE_A | PTE_PS), (F | PTE_P | PTE_US | PTE_A | PTE_PS | PTE_RW) },
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sb b;
+        base(&b, 1);
+        sb_store(&b, 0, R, L1, 1, 3, cases[i].model);
+        sb_store(&b, 0, R, L1, 1, 3, 0);
+        b.ev[b.n - 1].u.pte.old_pte = cases[i].old;
+        expect_bad(&b, "modelled value");
+    }
+    struct sb b;   /* D in a table entry (bit 6 is ignored there; the MMU sets only A) */
+    base(&b, 1);
+    sb_store(&b, 0, R, L2, 2, 0, 0);
+    b.ev[b.n - 1].u.pte.old_pte = sb_table(L1) | PTE_A | PTE_D;
+    expect_bad(&b, "modelled value");
+}
+END_TEST
+
+/* ...whereas A set in a table entry and A/D set in a leaf are accepted and modelled. */
+START_TEST(ad_set_by_the_mmu_is_accepted)
+{
+    struct sb b;
+    base(&b, 1);
+    sb_store(&b, 0, R, L1, 1, 3, sb_leaf(F, true, false) & ~PTE_A);
+    sb_mmu_set(&b, L1, 3, PTE_A | PTE_D);
+    sb_mmu_set(&b, L2, 0, PTE_A);
+    sb_store(&b, 0, R, L1, 1, 3, sb_pte_get(&b, L1, 3) | PTE_NX);   /* old carries A|D */
+    sb_invlpg(&b, 0, 3 * 4096);
+    sb_store(&b, 0, R, L2, 2, 0, sb_pte_get(&b, L2, 0) | PTE_NX);   /* old carries A */
+    sb_invlpg(&b, 0, 0);
+    sb_store(&b, 0, R, L1, 1, 3, 0);   /* old: A|D|NX, as modelled after the first store */
+    sb_invlpg(&b, 0, 3 * 4096);
+    enum tlb_verdict verdict;
+    struct tlb_validator *v = sb_validate(&b, NULL, &verdict);
+    ck_assert_msg(tlb_validator_error(v) == NULL, "rejected: %s", tlb_validator_error(v));
+    ck_assert_int_eq(verdict, TLB_VERDICT_OK);
+    tlb_validator_destroy(v);
+    sb_free(&b);
+}
+END_TEST
+
 START_TEST(level_mismatch)
 {
     struct sb b;
@@ -654,6 +702,8 @@ Suite *input_suite(void)
     tcase_add_test(tc, bad_index);
     tcase_add_test(tc, unknown_node_free);
     tcase_add_test(tc, stale_old_value);
+    tcase_add_test(tc, ad_difference_the_mmu_cannot_make);
+    tcase_add_test(tc, ad_set_by_the_mmu_is_accepted);
     tcase_add_test(tc, level_mismatch);
     tcase_add_test(tc, node_linked_twice);
     tcase_add_test(tc, table_at_level_1);

@@ -38,6 +38,8 @@ enum tlb_class {
     TLB_T19 = 19,  /* frame freed while an alias still maps or may cache it */
     TLB_T20 = 20,  /* op completes after dispatch but before sync */
 };
+/* The highest class number of the catalogue (T1..T20): class numbers run 1..TLB_CLASS_MAX. */
+#define TLB_CLASS_MAX 20
 #define TLB_CLASS_BIT(c) (1u << (c))
 
 /* A short name for a class ("T1"), "T?" when unknown. */
@@ -78,6 +80,7 @@ enum tlb_report_kind {
     TLB_REPORT_TOLERATED = 1,    /* a violation that a named policy allows */
     TLB_REPORT_HINT      = 2,    /* not a bug: upgrade without flush, flush of a clean VA */
 };
+#define TLB_REPORT_KINDS 3       /* number of report kinds above */
 
 /* One CPU's state at the moment of a report. */
 #define TLB_REPORT_MAX_OPEN 8
