@@ -121,14 +121,17 @@ static void hook_stop(void *ctx, int status)
     vmm_machine_request_stop(ctx, status);
 }
 
-static uint64_t hook_exits(void *ctx)
+static void hook_exits(void *ctx, struct vmm_exit_counts *out)
 {
     struct vmm_machine *m = ctx;
-    uint64_t n = 0;
 
+    memset(out, 0, sizeof(*out));
     for (unsigned i = 0; i < m->p->cpus; i++)
-        n += __atomic_load_n(&m->vcpus[i].exits, __ATOMIC_RELAXED);
-    return n;
+        for (int k = 0; k < VMM_EXITK_COUNT; k++) {
+            uint64_t n = __atomic_load_n(&m->vcpus[i].exits[k], __ATOMIC_RELAXED);
+            out->by[k] += n;
+            out->total += n;
+        }
 }
 
 static bool enabled(const struct vmm_machine *m)

@@ -52,7 +52,7 @@ struct vmm_vcpu {
     pthread_t thread;
     bool thread_started;
     uint64_t other_io;              /* accesses to ports nobody owns */
-    uint64_t exits;                 /* KVM_RUN returns (atomic; live validation counts them) */
+    uint64_t exits[VMM_EXITK_COUNT];  /* KVM_RUN returns by cause (atomic; validate.h) */
 };
 
 struct vmm_machine {

@@ -228,12 +228,16 @@ static const char *trace_json(const struct vmm_validate_stats *s, char *buf, siz
     buf[0] = '\0';
     if (!s->attached)
         return buf;
+    uint64_t quiet = s->exits.total - s->exits.by[VMM_EXITK_CONSOLE];
+
     snprintf(buf, len, ",\"trace_events\":%llu,\"events_per_s\":%.0f,\"kvm_exits\":%llu,"
-             "\"exits_per_1000_events\":%.3f,\"violations\":%llu",
+             "\"exits_per_1000_events\":%.3f,\"non_console_exits_per_1000_events\":%.3f,"
+             "\"violations\":%llu",
              (unsigned long long)s->events,
              s->drain_seconds > 0 ? (double)s->events / s->drain_seconds : 0.0,
-             (unsigned long long)s->exits,
-             s->events ? (double)s->exits * 1000.0 / (double)s->events : 0.0,
+             (unsigned long long)s->exits.total,
+             s->events ? (double)s->exits.total * 1000.0 / (double)s->events : 0.0,
+             s->events ? (double)quiet * 1000.0 / (double)s->events : 0.0,
              (unsigned long long)s->violations);
     return buf;
 }

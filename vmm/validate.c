@@ -37,7 +37,8 @@ struct vmm_validate {
     bool attached, quit;               /* atomics */
     struct timespec t_attach, t_first;
     bool have_first;
-    uint64_t exits_at_attach, since_check;
+    struct vmm_exit_counts exits_at_attach;
+    uint64_t since_check;
     struct vmm_validate_stats st;
     enum fail_kind fail;
     size_t first_report;               /* index of the first violation report */
@@ -465,7 +466,7 @@ int64_t vmm_validate_attach(struct vmm_validate *v, unsigned cpu, uint64_t nring
     } else {
         v->st.attached = true;
         clock_gettime(CLOCK_MONOTONIC, &v->t_attach);
-        v->exits_at_attach = v->hooks.exits(v->hooks.ctx);
+        v->hooks.exits(v->hooks.ctx, &v->exits_at_attach);
         if (pthread_create(&v->thread, NULL, drain_thread, v) == 0)
             v->thread_started = true;
         __atomic_store_n(&v->attached, true, __ATOMIC_RELEASE);
@@ -556,14 +557,17 @@ static void end_checks(struct vmm_validate *v, bool clean_exit)
 static void print_summary(struct vmm_validate *v)
 {
     const struct vmm_validate_stats *s = &v->st;
-    double per_k = s->events ? (double)s->exits * 1000.0 / (double)s->events : 0.0;
+    double per_k = s->events ? (double)s->exits.total * 1000.0 / (double)s->events : 0.0;
 
     vmm_outf("vmm: validation: %" PRIu64 " events; flushes %" PRIu64 " single, %" PRIu64
              " range, %" PRIu64 " all-nonglobal, %" PRIu64 " all-global; %" PRIu64
              " IPIs (dispatches); %" PRIu64 " checkpoints passed; %" PRIu64 " violations; %"
-             PRIu64 " KVM exits (%.2f per 1000 events)\n", s->events, s->flushes[1],
+             PRIu64 " KVM exits (%.2f per 1000 events: %" PRIu64 " console bytes, %" PRIu64
+             " hypercalls, %" PRIu64 " kicks, %" PRIu64 " other)\n", s->events, s->flushes[1],
              s->flushes[2], s->flushes[3], s->flushes[4], s->dispatches,
-             s->checkpoints_passed + s->periodic_checks, s->violations, s->exits, per_k);
+             s->checkpoints_passed + s->periodic_checks, s->violations, s->exits.total, per_k,
+             s->exits.by[VMM_EXITK_CONSOLE], s->exits.by[VMM_EXITK_HYPERCALL],
+             s->exits.by[VMM_EXITK_KICK], s->exits.by[VMM_EXITK_OTHER]);
 }
 
 static void json_string(FILE *f, const char *s)
@@ -594,9 +598,10 @@ static void write_report(struct vmm_validate *v)
     fprintf(f, ",\"events\":%" PRIu64 ",\"flushes\":{\"single\":%" PRIu64 ",\"range\":%"
             PRIu64 ",\"all_nonglobal\":%" PRIu64 ",\"all_global\":%" PRIu64 "},\"dispatches\":%"
             PRIu64 ",\"checkpoints_passed\":%" PRIu64 ",\"violations\":%" PRIu64
-            ",\"kvm_exits\":%" PRIu64, s->events, s->flushes[1], s->flushes[2], s->flushes[3],
-            s->flushes[4], s->dispatches, s->checkpoints_passed + s->periodic_checks,
-            s->violations, s->exits);
+            ",\"kvm_exits\":%" PRIu64 ",\"kvm_exits_console\":%" PRIu64, s->events,
+            s->flushes[1], s->flushes[2], s->flushes[3], s->flushes[4], s->dispatches,
+            s->checkpoints_passed + s->periodic_checks, s->violations, s->exits.total,
+            s->exits.by[VMM_EXITK_CONSOLE]);
     if (v->fail == FAIL_CORRUPT) {
         fprintf(f, ",\"ring\":{\"ring\":%u,\"record\":%" PRIu64 ",\"what\":", v->corrupt.ring,
                 v->corrupt.index);
@@ -641,7 +646,10 @@ void vmm_validate_end(struct vmm_validate *v, bool clean_exit, int *status)
         end_checks(v, clean_exit);
         clock_gettime(CLOCK_MONOTONIC, &now);
         v->st.drain_seconds = ms_between(&v->t_attach, &now) / 1e3;
-        v->st.exits = v->hooks.exits(v->hooks.ctx) - v->exits_at_attach;
+        v->hooks.exits(v->hooks.ctx, &v->st.exits);
+        v->st.exits.total -= v->exits_at_attach.total;
+        for (int k = 0; k < VMM_EXITK_COUNT; k++)
+            v->st.exits.by[k] -= v->exits_at_attach.by[k];
         v->st.violations = tlb_validator_count(v->val, TLB_REPORT_VIOLATION);
         print_summary(v);
     }

@@ -44,6 +44,18 @@ struct vmm_mismatch {
 };
 #define VMM_MAX_MISMATCHES 16
 
+/* KVM exits (returns of KVM_RUN to the VMM) by cause. */
+enum vmm_exit_kind {
+    VMM_EXITK_CONSOLE = 0,     /* UART port I/O: one exit per byte the guest prints */
+    VMM_EXITK_HYPERCALL,       /* the hypercall port (checkpoints included) */
+    VMM_EXITK_KICK,            /* a signal or immediate_exit (pauses, stop) */
+    VMM_EXITK_OTHER,
+    VMM_EXITK_COUNT
+};
+struct vmm_exit_counts {
+    uint64_t total, by[VMM_EXITK_COUNT];
+};
+
 struct vmm_validate_hooks {
     void *ctx;
     /* Stops every vCPU except `self` (-1: none) outside KVM_RUN; false when
@@ -55,12 +67,13 @@ struct vmm_validate_hooks {
     size_t (*inspect)(void *ctx, const struct tlb_validator *val, struct vmm_mismatch *out,
                       size_t max);
     void (*stop)(void *ctx, int status);  /* request a VM stop */
-    uint64_t (*exits)(void *ctx);          /* KVM exits of all vCPUs so far */
+    void (*exits)(void *ctx, struct vmm_exit_counts *out);  /* all vCPUs so far */
 };
 
 struct vmm_validate_stats {
     uint64_t events, flushes[5], dispatches, checkpoints_passed, periodic_checks;
-    uint64_t violations, exits;            /* exits since attach */
+    uint64_t violations;
+    struct vmm_exit_counts exits;          /* since attach */
     double drain_seconds;                  /* attach -> end */
     bool attached, failed;
 };

@@ -74,10 +74,12 @@ static void f_stop(void *ctx, int status)
     __atomic_add_fetch(&f->stops, 1, __ATOMIC_SEQ_CST);
 }
 
-static uint64_t f_exits(void *ctx)
+static void f_exits(void *ctx, struct vmm_exit_counts *out)
 {
     struct fake *f = ctx;
-    return __atomic_add_fetch(&f->exits, 1, __ATOMIC_SEQ_CST);
+    uint64_t n = __atomic_add_fetch(&f->exits, 1, __ATOMIC_SEQ_CST);
+
+    *out = (struct vmm_exit_counts){ n, { n, 0, 0, 0 } };
 }
 
 struct rig {
