@@ -36,5 +36,6 @@ bool vmm_status_from_name(const char *name, int *status)
 
 const char *vmm_status_names(void)
 {
-    return "passed, guest-failed, guest-crash, timeout, usage, vmm-error, sandbox";
+    return "passed, guest-failed, guest-crash, timeout, usage, vmm-error, sandbox, "
+           "validation-failed";
 }
