@@ -36,6 +36,7 @@ struct walker {
     const uint8_t *ram;
     uint64_t mem;
     const struct tlb_validator *val;
+    const struct vmm_pa_set *written;
     uint32_t cpu;
     unsigned nodes;
     struct vmm_inspect_out *out;
@@ -75,7 +76,7 @@ static void walk(struct walker *w, uint64_t node, int level, uint64_t base)
         int mlevel;
 
         memcpy(&pte, w->ram + node + 8ull * i, 8);
-        if (!tlb_validator_model_pte ||
+        if (!tlb_validator_model_pte || !vmm_pa_set_has(w->written, node + 8ull * i) ||
             !tlb_validator_model_pte(w->val, node, i, &model, &mlevel)) {
             w->out->unmodelled++;
         } else {
@@ -106,9 +107,10 @@ static void check_root(struct walker *w, uint64_t root)
 }
 
 void vmm_inspect_tree(const uint8_t *ram, uint64_t mem, const struct tlb_validator *val,
-                      uint32_t cpu, uint64_t cr3, struct vmm_inspect_out *out)
+                      const struct vmm_pa_set *written, uint32_t cpu, uint64_t cr3,
+                      struct vmm_inspect_out *out)
 {
-    struct walker w = { ram, mem, val, cpu, 0, out };
+    struct walker w = { ram, mem, val, written, cpu, 0, out };
     uint64_t root = cr3 & PTE_TABLE_ADDR_MASK;
 
     check_root(&w, root);

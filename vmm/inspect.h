@@ -31,16 +31,18 @@ struct vmm_inspect_out {
 /*
  * Compares CPU `cpu`'s CR3 (`cr3`, flag bits included) and every page-table
  * entry reachable from it with the model in `val`. A/D bits are ignored
- * (the MMU sets them). Entries of nodes the model does not know (built
- * before the guest attached and never written since) are counted in
- * `unmodelled`, not compared.
+ * (the MMU sets them). Only entries the stream stored to (their addresses
+ * in `written`; NULL = every entry) of nodes the model knows are compared:
+ * the others were built before the guest attached and are not in the model;
+ * they are counted in `unmodelled`.
  * Requires: ram maps guest RAM [0, mem); out->m has out->max entries.
  * Guarantees: reads only inside ram; visits at most 1 << 16 nodes; appends
  *   one vmm_mismatch per disagreement (a CR3 that is not the model's root
  *   for this CPU, an entry whose value differs, a table pointer outside RAM).
  */
 void vmm_inspect_tree(const uint8_t *ram, uint64_t mem, const struct tlb_validator *val,
-                      uint32_t cpu, uint64_t cr3, struct vmm_inspect_out *out);
+                      const struct vmm_pa_set *written, uint32_t cpu, uint64_t cr3,
+                      struct vmm_inspect_out *out);
 
 /* Appends one mismatch (counted even when out is full). */
 void vmm_inspect_add(struct vmm_inspect_out *out, uint32_t cpu, uint64_t node, unsigned index,

@@ -56,7 +56,8 @@ static void cross_check(struct vmm_machine *m, struct vmm_vcpu *v, uint64_t root
 }
 
 size_t vmm_inspect_machine(struct vmm_machine *m, const struct tlb_validator *val,
-                           struct vmm_mismatch *out, size_t max)
+                           const struct vmm_pa_set *written, struct vmm_mismatch *out,
+                           size_t max)
 {
     struct vmm_inspect_out io = { .m = out, .max = max };
 
@@ -71,7 +72,7 @@ size_t vmm_inspect_machine(struct vmm_machine *m, const struct tlb_validator *va
         if (!(s.cr0 & CR0_PG))
             continue;       /* not started, or paging off: nothing to compare */
         io.nsamples = 0;
-        vmm_inspect_tree(m->vm.ram, m->p->mem, val, i, s.cr3, &io);
+        vmm_inspect_tree(m->vm.ram, m->p->mem, val, written, i, s.cr3, &io);
         cross_check(m, v, s.cr3 & PTE_TABLE_ADDR_MASK, &io, &io);
     }
     return io.count;

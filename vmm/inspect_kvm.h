@@ -17,7 +17,8 @@
  * Guarantees: fills up to max mismatches, returns their total number.
  */
 size_t vmm_inspect_machine(struct vmm_machine *m, const struct tlb_validator *val,
-                           struct vmm_mismatch *out, size_t max);
+                           const struct vmm_pa_set *written, struct vmm_mismatch *out,
+                           size_t max);
 
 /* --dump-pt: prints each vCPU's address space (stdout). Requires: vCPUs stopped. */
 void vmm_inspect_dump_pt(struct vmm_machine *m);

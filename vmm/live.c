@@ -111,9 +111,9 @@ static bool hook_pause(void *ctx, int self) { return vmm_machine_pause(ctx, self
 static void hook_resume(void *ctx) { vmm_machine_resume(ctx); }
 
 static size_t hook_inspect(void *ctx, const struct tlb_validator *val,
-                           struct vmm_mismatch *out, size_t max)
+                           const struct vmm_pa_set *written, struct vmm_mismatch *out, size_t max)
 {
-    return vmm_inspect_machine(ctx, val, out, max);
+    return vmm_inspect_machine(ctx, val, written, out, max);
 }
 
 static void hook_stop(void *ctx, int status)

@@ -27,6 +27,7 @@ struct vmm_validate {
     struct vmm_trace_layout layout;
     struct vmm_ring_reader *readers;
     struct vmm_merge merge;
+    struct vmm_pa_set written;         /* entry addresses of every PTE_STORE fed */
     struct tlb_validator *val;
     struct tlb_event *buf;             /* one drain batch */
     struct tlb_event *history;         /* history[seq % HISTORY] */
@@ -230,6 +231,10 @@ static void feed_one(struct vmm_validate *v, const struct tlb_event *e)
     }
     count(v, e);
     v->since_check++;
+    if (e->type == TLB_EV_PTE_STORE && e->arg < 512 &&
+        !vmm_pa_set_add(&v->written, e->u.pte.node + 8ull * e->arg))
+        vmm_errf("vmm: validation: out of memory recording page-table entries; checkpoints "
+                 "may miss some\n");
     r = tlb_validator_feed(v->val, e);
     if (r == TLB_VERDICT_VIOLATION) {
         v->st.violations = tlb_validator_count(v->val, TLB_REPORT_VIOLATION);
@@ -301,7 +306,7 @@ static size_t inspect(struct vmm_validate *v, struct vmm_mismatch *m)
 {
     if (!v->merge.started || !v->hooks.inspect)
         return 0;
-    return v->hooks.inspect(v->hooks.ctx, v->val, m, VMM_MAX_MISMATCHES);
+    return v->hooks.inspect(v->hooks.ctx, v->val, &v->written, m, VMM_MAX_MISMATCHES);
 }
 
 static bool same_mismatch(const struct vmm_mismatch *a, const struct vmm_mismatch *b)
@@ -432,6 +437,7 @@ struct vmm_validate *vmm_validate_create(const struct vmm_validate_opts *opt, ui
     v->layout = *l;
     pthread_mutex_init(&v->lock, NULL);
     vmm_merge_init(&v->merge);
+    vmm_pa_set_init(&v->written);
     v->readers = calloc(l->count, sizeof(*v->readers));
     v->buf = calloc(DRAIN_BATCH, sizeof(*v->buf));
     v->history = calloc(HISTORY, sizeof(*v->history));
@@ -683,6 +689,7 @@ void vmm_validate_destroy(struct vmm_validate *v)
         fclose(v->report);
     tlb_validator_destroy(v->val);
     vmm_merge_free(&v->merge);
+    vmm_pa_set_free(&v->written);
     free(v->readers);
     free(v->buf);
     free(v->history);

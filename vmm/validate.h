@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "tlb/validator.h"
+#include "pa_set.h"
 #include "trace_merge.h"
 #include "trace_ring.h"
 
@@ -62,10 +63,11 @@ struct vmm_validate_hooks {
      * the machine is stopping instead. */
     bool (*pause)(void *ctx, int self);
     void (*resume)(void *ctx);
-    /* Compares every vCPU's CR3 and page tables with the model; fills up
-     * to max mismatches, returns their total number. Vcpus are paused. */
-    size_t (*inspect)(void *ctx, const struct tlb_validator *val, struct vmm_mismatch *out,
-                      size_t max);
+    /* Compares every vCPU's CR3 and the page-table entries in `written` (the
+     * entries the stream stored to) with the model; fills up to max
+     * mismatches, returns their total number. vCPUs are paused. */
+    size_t (*inspect)(void *ctx, const struct tlb_validator *val,
+                      const struct vmm_pa_set *written, struct vmm_mismatch *out, size_t max);
     void (*stop)(void *ctx, int status);  /* request a VM stop */
     void (*exits)(void *ctx, struct vmm_exit_counts *out);  /* all vCPUs so far */
 };

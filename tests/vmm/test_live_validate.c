@@ -37,6 +37,7 @@ struct fake {
     unsigned stops, pauses, resumes, inspects;
     int last_self;
     int inspect_mode;           /* 0 clean, 1 mismatch on the first call only, 2 always */
+    bool check_written, written_checked;
     uint64_t exits;
 };
 
@@ -54,13 +55,20 @@ static void f_resume(void *ctx)
     __atomic_add_fetch(&f->resumes, 1, __ATOMIC_SEQ_CST);
 }
 
-static size_t f_inspect(void *ctx, const struct tlb_validator *val, struct vmm_mismatch *out,
-                        size_t max)
+static size_t f_inspect(void *ctx, const struct tlb_validator *val,
+                        const struct vmm_pa_set *written, struct vmm_mismatch *out, size_t max)
 {
     struct fake *f = ctx;
     unsigned n = __atomic_add_fetch(&f->inspects, 1, __ATOMIC_SEQ_CST);
 
     (void)val;
+    if (f->check_written) {
+        /* Every event was fed: the entries the stream stored to (build_t1). */
+        ck_assert(vmm_pa_set_has(written, L1 + 8 * 5));
+        ck_assert(vmm_pa_set_has(written, R + 8 * 0));
+        ck_assert(!vmm_pa_set_has(written, L1 + 8 * 6));
+        f->written_checked = true;
+    }
     if (f->inspect_mode == 0 || (f->inspect_mode == 1 && n > 1) || max == 0)
         return 0;
     out[0] = (struct vmm_mismatch){ 1, L1, 5, 1, 0x1234, 0, "L1 node entry 5: simulated" };
@@ -319,10 +327,12 @@ START_TEST(checkpoint_passes_and_pauses)
 
     build_t1(&b, false);
     rig_init(&g, 2, NULL);
+    g.f.check_written = true;
     ck_assert_int_eq(vmm_validate_attach(g.v, 0, 2, 0), 0);
     produce_all(&g, &b, 0);
     ck_assert_int_eq(vmm_validate_checkpoint(g.v, 1, b.seq, 42, &stop), 0);
     ck_assert(!stop);
+    ck_assert(g.f.written_checked);
     ck_assert_int_eq(g.f.last_self, 1);
     ck_assert_uint_ge(g.f.inspects, 1);
     ck_assert_uint_eq(g.f.pauses, g.f.resumes);
