@@ -1,7 +1,8 @@
 /*
  * guest_boot: boots the real guest kernel with the real firmware on KVM
  * through the small harness of tests/firmware, and checks each scenario's
- * documented outcome from the host: SMP bring-up and the IPI matrix, the
+ * documented outcome from the host: the default VmSpace workload, SMP
+ * bring-up and the IPI matrix, the
  * firmware entry state, every crash path, the hostile hypercalls, and the
  * kernel's refusal of an FDT whose ABI does not match.
  *
@@ -10,6 +11,7 @@
  */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kvm_harness.h"
@@ -39,7 +41,7 @@ static const int smp_cpus[] = { 1, 2, 4, 8 };
 START_TEST(smp_every_cpu_and_ipi_pair)
 {
     int n = smp_cpus[_i];
-    boot(n, "", 60);                    /* default scenario: smp */
+    boot(n, "scenario=smp", 60);
     expect_exit(0);
     ck_assert_uint_eq(res.online_mask, (1ull << n) - 1);
     ck_assert_uint_eq(res.online_calls, (unsigned)n);
@@ -56,11 +58,81 @@ START_TEST(smp_every_cpu_and_ipi_pair)
 }
 END_TEST
 
+/* Reads a number that follows `key` in the console ("... key 123 ..."). */
+static unsigned long long console_number(const char *key)
+{
+    const char *p = strstr(res.console, key);
+    ck_assert_msg(p, "no '%s' in:\n%s", key, res.console);
+    return strtoull(p + strlen(key), NULL, 10);
+}
+
+/* The default scenario: the VmSpace workload on every CPU, with cross-CPU
+ * shootdowns wherever a space is active on more than one CPU. */
+static const int vmspace_cpus[] = { 1, 2, 4 };
+
+START_TEST(vmspace_workload_on_every_cpu)
+{
+    int n = vmspace_cpus[_i];
+    boot(n, "", 120);                   /* default scenario: vmspace */
+    expect_exit(0);
+    ck_assert_uint_eq(res.online_mask, (1ull << n) - 1);
+    char head[64];
+    snprintf(head, sizeof(head), "vmspace: %d cpus, 3 spaces, 4 rounds:", n);
+    ck_assert_msg(strstr(res.console, head), "no '%s' in:\n%s", head, res.console);
+    ck_assert_msg(strstr(res.console, "failures 0: ok"), "console:\n%s", res.console);
+    /* Each CPU maps its 8-page slice twice per round (the second time
+       replacing every page), protects it, and unmaps it in one call. */
+    ck_assert_uint_eq(console_number("map "), 4ull * 16 * n);
+    ck_assert_uint_eq(console_number("(replaced "), 4ull * 8 * n);
+    ck_assert_uint_eq(console_number("protect "), 4ull * 8 * n);
+    ck_assert_uint_eq(console_number("unmap "), 4ull * n);
+    char frames[64];                    /* every mapped frame came back */
+    snprintf(frames, sizeof(frames), "unmap %d (%d frames)", 4 * n, 4 * 8 * n);
+    ck_assert_msg(strstr(res.console, frames), "no '%s' in:\n%s", frames, res.console);
+    ck_assert_uint_gt(console_number("frames reused "), 0);
+    unsigned long long sent = console_number("TLB IPIs sent "),
+                       received = console_number(" received ");
+    if (n == 1) {
+        ck_assert_uint_eq(sent, 0);
+    } else {
+        ck_assert_uint_gt(sent, 0);     /* spaces shared by CPUs needed shootdowns */
+        ck_assert_uint_gt(received, 0);
+        ck_assert_uint_le(received, sent);  /* IPIs of one vector may merge, never multiply */
+    }
+}
+END_TEST
+
+START_TEST(unknown_tlb_bug_lists_the_names)
+{
+    boot(1, "tlb_bug=no-such-bug", 30);
+    expect_exit(1);
+    ck_assert_msg(strstr(res.console, "unknown bug 'no-such-bug'"), "console:\n%s", res.console);
+    ck_assert_ptr_nonnull(strstr(res.console, "skip-unmap-flush"));
+    ck_assert_ptr_nonnull(strstr(res.console, "free-before-flush"));
+}
+END_TEST
+
+/* The benchmark prints one JSON line per operation; no timing is checked. */
+START_TEST(bench_vmspace_prints_json)
+{
+    boot(1, "scenario=bench_vmspace", 120);
+    expect_exit(0);
+    static const char *const ops[] = { "map", "protect", "unmap", "raw_store" };
+    for (unsigned i = 0; i < 4; i++) {
+        char line[96];
+        snprintf(line, sizeof(line), "{\"bench\":\"bench_vmspace\",\"op\":\"%s\",\"pages\":256,",
+                 ops[i]);
+        ck_assert_msg(strstr(res.console, line), "no '%s' in:\n%s", line, res.console);
+    }
+    ck_assert_ptr_nonnull(strstr(res.console, "\"trace\":\"off\""));
+}
+END_TEST
+
 /* The checker itself: with one IPI left out on purpose, the scenario must
  * fail and name exactly that pair. */
 START_TEST(smp_names_a_missing_ipi)
 {
-    boot(3, "ipi-skip=2-0", 60);
+    boot(3, "scenario=smp ipi-skip=2-0", 60);
     expect_exit(1);
     ck_assert_msg(strstr(res.console, "IPI cpu 2 -> cpu 0 delivered 0 time(s), expected 1"),
                   "console:\n%s", res.console);
@@ -224,6 +296,10 @@ int main(int argc, char **argv)
     Suite *s = suite_create("guest_boot");
     TCase *tc = tcase_create("scenarios");
     tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, vmspace_workload_on_every_cpu, 0,
+                        (int)(sizeof(vmspace_cpus) / sizeof(vmspace_cpus[0])));
+    tcase_add_test(tc, unknown_tlb_bug_lists_the_names);
+    tcase_add_test(tc, bench_vmspace_prints_json);
     tcase_add_loop_test(tc, smp_every_cpu_and_ipi_pair, 0,
                         (int)(sizeof(smp_cpus) / sizeof(smp_cpus[0])));
     tcase_add_test(tc, smp_names_a_missing_ipi);
