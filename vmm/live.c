@@ -82,18 +82,25 @@ void vmm_machine_resume(struct vmm_machine *m)
 
 void vmm_machine_park(struct vmm_machine *m, struct vmm_vcpu *v)
 {
-    if (!__atomic_load_n(&m->pausing, __ATOMIC_SEQ_CST))
-        return;
-    pthread_mutex_lock(&m->plock);
-    m->parked++;
-    pthread_cond_broadcast(&m->pcond);
-    while (m->pausing && !stopping(m))
-        timed_wait(m);
-    m->parked--;
-    pthread_mutex_unlock(&m->plock);
-    /* Clear the kick; seq_cst orders this store before the vCPU's next load of
-     * m->stop, so a stop that set immediate_exit meanwhile is still seen. */
-    if (v->run)
+    if (__atomic_load_n(&m->pausing, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&m->plock);
+        m->parked++;
+        pthread_cond_broadcast(&m->pcond);
+        while (m->pausing && !stopping(m))
+            timed_wait(m);
+        m->parked--;
+        pthread_mutex_unlock(&m->plock);
+    }
+    /*
+     * Clear a kick whose pause is over, also one that reached this vCPU
+     * outside KVM_RUN (in a hypercall, or while it waited to pause itself):
+     * left set, every KVM_RUN would return at once and the vCPU would never
+     * run again. seq_cst orders the store before the caller's next load of
+     * m->stop, so a stop that set immediate_exit meanwhile is still seen; a
+     * kick of a pause that starts right now may be lost, and the pauser
+     * kicks again every PAUSE_POLL_MS.
+     */
+    if (v->run && __atomic_load_n(&v->run->immediate_exit, __ATOMIC_SEQ_CST))
         __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 }
 
