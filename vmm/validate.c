@@ -285,9 +285,15 @@ static size_t pump(struct vmm_validate *v)
     }
     start_if_settled(v);
     while (v->fail == FAIL_NONE && (rc = vmm_merge_pop(&v->merge, &it, &e)) != 0) {
-        if (rc < 0)
+        if (rc < 0) {
+            char a[256], b[256];
             report_corrupt(v, &e);
-        else
+            vmm_event_format(&it.ev, a, sizeof(a));
+            vmm_event_format(&v->merge.heap[0].ev, b, sizeof(b));
+            vmm_errf("  first copy (ring %u record %" PRIu64 "): %s\n  second copy (ring %u "
+                     "record %" PRIu64 "): %s\n", it.ring, it.index, a, v->merge.heap[0].ring,
+                     v->merge.heap[0].index, b);
+        } else
             feed_one(v, &it.ev);
     }
     return total;
