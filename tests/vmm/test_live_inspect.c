@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fdt_build.h"
+#include "pa_set.h"
 #include "ptdump.h"
 #include "trace_ring.h"
 #include "abi/vmm.h"
@@ -162,6 +163,26 @@ START_TEST(ptdump_hostile_tables)
 }
 END_TEST
 
+/* The set of entry addresses written by the stream (inspection compares those). */
+START_TEST(pa_set_grows_and_finds)
+{
+    struct vmm_pa_set s;
+
+    vmm_pa_set_init(&s);
+    ck_assert(!vmm_pa_set_has(&s, 0));
+    for (uint64_t i = 0; i < 20000; i++)
+        ck_assert(vmm_pa_set_add(&s, 0x100000 + 8 * i));
+    ck_assert(vmm_pa_set_add(&s, 0x100000));          /* again: no second copy */
+    ck_assert_uint_eq(s.count, 20000);
+    for (uint64_t i = 0; i < 20000; i++)
+        ck_assert(vmm_pa_set_has(&s, 0x100000 + 8 * i));
+    ck_assert(!vmm_pa_set_has(&s, 0x100000 + 8 * 20000));
+    ck_assert(!vmm_pa_set_has(&s, 0xff000));
+    ck_assert(vmm_pa_set_has(NULL, 0x1234));          /* NULL: compare every entry */
+    vmm_pa_set_free(&s);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("vmm_live_inspect");
@@ -171,6 +192,7 @@ static Suite *suite(void)
     tcase_add_test(c, fdt_without_trace);
     tcase_add_test(c, ptdump_ranges_and_bits);
     tcase_add_test(c, ptdump_hostile_tables);
+    tcase_add_test(c, pa_set_grows_and_finds);
     suite_add_tcase(s, c);
     return s;
 }
