@@ -22,6 +22,11 @@
 
 extern char __text_start[], __rodata_start[], __data_start[];
 
+/* Accessed and dirty preset (as Linux does for kernel mappings): the MMU
+ * then never writes these entries, so every value in the table is one the
+ * kernel stored, and traced, itself. */
+#define KERNEL_AD (PT_ACCESSED | PT_DIRTY)
+
 /* Map [va, va + len) to [pa, ...) with `level` leaves of `prop`. */
 static void map_range(uint64_t va, uint64_t pa, uint64_t len, int level, struct pt_prop prop)
 {
@@ -48,7 +53,8 @@ static void map_section(const char *start, const char *end, uint8_t flags)
 {
     uint64_t va = (uint64_t)(uintptr_t)start;
     uint64_t len = (uint64_t)(uintptr_t)end - va;
-    struct pt_prop prop = { .flags = flags, .priv = PT_PRIV_GLOBAL, .cache = PT_CACHE_WB };
+    struct pt_prop prop = { .flags = flags | KERNEL_AD, .priv = PT_PRIV_GLOBAL,
+                            .cache = PT_CACHE_WB };
     if (len)
         map_range(va, va - KERNEL_VMA_BASE, len, 1, prop);
 }
@@ -63,7 +69,8 @@ void mm_kernel_pt_build(void)
     uint64_t ram = (bootinfo.ram_end + LARGE_PAGE_SIZE - 1) & ~(uint64_t)(LARGE_PAGE_SIZE - 1);
     if (ram > LINEAR_MAP_SIZE)
         ram = LINEAR_MAP_SIZE;
-    struct pt_prop linear = { .flags = PT_RW, .priv = PT_PRIV_GLOBAL, .cache = PT_CACHE_WB };
+    struct pt_prop linear = { .flags = PT_RW | KERNEL_AD, .priv = PT_PRIV_GLOBAL,
+                              .cache = PT_CACHE_WB };
     map_range(LINEAR_MAP_BASE, 0, ram, 2, linear);
 
     char *image_end = (char *)(uintptr_t)((uint64_t)(uintptr_t)__kernel_phys_end + KERNEL_VMA_BASE);

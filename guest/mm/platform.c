@@ -24,7 +24,7 @@
  * stores into it (every node is linked in by a store before it is used). */
 uint8_t *mm_node_level;
 
-static uint64_t ipis_sent[MAX_CPUS], ipis_received[MAX_CPUS];
+static uint64_t ipis_sent[MAX_CPUS], ipis_received[MAX_CPUS], ipis_deferred[MAX_CPUS];
 
 /* ---- struct pt_platform_ops ---- */
 
@@ -161,13 +161,25 @@ const struct tlb_platform_ops mm_tlb_ops = {
 };
 
 /* The shootdown IPI: flush what this CPU's queue asks, acknowledge, drop
- * its references on the kept frames. trap_dispatch sends the EOI. */
+ * its references on the kept frames. trap_dispatch sends the EOI.
+ *
+ * A real CPU delivers it only with IF = 1, but the nested-SVM sandbox has
+ * been seen to deliver it with IF = 0 (arch/x86/trap.c), e.g. inside this
+ * handler or while a lock that the handler takes (frame allocator, batch
+ * pool) is held. Such a delivery is put off, not run: the handler sends
+ * itself the same IPI, which stays pending until this CPU enables
+ * interrupts, and returns. So the body never runs where it could not on
+ * hardware, and no request is lost. */
 static void tlb_ipi_handler(struct trap_frame *f)
 {
-    (void)f;
-    unsigned me = this_cpu()->index;
-    ipis_received[me]++;
-    tlb_flusher_handle_ipi(&mm_tlb, me);
+    struct percpu *p = this_cpu();
+    if (!(f->rflags & RFLAGS_IF)) {
+        ipis_deferred[p->index]++;
+        apic_send_ipi(p->apic_id, VECTOR_TLB_FLUSH);
+        return;
+    }
+    ipis_received[p->index]++;
+    tlb_flusher_handle_ipi(&mm_tlb, p->index);
 }
 
 void mm_platform_init(void)
@@ -188,6 +200,11 @@ uint64_t mm_ipis_sent(unsigned cpu)
 uint64_t mm_ipis_received(unsigned cpu)
 {
     return cpu < MAX_CPUS ? __atomic_load_n(&ipis_received[cpu], __ATOMIC_RELAXED) : 0;
+}
+
+uint64_t mm_ipis_deferred(unsigned cpu)
+{
+    return cpu < MAX_CPUS ? __atomic_load_n(&ipis_deferred[cpu], __ATOMIC_RELAXED) : 0;
 }
 
 /* The page-table core's fatal path: an internal invariant is broken. */

@@ -255,7 +255,7 @@ static void worker(void *arg)
 static int summary(unsigned n)
 {
     struct cpu_stats t = { 0 };
-    uint64_t sent = 0, received = 0;
+    uint64_t sent = 0, received = 0, deferred = 0;
     for (unsigned c = 0; c < n; c++) {
         t.maps += stats[c].maps;
         t.replaced += stats[c].replaced;
@@ -266,14 +266,16 @@ static int summary(unsigned n)
         t.failures += stats[c].failures;
         sent += mm_ipis_sent(c);
         received += mm_ipis_received(c);
+        deferred += mm_ipis_deferred(c);
     }
     kprintf("vmspace: %u cpus, %u spaces, %u rounds: map %llu (replaced %llu), protect %llu, "
-            "unmap %llu (%llu frames), frames reused %llu, TLB IPIs sent %llu received %llu, "
-            "checkpoints %u, failures %llu: %s\n",
+            "unmap %llu (%llu frames), frames reused %llu, TLB IPIs sent %llu received %llu "
+            "(put off %llu), checkpoints %u, failures %llu: %s\n",
             n, NSPACES, ROUNDS, (unsigned long long)t.maps, (unsigned long long)t.replaced,
             (unsigned long long)t.protects, (unsigned long long)t.unmaps,
             (unsigned long long)t.frames_unmapped, (unsigned long long)t.reused,
-            (unsigned long long)sent, (unsigned long long)received, checkpoints,
+            (unsigned long long)sent, (unsigned long long)received,
+            (unsigned long long)deferred, checkpoints,
             (unsigned long long)t.failures, t.failures ? "FAIL" : "ok");
     return t.failures ? 1 : 0;
 }

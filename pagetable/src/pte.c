@@ -11,9 +11,14 @@ pt_pte_t pt_pte_make_leaf(pt_paddr_t pa, int level, struct pt_prop prop)
     return pt_pte_leaf_fast(pa & pt_leaf_addr_mask(level), prop);
 }
 
+/* Accessed is preset (as in Linux's _PAGE_TABLE): the MMU sets A in every
+ * table entry it walks through, so without it the entry's value would change
+ * behind the kernel's back, and a traced store's old value (tlb_event.h)
+ * would not be the value the kernel stored. A costs nothing in a table
+ * entry: no software reads it. */
 pt_pte_t pt_pte_make_table(pt_paddr_t pa)
 {
-    return (pa & PTE_TABLE_ADDR_MASK) | PTE_P | PTE_RW | PTE_US;
+    return (pa & PTE_TABLE_ADDR_MASK) | PTE_P | PTE_RW | PTE_US | PTE_A;
 }
 
 struct pt_prop pt_pte_prop(pt_pte_t pte)

@@ -44,6 +44,8 @@ struct hx_vm {
     pthread_cond_t done;
     bool stopping;
     struct hx_result *res;
+    hx_hypercall_hook hook;          /* hypercalls the harness does not know */
+    void *hook_ctx;
 };
 
 static void errf(char *err, size_t len, const char *fmt, ...)
@@ -363,6 +365,12 @@ fdt_fail:
     return -1;
 }
 
+void hx_set_hypercall_hook(struct hx_vm *vm, hx_hypercall_hook fn, void *ctx)
+{
+    vm->hook = fn;
+    vm->hook_ctx = ctx;
+}
+
 void hx_write_handoff(struct hx_vm *vm, const struct vmm_boot_handoff *h)
 {
     memcpy(hx_ram(vm, VMM_BOOT_HANDOFF_ADDR, sizeof(*h)), h, sizeof(*h));
@@ -456,6 +464,10 @@ static int64_t hypercall(struct hx_vcpu *v, struct kvm_regs *r)
         res->online_calls++;
         return 0;
     default:
+        if (vm->hook) {
+            const uint64_t args[5] = { r->rdi, r->rsi, r->rcx, r->r8, r->r9 };
+            return vm->hook(vm->hook_ctx, v->index, (uint32_t)r->rax, args);
+        }
         return -VMM_ENOSYS;
     }
 }

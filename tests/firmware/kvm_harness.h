@@ -115,6 +115,18 @@ int hx_build_fdt_cpus(struct hx_vm *vm, const char *bootargs, uint32_t abi_versi
                       uint32_t hypercall_port, uint64_t kernel_start, uint64_t kernel_end,
                       int fdt_cpus, const uint32_t *apic_ids, char *err, size_t errlen);
 
+/*
+ * hx_set_hypercall_hook: hypercall numbers the harness does not implement
+ * itself (e.g. VMM_HC_TRACE_ATTACH, VMM_HC_CHECKPOINT) go to
+ * fn(ctx, cpu, nr, args), args = rdi, rsi, rcx, r8, r9; its return value
+ * goes to rax (a negative one counts as a bad hypercall). Without a hook
+ * they are answered -VMM_ENOSYS. Requires: set before hx_run. The hook runs
+ * on the calling vCPU's thread with the harness lock held: it must not
+ * block on the other vCPUs.
+ */
+typedef int64_t (*hx_hypercall_hook)(void *ctx, int cpu, uint32_t nr, const uint64_t args[5]);
+void hx_set_hypercall_hook(struct hx_vm *vm, hx_hypercall_hook fn, void *ctx);
+
 /* hx_write_handoff: write struct vmm_boot_handoff at VMM_BOOT_HANDOFF_ADDR. */
 void hx_write_handoff(struct hx_vm *vm, const struct vmm_boot_handoff *h);
 

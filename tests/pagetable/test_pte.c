@@ -83,7 +83,7 @@ END_TEST
 START_TEST(table_entry_encoding)
 {
     pt_pte_t t = pt_pte_make_table(0x7000);
-    ck_assert_uint_eq(t, 0x7000 | PTE_P | PTE_RW | PTE_US);
+    ck_assert_uint_eq(t, 0x7000 | PTE_P | PTE_RW | PTE_US | PTE_A);  /* A preset: the MMU never writes it */
     ck_assert(pt_pte_is_table(t));
     ck_assert(!pt_pte_is_leaf(t));
     ck_assert_uint_eq(pt_pte_table_paddr(t), 0x7000);

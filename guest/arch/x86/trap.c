@@ -1,11 +1,21 @@
 /*
  * The IDT and trap dispatch (include/guest/trap.h).
  *
- * Every gate is an interrupt gate (IF cleared on entry) with an IST stack:
- * exceptions on IST1, NMI on IST2, #DF on IST3, #MC on IST4, interrupts on
- * IST5. An exception inside an exception handler reuses IST1 from its top
- * and overwrites the first frame; the kernel only reports and stops in that
- * case, so nothing needs the first frame afterwards.
+ * Every gate is an interrupt gate (IF cleared on entry). Exceptions use IST
+ * stacks: IST1 for most, NMI on IST2, #DF on IST3, #MC on IST4. An exception
+ * inside an exception handler reuses IST1 from its top and overwrites the
+ * first frame; the kernel only reports and stops in that case, so nothing
+ * needs the first frame afterwards.
+ *
+ * Interrupts (vectors >= 32) run on the interrupted stack (the CPU's kernel
+ * stack, or TSS.RSP0 from ring 3), not on an IST: an IST restarts at its
+ * top, so a second delivery before the first handler returns overwrites the
+ * first frame for good. Real CPUs never deliver a maskable interrupt with
+ * IF = 0, but the nested-SVM sandbox (docs/sandbox.md) was seen to, about
+ * once in ten 4-CPU runs of the VmSpace workload (docs/guest-mm.md); on the
+ * interrupted stack such a delivery just nests. This is safe for the red
+ * zone: the only code built with one (libfdt) runs at boot with interrupts
+ * off. IST5 stays allocated but unused.
  */
 #include "guest/trap.h"
 
@@ -37,7 +47,7 @@ static unsigned ist_for(unsigned v)
     case 2: return IST_NMI;
     case 8: return IST_DF;
     case 18: return IST_MC;
-    default: return v < 32 ? IST_EXC : IST_IRQ;
+    default: return v < 32 ? IST_EXC : 0;   /* 0: no IST, see above */
     }
 }
 

@@ -55,9 +55,12 @@ extern struct tlb_domain mm_tlb;
 extern struct pt_mem mm_mem;
 extern struct pt_page_table mm_kernel_pt;
 
-/* IPIs of vector VECTOR_TLB_FLUSH this CPU has sent and received. */
+/* IPIs of vector VECTOR_TLB_FLUSH this CPU has sent, handled, and put off
+   (delivered with IF = 0, which only the nested-SVM sandbox does; see
+   guest/mm/platform.c). */
 uint64_t mm_ipis_sent(unsigned cpu);
 uint64_t mm_ipis_received(unsigned cpu);
+uint64_t mm_ipis_deferred(unsigned cpu);
 
 /*
  * vm_frame_alloc: a zeroed 4 KiB frame for user mappings (usage UNTYPED),

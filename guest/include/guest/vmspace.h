@@ -17,6 +17,13 @@
  * spins in vm_space_cursor*() until the earlier one is dropped). A cursor is
  * used only on the CPU that created it (its flusher is per-CPU).
  *
+ * Accessed and dirty bits: every user mapping is made, and kept by protect,
+ * with A and D set (PT_ACCESSED | PT_DIRTY are added to the caller's
+ * property), as the kernel's own mappings are, and table entries carry A
+ * (pagetable/). The MMU then never writes a page-table entry, so each entry
+ * holds exactly what the kernel stored and traced (the host's model checks
+ * every store's old value). The price: VmSpace offers no A/D tracking.
+ *
  * Error codes are the negative enum pt_error / enum tlb_error values (names
  * with tlb_error_name()), plus VM_ERR_READONLY below.
  */

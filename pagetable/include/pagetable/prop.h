@@ -64,7 +64,8 @@ pt_pte_t pt_pte_make_leaf(pt_paddr_t pa, int level, struct pt_prop prop);
 
 /*
  * Encode a pointer to a child page-table node at physical `pa`.
- * Permissions are enforced only at the leaf, so a table entry is P|RW|US.
+ * Permissions are enforced only at the leaf, so a table entry is P|RW|US;
+ * A (accessed) is preset so the MMU never rewrites a table entry.
  */
 pt_pte_t pt_pte_make_table(pt_paddr_t pa);
 
