@@ -40,6 +40,8 @@ struct walker {
     uint32_t cpu;
     unsigned nodes;
     struct vmm_inspect_out *out;
+    uint64_t other[VMM_INSPECT_SAMPLES];   /* leaves the stream never wrote */
+    size_t nother;
 };
 
 static void entry_mismatch(struct walker *w, uint64_t node, unsigned i, int level, uint64_t va,
@@ -53,10 +55,14 @@ static void entry_mismatch(struct walker *w, uint64_t node, unsigned i, int leve
     vmm_inspect_add(w->out, w->cpu, node, i, level, guest, model, what);
 }
 
-static void sample(struct walker *w, uint64_t va)
+/* Samples for KVM_TRANSLATE: leaves the stream wrote first (the workload's
+ * own mappings), then others if room is left (see vmm_inspect_tree). */
+static void sample(struct walker *w, uint64_t va, bool traced)
 {
-    if (w->out->nsamples < VMM_INSPECT_SAMPLES)
+    if (traced && w->out->nsamples < VMM_INSPECT_SAMPLES)
         w->out->samples[w->out->nsamples++] = va;
+    else if (!traced && w->nother < VMM_INSPECT_SAMPLES)
+        w->other[w->nother++] = va;
 }
 
 static void walk(struct walker *w, uint64_t node, int level, uint64_t base)
@@ -74,12 +80,14 @@ static void walk(struct walker *w, uint64_t node, int level, uint64_t base)
         uint64_t va = pt_canonical(base + (uint64_t)i * pt_page_size(level)), model;
         pt_pte_t pte;
         int mlevel;
+        bool traced = false;
 
         memcpy(&pte, w->ram + node + 8ull * i, 8);
         if (!tlb_validator_model_pte || !vmm_pa_set_has(w->written, node + 8ull * i) ||
             !tlb_validator_model_pte(w->val, node, i, &model, &mlevel)) {
             w->out->unmodelled++;
         } else {
+            traced = true;
             w->out->compared++;
             if ((pte & ~AD_MASK) != (model & ~AD_MASK))
                 entry_mismatch(w, node, i, level, va, pte, model);
@@ -87,7 +95,7 @@ static void walk(struct walker *w, uint64_t node, int level, uint64_t base)
         if (level > 1 && (pte & PTE_P) && !(pte & PTE_PS))
             walk(w, pte & PTE_TABLE_ADDR_MASK, level - 1, va);
         else if (pte & PTE_P)
-            sample(w, va);
+            sample(w, va, traced);
     }
 }
 
@@ -110,9 +118,11 @@ void vmm_inspect_tree(const uint8_t *ram, uint64_t mem, const struct tlb_validat
                       const struct vmm_pa_set *written, uint32_t cpu, uint64_t cr3,
                       struct vmm_inspect_out *out)
 {
-    struct walker w = { ram, mem, val, written, cpu, 0, out };
+    struct walker w = { ram, mem, val, written, cpu, 0, out, { 0 }, 0 };
     uint64_t root = cr3 & PTE_TABLE_ADDR_MASK;
 
     check_root(&w, root);
     walk(&w, root, PT_NR_LEVELS, 0);
+    for (size_t i = 0; i < w.nother && out->nsamples < VMM_INSPECT_SAMPLES; i++)
+        out->samples[out->nsamples++] = w.other[i];
 }

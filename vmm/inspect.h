@@ -23,7 +23,8 @@
 struct vmm_inspect_out {
     struct vmm_mismatch *m;      /* up to max entries */
     size_t max, count;           /* count: every mismatch found (may exceed max) */
-    uint64_t samples[VMM_INSPECT_SAMPLES];  /* VAs of mapped leaves, for KVM_TRANSLATE */
+    uint64_t samples[VMM_INSPECT_SAMPLES];  /* VAs of present leaves for KVM_TRANSLATE:
+                                               traced ones first (reset per CPU) */
     size_t nsamples;
     uint64_t compared, unmodelled;  /* entries compared / entries the model does not know */
 };
