@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "memmap.h"
+#include "abi/trace_ring.h"
 #include "abi/vmm.h"
 
 /* Every libfdt call returns < 0 on error; the first one aborts the build
@@ -41,6 +42,8 @@ static size_t reserved_regions(const struct vmm_fdt_params *p, struct vmm_region
     if (n < max && p->kernel_hi > p->kernel_lo)
         out[n++] = (struct vmm_region){ p->kernel_lo, p->kernel_hi - p->kernel_lo,
                                         "kernel", true };
+    if (n < max && p->trace_rings)
+        out[n++] = (struct vmm_region){ p->trace_base, p->trace_size, "trace", true };
     return n;
 }
 
@@ -104,6 +107,15 @@ static int build_devices(void *fdt, const struct vmm_fdt_params *p,
     FDT_TRY(fdt_property_string(fdt, "compatible", VMM_FDT_HYPERCALL_COMPAT));
     FDT_TRY(fdt_property_cell(fdt, "abi-version", VMM_ABI_VERSION));
     FDT_TRY(fdt_property_cell(fdt, "hypercall-port", VMM_HYPERCALL_PORT));
+    if (p->trace_rings) {
+        FDT_TRY(fdt_begin_node(fdt, "tlb-trace"));
+        FDT_TRY(fdt_property_string(fdt, "compatible", VMM_FDT_TRACE_COMPAT));
+        FDT_TRY(prop_reg64(fdt, p->trace_base, p->trace_size));
+        FDT_TRY(fdt_property_cell(fdt, "ring-count", p->trace_rings));
+        FDT_TRY(fdt_property_cell(fdt, "ring-stride", (uint32_t)p->trace_stride));
+        FDT_TRY(fdt_property_cell(fdt, "version", VMM_TRACE_RING_VERSION));
+        FDT_TRY(fdt_end_node(fdt));
+    }
     FDT_TRY(fdt_end_node(fdt));
     return 0;
 }

@@ -14,6 +14,10 @@ struct vmm_fdt_params {
     const char *bootargs;    /* "" when none; never NULL */
     uint64_t kernel_lo;      /* kernel image [lo, hi), page-aligned */
     uint64_t kernel_hi;
+    /* The trace rings (abi/trace_ring.h); trace_rings == 0: tracing off, no
+     * /vmm/tlb-trace node. */
+    uint64_t trace_base, trace_size, trace_stride;
+    unsigned trace_rings;
 };
 
 /*
@@ -23,7 +27,8 @@ struct vmm_fdt_params {
  * Guarantees: on 0, buf holds a valid FDT (fdt_check_header == 0) of
  *   fdt_totalsize(buf) <= bufsize bytes, with the nodes abi.h lists and one
  *   memreserve entry (and /reserved-memory child) per reserved RAM region:
- *   boot@0, fdt@20000, low@40000 and kernel@<lo>.
+ *   boot@0, fdt@20000, low@40000, kernel@<lo> and, when tracing is on,
+ *   trace@<base> plus the /vmm/tlb-trace node.
  * Fails (-1, err names the libfdt error) when bufsize is too small.
  */
 int vmm_fdt_build(void *buf, size_t bufsize, const struct vmm_fdt_params *p,

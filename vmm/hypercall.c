@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "out.h"
+#include "validate.h"
 #include "abi/vmm.h"
 
 int vmm_hc_check_range(uint64_t addr, uint64_t len, uint64_t mem_size)
@@ -66,6 +67,7 @@ static int64_t hc_exit(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *c,
     unsigned failed = __atomic_load_n(&ctx->tests_failed, __ATOMIC_RELAXED);
 
     res->stop = true;
+    __atomic_store_n(&ctx->guest_exited, true, __ATOMIC_RELEASE);
     if (c->arg[0] != 0) {
         res->status = VMM_EXIT_GUEST_FAILED;
         vmm_errf("vmm: cpu %u: guest exited with status %" PRIu64 " (failure)\n",
@@ -191,6 +193,45 @@ static int64_t hc_cpu_online(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *c
     return 0;
 }
 
+/* Tracing off (--validate=off): the guest runs unvalidated. */
+static int64_t no_trace(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *c, const char *call)
+{
+    __atomic_add_fetch(&ctx->bad_calls, 1, __ATOMIC_RELAXED);
+    vmm_errf("vmm: cpu %u: hypercall %s: tracing is off (--validate=off, no /vmm/tlb-trace "
+             "node); returned -EINVAL\n", c->cpu, call);
+    return -VMM_EINVAL;
+}
+
+static int64_t hc_trace_attach(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *c)
+{
+    int64_t r;
+
+    if (!ctx->trace)
+        return no_trace(ctx, c, "trace_attach");
+    r = vmm_validate_attach(ctx->trace, c->cpu, c->arg[0], c->arg[1]);
+    if (r < 0)
+        __atomic_add_fetch(&ctx->bad_calls, 1, __ATOMIC_RELAXED);
+    return r;
+}
+
+static int64_t hc_checkpoint(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *c,
+                             struct vmm_hc_result *res)
+{
+    bool stop = false;
+    int64_t r;
+
+    if (!ctx->trace)
+        return no_trace(ctx, c, "checkpoint");
+    r = vmm_validate_checkpoint(ctx->trace, c->cpu, c->arg[0], c->arg[1], &stop);
+    if (r < 0)
+        __atomic_add_fetch(&ctx->bad_calls, 1, __ATOMIC_RELAXED);
+    if (stop) {
+        res->stop = true;
+        res->status = VMM_EXIT_VALIDATION;
+    }
+    return r;
+}
+
 void vmm_hc_dispatch(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *c,
                      struct vmm_hc_result *res)
 {
@@ -205,6 +246,8 @@ void vmm_hc_dispatch(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *c,
     case VMM_HC_TEST_RESULT: res->ret = hc_test_result(ctx, c); return;
     case VMM_HC_EXCEPTION: res->ret = hc_exception(ctx, c, res); return;
     case VMM_HC_CPU_ONLINE: res->ret = hc_cpu_online(ctx, c); return;
+    case VMM_HC_TRACE_ATTACH: res->ret = hc_trace_attach(ctx, c); return;
+    case VMM_HC_CHECKPOINT: res->ret = hc_checkpoint(ctx, c, res); return;
     }
     __atomic_add_fetch(&ctx->bad_calls, 1, __ATOMIC_RELAXED);
     vmm_errf("vmm: cpu %u: unknown hypercall %u; returned -ENOSYS\n", c->cpu, nr);

@@ -12,17 +12,21 @@
 
 #include "console.h"
 
+struct vmm_validate;
+
 struct vmm_hc_ctx {
     uint8_t *ram;            /* guest RAM [0, mem_size) */
     uint64_t mem_size;
     unsigned cpus;
     struct vmm_console *console;
     bool verbose;
+    struct vmm_validate *trace;  /* live validation (validate.h); NULL = tracing off */
     /* Updated by every vCPU thread (atomics): */
     unsigned tests_passed, tests_failed, bad_calls;
     uint64_t online_mask;    /* bit N: CPU N reported VMM_HC_CPU_ONLINE */
     bool cpu0_online;        /* set once; cpu0_online_at valid afterwards */
     struct timespec cpu0_online_at;  /* CLOCK_MONOTONIC (benchmark) */
+    bool guest_exited;       /* the guest called exit (its stream ended cleanly) */
 };
 
 struct vmm_hc_call {
@@ -56,6 +60,9 @@ int vmm_hc_check_range(uint64_t addr, uint64_t len, uint64_t mem_size);
  *   number. res->stop is set by exit (status passed / guest-failed), a
  *   valid assert_fail (guest-failed) and a valid exception (guest-crash).
  *   A guest exit(0) after a failed test_result stops as guest-failed.
+ *   trace_attach and checkpoint go to ctx->trace (validate.h); without it
+ *   they return -VMM_EINVAL (tracing is off). A failed checkpoint stops
+ *   with VMM_EXIT_VALIDATION.
  * Thread-safe for concurrent calls from different vCPUs.
  */
 void vmm_hc_dispatch(struct vmm_hc_ctx *ctx, const struct vmm_hc_call *call,

@@ -12,6 +12,7 @@
 
 #include "fdt_build.h"
 #include "multiboot_entry.h"
+#include "live.h"
 #include "out.h"
 #include "parse.h"
 #include "pc_testdev.h"
@@ -48,13 +49,37 @@ void vmm_machine_debug_exit(struct vmm_machine *m, uint32_t value)
 }
 
 /* Loads the kernel and its boot data for the protocol it speaks. */
+/* Loads a vmm-ABI kernel, builds the FDT that fp describes and writes the
+ * handoff into RAM. */
+static int write_abi_boot(uint8_t *ram, const struct vmm_elf_image *image,
+                          const struct vmm_fdt_params *fp, char *err, size_t errlen)
+{
+    struct vmm_boot_handoff h;
+
+    vmm_elf_load(image, ram);
+    if (vmm_fdt_build(ram + VMM_FDT_ADDR, VMM_FDT_MAX_SIZE, fp, err, errlen) < 0)
+        return -1;
+    h = (struct vmm_boot_handoff){
+        .magic = VMM_BOOT_MAGIC, .abi_version = VMM_ABI_VERSION, .size = sizeof(h),
+        .kernel_entry = image->entry, .fdt_addr = VMM_FDT_ADDR,
+        .fdt_size = fdt_totalsize(ram + VMM_FDT_ADDR), .mem_size = fp->mem_size,
+    };
+    memcpy(ram + VMM_BOOT_HANDOFF_ADDR, &h, sizeof(h));
+    return 0;
+}
+
+/* Loads the kernel and its boot data for the protocol it speaks; a vmm-ABI
+ * kernel's FDT describes the trace rings when live validation laid them out. */
 static int write_boot(struct vmm_machine *m, char *err, size_t errlen)
 {
     const struct vmm_guest_params *p = m->p;
 
-    if (!p->multiboot)
-        return vmm_machine_write_boot_data(m->vm.ram, p->mem, p->image, p->cpus,
-                                           p->bootargs, err, errlen);
+    if (!p->multiboot) {
+        struct vmm_fdt_params fp = { p->mem, p->cpus, p->bootargs, p->image->lo, p->image->hi,
+                                     m->trace.base, m->trace.size, m->trace.stride,
+                                     m->trace.count };
+        return write_abi_boot(m->vm.ram, p->image, &fp, err, errlen);
+    }
     vmm_elf_load(p->image, m->vm.ram);
     return vmm_mb_write_info(m->vm.ram, p->mem, p->multiboot, err, errlen);
 }
@@ -62,19 +87,9 @@ static int write_boot(struct vmm_machine *m, char *err, size_t errlen)
 int vmm_machine_write_boot_data(uint8_t *ram, uint64_t mem, const struct vmm_elf_image *image,
                                 unsigned cpus, const char *bootargs, char *err, size_t errlen)
 {
-    struct vmm_fdt_params fp = { mem, cpus, bootargs, image->lo, image->hi };
-    struct vmm_boot_handoff h;
+    struct vmm_fdt_params fp = { mem, cpus, bootargs, image->lo, image->hi, 0, 0, 0, 0 };
 
-    vmm_elf_load(image, ram);
-    if (vmm_fdt_build(ram + VMM_FDT_ADDR, VMM_FDT_MAX_SIZE, &fp, err, errlen) < 0)
-        return -1;
-    h = (struct vmm_boot_handoff){
-        .magic = VMM_BOOT_MAGIC, .abi_version = VMM_ABI_VERSION, .size = sizeof(h),
-        .kernel_entry = image->entry, .fdt_addr = VMM_FDT_ADDR,
-        .fdt_size = fdt_totalsize(ram + VMM_FDT_ADDR), .mem_size = mem,
-    };
-    memcpy(ram + VMM_BOOT_HANDOFF_ADDR, &h, sizeof(h));
-    return 0;
+    return write_abi_boot(ram, image, &fp, err, errlen);
 }
 
 static int setup(struct vmm_machine *m, char *err, size_t errlen)
@@ -83,7 +98,8 @@ static int setup(struct vmm_machine *m, char *err, size_t errlen)
     struct timespec t_vm, t_data, t_vcpus;   /* set-up's own phases (--verbose) */
 
     if (vmm_vm_create(m->kvm, &m->vm, p->mem, p->firmware, p->firmware_size, err,
-                      errlen) < 0)
+                      errlen) < 0 ||
+        vmm_live_layout(m, err, errlen) < 0)
         return -1;
     clock_gettime(CLOCK_MONOTONIC, &t_vm);
     if (write_boot(m, err, errlen) < 0)
@@ -96,6 +112,8 @@ static int setup(struct vmm_machine *m, char *err, size_t errlen)
     m->uart.console = &m->console;
     m->hc = (struct vmm_hc_ctx){ .ram = m->vm.ram, .mem_size = p->mem, .cpus = p->cpus,
                                  .console = &m->console, .verbose = p->verbose };
+    if (vmm_live_create(m, err, errlen) < 0)
+        return -1;
     m->vcpus = calloc(p->cpus, sizeof(*m->vcpus));
     if (p->multiboot)
         m->testdev_iomem = calloc(1, VMM_TESTDEV_IOMEM_SIZE);
@@ -232,6 +250,7 @@ static void teardown(struct vmm_machine *m)
         }
         free(m->vcpus);
     }
+    vmm_live_destroy(m);
     vmm_console_destroy(&m->console);
     vmm_fw_cfg_destroy(&m->fw_cfg);
     free(m->testdev_iomem);
@@ -288,6 +307,7 @@ int vmm_machine_run(struct vmm_kvm *k, const struct vmm_guest_params *p,
     }
     stop_all(&m);
     vmm_console_flush(&m.console);
+    vmm_live_end(&m, &r->vstats);
     fill_result(&m, r);
     clock_gettime(CLOCK_MONOTONIC, &t_down0);
     teardown(&m);

@@ -18,6 +18,8 @@
 #include "kvm.h"
 #include "multiboot.h"
 #include "uart.h"
+#include "trace_ring.h"
+#include "validate.h"
 
 struct vmm_guest_params {
     const char *label;              /* for messages: image path or "built-in guest" */
@@ -34,6 +36,7 @@ struct vmm_guest_params {
      * mode with the information structure (docs/multiboot.md); no firmware */
     const struct vmm_mb_boot *multiboot;
     struct vmm_debug_exit debug_exit;   /* zero = no isa-debug-exit device */
+    const struct vmm_validate_opts *validate;  /* NULL or mode off: no trace rings */
 };
 
 struct vmm_guest_result {
@@ -47,6 +50,7 @@ struct vmm_guest_result {
     uint64_t online_mask;
     bool debug_exit_written;        /* the run ended by the isa-debug-exit port */
     uint32_t debug_exit_value;      /* the value written there */
+    struct vmm_validate_stats vstats;   /* live validation (attached = false if none) */
 };
 
 struct vmm_machine;
@@ -65,6 +69,7 @@ struct vmm_vcpu {
     uint32_t last_exit_reason;
     struct kvm_regs last_regs;
     struct kvm_sregs last_sregs;
+    uint64_t exits[VMM_EXITK_COUNT];  /* KVM_RUN returns by cause (atomic; validate.h) */
 };
 
 struct vmm_machine {
@@ -85,6 +90,14 @@ struct vmm_machine {
     bool stop;                      /* atomic: every vCPU must leave KVM_RUN */
     int status;                     /* first stop reason wins (under lock) */
     struct timespec t0, t_stop;
+    /* Live validation (validate.h): the rings, the driver, and the pause
+     * that stops every vCPU outside KVM_RUN for an inspection. */
+    struct vmm_trace_layout trace;
+    struct vmm_validate *val;
+    pthread_mutex_t plock;
+    pthread_cond_t pcond;
+    bool pausing;                   /* atomic: vCPUs must park */
+    unsigned parked, exited;        /* under plock */
 };
 
 /*
@@ -114,6 +127,24 @@ int vmm_machine_write_boot_data(uint8_t *ram, uint64_t mem, const struct vmm_elf
 /* Called by vCPU threads: records the stop reason (the first one wins)
  * and wakes the watchdog, which then stops every vCPU. */
 void vmm_machine_request_stop(struct vmm_machine *m, int status);
+
+/*
+ * Stops every vCPU but `self` (-1: none) outside KVM_RUN, one pauser at a
+ * time (a vCPU waiting to pause counts as parked meanwhile).
+ * Guarantees: true when they are parked; false (nothing paused) when the
+ * machine is stopping. vmm_machine_resume lets them run again.
+ */
+bool vmm_machine_pause(struct vmm_machine *m, int self);
+void vmm_machine_resume(struct vmm_machine *m);
+
+/* Called by a vCPU thread before KVM_RUN: waits while a pause is on. */
+void vmm_machine_park(struct vmm_machine *m, struct vmm_vcpu *v);
+
+/* Called by a vCPU thread as it ends (a pauser stops waiting for it). */
+void vmm_machine_vcpu_exited(struct vmm_machine *m);
+
+/* Creates vCPU `index` (fd, kvm_run mapping, CPUID, MP state) in v.
+ * Fails (-1, err) on any KVM error. */
 
 /* Called by a vCPU thread for a write of value to the isa-debug-exit
  * port: stops the run with vmm_debug_exit_status(value) and records the

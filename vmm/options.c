@@ -11,7 +11,8 @@
 enum opt_id {
     OPT_GUEST, OPT_CPUS, OPT_MEM, OPT_BOOTARGS, OPT_TIMEOUT, OPT_CONFIG,
     OPT_TEST, OPT_LOG, OPT_BENCH, OPT_VERBOSE, OPT_HELP, OPT_VERSION,
-    OPT_SANDBOX, OPT_NO_SANDBOX, OPT_MODULE, OPT_DEBUG_EXIT, OPT_COUNT
+    OPT_SANDBOX, OPT_NO_SANDBOX, OPT_MODULE, OPT_DEBUG_EXIT, OPT_VALIDATE, OPT_REPORT,
+    OPT_EVENTS_OUT, OPT_CHECK_EVERY, OPT_DUMP_PT, OPT_COUNT
 };
 
 enum opt_arg { ARG_NONE, ARG_REQUIRED, ARG_OPTIONAL };
@@ -36,6 +37,11 @@ static const struct opt_spec {
     [OPT_NO_SANDBOX] = { "no-sandbox", ARG_NONE },
     [OPT_MODULE] = { "module", ARG_REQUIRED },
     [OPT_DEBUG_EXIT] = { "debug-exit", ARG_REQUIRED },
+    [OPT_VALIDATE] = { "validate", ARG_REQUIRED },
+    [OPT_REPORT] = { "report", ARG_REQUIRED },
+    [OPT_EVENTS_OUT] = { "events-out", ARG_REQUIRED },
+    [OPT_CHECK_EVERY] = { "check-every", ARG_REQUIRED },
+    [OPT_DUMP_PT] = { "dump-pt", ARG_NONE },
 };
 
 static const char usage[] =
@@ -63,10 +69,17 @@ static const char usage[] =
     "  --verbose         more detail (KVM set-up, per-CPU console prefixes)\n"
     "  --sandbox         always run inside the emulated KVM host\n"
     "  --no-sandbox      never use the emulated KVM host\n"
+    "  --validate MODE   trace (default): validate the guest's TLB events live;\n"
+    "                    off: no trace rings, no validation\n"
+    "  --report FILE     write the validation report (JSON) to FILE\n"
+    "  --events-out FILE write the merged event stream (a tlbcheck stream file)\n"
+    "  --check-every N   also compare page tables with the model every N events\n"
+    "  --dump-pt         print each vCPU's address space at exit (ptdump style)\n"
     "  --help, --version\n"
     "\n"
     "Exit status: 0 passed, 1 guest failed, 2 guest crashed, 3 timeout,\n"
-    "4 usage error, 5 VMM error, 6 sandbox failure (docs/abi.md).\n";
+    "4 usage error, 5 VMM error, 6 sandbox failure, 7 validation failure\n"
+    "(docs/abi.md).\n";
 
 const char *vmm_options_usage(void)
 {
@@ -188,6 +201,22 @@ static int apply(struct vmm_options *o, int id, const char *v, char *err, size_t
         o->debug_exit = v;
         return vmm_debug_exit_parse(v, &d, err, errlen);
     }
+    case OPT_VALIDATE:
+        if (strcmp(v, "off") != 0 && strcmp(v, "trace") != 0) {
+            snprintf(err, errlen, "--validate: '%s' is not a mode (off or trace)", v);
+            return -1;
+        }
+        o->validate_off = strcmp(v, "off") == 0;
+        return 0;
+    case OPT_REPORT: o->report = v; return check_nonempty("report", v, err, errlen);
+    case OPT_EVENTS_OUT: o->events_out = v; return check_nonempty("events-out", v, err, errlen);
+    case OPT_CHECK_EVERY:
+        if (vmm_parse_uint(v, 1, VMM_MAX_CHECK_EVERY, &o->check_every, why, sizeof(why)) < 0) {
+            snprintf(err, errlen, "--check-every: %s", why);
+            return -1;
+        }
+        return 0;
+    case OPT_DUMP_PT: o->dump_pt = true; return 0;
     }
     return 0;
 }
@@ -211,6 +240,16 @@ static int check_combination(const struct vmm_options *o, char *err, size_t errl
     }
     if (o->bench && o->config) {
         snprintf(err, errlen, "--bench and --config conflict");
+        return -1;
+    }
+    if (o->validate_off && (o->report || o->events_out || o->check_every)) {
+        snprintf(err, errlen, "--validate=off conflicts with %s", o->report ? "--report"
+                 : o->events_out ? "--events-out" : "--check-every");
+        return -1;
+    }
+    if ((o->report || o->events_out) && (o->bench || (o->test && strcmp(o->test, "all") == 0))) {
+        snprintf(err, errlen, "%s needs a single run (not --bench or --test all)",
+                 o->report ? "--report" : "--events-out");
         return -1;
     }
     if (!o->guest && !o->config && !o->bench) {

@@ -32,7 +32,15 @@ struct vmm_options {
     const char *modules[16];   /* --module FILE[,ARGS], repeatable (multiboot) */
     unsigned nmodules;
     const char *debug_exit;    /* --debug-exit PORT[,SIZE]|off; NULL = default */
+    /* Live validation (docs/live-validation.md): */
+    bool validate_off;     /* --validate=off (default: trace) */
+    const char *report;    /* --report FILE: the JSON report */
+    const char *events_out;/* --events-out FILE: the merged stream */
+    uint64_t check_every;  /* --check-every N, 1..VMM_MAX_CHECK_EVERY; 0 = not given */
+    bool dump_pt;          /* --dump-pt */
 };
+
+#define VMM_MAX_CHECK_EVERY 1000000000ull
 
 #define VMM_MAX_BOOTARGS 1024u
 
@@ -50,7 +58,9 @@ struct vmm_options {
  * Fails when: an option is unknown, given twice, missing its value, has a
  *   malformed or out-of-range value (numbers: trailing garbage, sign,
  *   overflow), options conflict (--sandbox/--no-sandbox, --bench/--config,
- *   --config without --test or the reverse), or nothing is to be run.
+ *   --config without --test or the reverse, --validate=off with --report,
+ *   --events-out or --check-every, --report/--events-out with --bench or
+ *   --test all), or nothing is to be run. --validate takes off|trace.
  *   --module is the one option that may be repeated (at most 16 times).
  */
 int vmm_options_parse(int argc, char **argv, struct vmm_options *opts,

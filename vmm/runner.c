@@ -300,7 +300,13 @@ static int run_one(struct vmm_kvm *k, const struct run_spec *r, const struct vmm
 {
     const uint8_t *fw;
     size_t fw_size;
+    struct vmm_validate_opts vo = {
+        .mode = o->validate_off ? VMM_VALIDATE_OFF : VMM_VALIDATE_TRACE,
+        .report_path = o->report, .events_out_path = o->events_out,
+        .check_every = o->check_every, .dump_pt = o->dump_pt,
+    };
     struct vmm_guest_params p = {
+        .validate = r->multiboot ? NULL : &vo,   /* multiboot kernels write no trace rings */
         .label = r->label, .image = &r->img,
         .cpus = r->cpus, .mem = r->mem, .bootargs = r->bootargs,
         .timeout_s = r->timeout_s, .verbose = o->verbose, .quiet = quiet,
@@ -392,6 +398,27 @@ static double ms_since(const struct timespec *a, const struct timespec *b)
     return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
 }
 
+/* The live-validation part of a benchmark line (empty when not attached):
+ * events drained per second and KVM exits per 1000 events. */
+static const char *trace_json(const struct vmm_validate_stats *s, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (!s->attached)
+        return buf;
+    uint64_t quiet = s->exits.total - s->exits.by[VMM_EXITK_CONSOLE];
+
+    snprintf(buf, len, ",\"trace_events\":%llu,\"events_per_s\":%.0f,\"kvm_exits\":%llu,"
+             "\"exits_per_1000_events\":%.3f,\"non_console_exits_per_1000_events\":%.3f,"
+             "\"violations\":%llu",
+             (unsigned long long)s->events,
+             s->drain_seconds > 0 ? (double)s->events / s->drain_seconds : 0.0,
+             (unsigned long long)s->exits.total,
+             s->events ? (double)s->exits.total * 1000.0 / (double)s->events : 0.0,
+             s->events ? (double)quiet * 1000.0 / (double)s->events : 0.0,
+             (unsigned long long)s->violations);
+    return buf;
+}
+
 static int run_bench(struct vmm_kvm *k, struct plan *pl, const struct vmm_options *o,
                      const struct timespec *t_proc)
 {
@@ -402,7 +429,7 @@ static int run_bench(struct vmm_kvm *k, struct plan *pl, const struct vmm_option
             struct vmm_guest_result res;
             struct vmm_kvm_floor fl;
             struct timespec t_run;
-            char err[256];
+            char err[256], tj[320];
             int st;
 
             /* The lower bound, measured in the same process just before the run. */
@@ -416,12 +443,12 @@ static int run_bench(struct vmm_kvm *k, struct plan *pl, const struct vmm_option
                      "\"run_start_ms\":%.3f,\"setup_ms\":%.3f,\"to_first_output_ms\":%.3f,"
                      "\"to_entry_ms\":%.3f,\"to_exit_ms\":%.3f,\"teardown_ms\":%.3f,"
                      "\"lower_bound_ms\":%.3f,\"lower_bound_teardown_ms\":%.3f,"
-                     "\"ratio_exit_to_lower_bound\":%.2f,\"status\":\"%s\"}\n",
+                     "\"ratio_exit_to_lower_bound\":%.2f,\"status\":\"%s\"%s}\n",
                      pl->runs[i].cpus, it, ms_since(t_proc, &t_run), res.setup_ms,
                      res.to_output_ms, res.to_entry_ms, res.to_exit_ms, res.teardown_ms,
                      fl.to_first_exit_ms, fl.teardown_ms,
                      fl.to_first_exit_ms > 0 ? res.to_exit_ms / fl.to_first_exit_ms : -1.0,
-                     vmm_status_name(st));
+                     vmm_status_name(st), trace_json(&res.vstats, tj, sizeof(tj)));
             if (st != VMM_EXIT_PASSED)
                 status = st;
         }

@@ -15,6 +15,8 @@ static const char *const names[] = {
     [VMM_EXIT_SANDBOX] = "sandbox",
     [VMM_EXIT_VALIDATION] = "validation-failed",
 };
+_Static_assert(sizeof(names) / sizeof(names[0]) == VMM_EXIT_STATUS_MAX + 1,
+               "every exit status has a name");
 
 const char *vmm_status_name(int status)
 {
@@ -36,5 +38,6 @@ bool vmm_status_from_name(const char *name, int *status)
 
 const char *vmm_status_names(void)
 {
-    return "passed, guest-failed, guest-crash, timeout, usage, vmm-error, sandbox";
+    return "passed, guest-failed, guest-crash, timeout, usage, vmm-error, sandbox, "
+           "validation-failed";
 }

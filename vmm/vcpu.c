@@ -383,20 +383,39 @@ static bool check_stuck(struct vmm_vcpu *v)
     return false;
 }
 
+/* Counts one return of KVM_RUN by its cause (live validation's exit rate). */
+static void count_exit(struct vmm_vcpu *v, int rc)
+{
+    int k = VMM_EXITK_OTHER;
+
+    if (rc < 0)
+        k = VMM_EXITK_KICK;
+    else if (v->run->exit_reason == KVM_EXIT_IO && v->run->io.port == VMM_HYPERCALL_PORT)
+        k = VMM_EXITK_HYPERCALL;
+    else if (v->run->exit_reason == KVM_EXIT_IO && vmm_uart_owns(v->run->io.port))
+        k = VMM_EXITK_CONSOLE;
+    __atomic_add_fetch(&v->exits[k], 1, __ATOMIC_RELAXED);
+}
+
 void *vmm_vcpu_thread(void *arg)
 {
     struct vmm_vcpu *v = arg;
 
-    while (!__atomic_load_n(&v->m->stop, __ATOMIC_ACQUIRE)) {
-        if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-            int e = errno;
+    while (!__atomic_load_n(&v->m->stop, __ATOMIC_SEQ_CST)) {
+        vmm_machine_park(v->m, v);          /* a live-validation pause */
+        if (__atomic_load_n(&v->m->stop, __ATOMIC_SEQ_CST))
+            break;
+        int rc = ioctl(v->fd, KVM_RUN, 0);
+        int e = rc < 0 ? errno : 0;
+        count_exit(v, rc);
+        if (rc < 0) {
             if (e == EINTR)
                 note_exit(v);     /* the watchdog's kick: a fresher snapshot */
             if (e == EINTR && !__atomic_load_n(&v->m->stop, __ATOMIC_ACQUIRE) &&
                 !check_stuck(v))
                 break;
             if (e == EINTR || e == EAGAIN)
-                continue;     /* kicked (stop or check) or a harmless signal */
+                continue;     /* kicked (stop, pause, check) or a harmless signal */
             vmm_errf("vmm: cpu %u: KVM_RUN: %s\n", v->index, strerror(e));
             vmm_machine_request_stop(v->m, VMM_EXIT_VMM_ERROR);
             break;
@@ -405,5 +424,6 @@ void *vmm_vcpu_thread(void *arg)
         if (!handle_exit(v))
             break;
     }
+    vmm_machine_vcpu_exited(v->m);
     return NULL;
 }

@@ -348,7 +348,7 @@ static int finish(const struct sbx_result *r, const struct workdir *w,
                 say("the sandbox had %u MiB of RAM (VMM_SANDBOX_MEM sets it)", cfg->mem_mib);
             return VMM_EXIT_SANDBOX;
         }
-        if (r->inner_status > VMM_EXIT_SANDBOX) {
+        if (r->inner_status > VMM_EXIT_STATUS_MAX) {
             say("infrastructure failure: the inner vmm exited with status %d, which is "
                 "not one of vmm's", r->inner_status);
             return VMM_EXIT_SANDBOX;

@@ -52,7 +52,7 @@ struct sandbox_request {
  *   from the working directory); the prepared sandbox assets
  *   (scripts/sandbox/prepare).
  * Guarantees: returns the inner program's exit status when it is one of
- *   vmm's (0..VMM_EXIT_SANDBOX), or VMM_EXIT_SANDBOX when the sandbox itself
+ *   vmm's (0..VMM_EXIT_STATUS_MAX), or VMM_EXIT_SANDBOX when the sandbox itself
  *   failed (never booted, its init never started, hung, QEMU missing or
  *   crashed, the inner program killed, e.g. by the OOM killer, or not
  *   started), after printing one clear line saying which, with the inner

@@ -191,6 +191,7 @@ enum vmm_exit_status {
                                    checkpoint found a violation, or the
                                    guest's trace rings were corrupt */
 };
+#define VMM_EXIT_STATUS_MAX VMM_EXIT_VALIDATION   /* the highest status above */
 
 /* ------------------------------------------------------------------------ *
  * FDT. The VMM builds it with libfdt's sequential-write API:

@@ -1,0 +1,190 @@
+/*
+ * Unit tests of host inspection's tree comparison (vmm/inspect.c): page
+ * tables laid out in a RAM buffer, a validator fed the stream that built
+ * them, and the comparison of every entry the stream wrote (A/D ignored),
+ * of CR3 with the root the events say the CPU loaded, and of table
+ * pointers that leave RAM.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect.h"
+#include "pa_set.h"
+#include "stream_builder.h"
+#include "pagetable/x86_64.h"
+
+#define MEM (4ull << 20)
+#define R   0x100000ull
+#define L3  0x101000ull
+#define L2  0x102000ull
+#define L1  0x103000ull
+#define R2  0x104000ull
+#define F   0x200000ull
+#define VA(i) ((uint64_t)(i) * 4096)
+
+struct fixture {
+    uint8_t *ram;
+    struct sb b;
+    struct tlb_validator *val;
+    struct vmm_pa_set written;
+    struct vmm_mismatch m[VMM_MAX_MISMATCHES];
+    struct vmm_inspect_out out;
+};
+
+/* Stores through the builder, into RAM, and into the written set. */
+static void store(struct fixture *x, uint64_t node, int level, unsigned idx, uint64_t val)
+{
+    sb_store(&x->b, 0, R, node, level, idx, val);
+    memcpy(x->ram + node + 8 * idx, &val, 8);
+    ck_assert(vmm_pa_set_add(&x->written, node + 8 * idx));
+}
+
+static void setup(struct fixture *x)
+{
+    struct tlb_validator_options o = tlb_validator_default_options(1);
+
+    memset(x, 0, sizeof(*x));
+    x->ram = calloc(1, MEM);
+    vmm_pa_set_init(&x->written);
+    sb_init(&x->b, 1);
+    store(x, R, 4, 0, sb_table(L3));
+    store(x, L3, 3, 0, sb_table(L2));
+    store(x, L2, 2, 0, sb_table(L1));
+    sb_activate(&x->b, 0, R, true);
+    sb_cr3(&x->b, 0, R, 0, false);
+    store(x, L1, 1, 5, sb_leaf(F, true, false));
+    o.adopt_unknown_entries = true;
+    x->val = tlb_validator_create(&o);
+    for (size_t i = 0; i < x->b.n; i++)
+        ck_assert_int_eq(tlb_validator_feed(x->val, &x->b.ev[i]), TLB_VERDICT_OK);
+    x->out = (struct vmm_inspect_out){ .m = x->m, .max = VMM_MAX_MISMATCHES };
+}
+
+static void teardown(struct fixture *x)
+{
+    tlb_validator_destroy(x->val);
+    sb_free(&x->b);
+    vmm_pa_set_free(&x->written);
+    free(x->ram);
+}
+
+static void poke(struct fixture *x, uint64_t node, unsigned idx, uint64_t val)
+{
+    memcpy(x->ram + node + 8 * idx, &val, 8);
+}
+
+START_TEST(tree_equal_to_model)
+{
+    struct fixture x;
+
+    setup(&x);
+    vmm_inspect_tree(x.ram, MEM, x.val, &x.written, 0, R, &x.out);
+    ck_assert_uint_eq(x.out.count, 0);
+    ck_assert_uint_eq(x.out.compared, 4);
+    ck_assert_uint_eq(x.out.nsamples, 1);
+    ck_assert_uint_eq(x.out.samples[0], VA(5));
+    teardown(&x);
+}
+END_TEST
+
+START_TEST(ad_bits_are_ignored)
+{
+    struct fixture x;
+
+    setup(&x);
+    poke(&x, L1, 5, sb_leaf(F, true, false) | PTE_A | PTE_D);
+    poke(&x, L2, 0, sb_table(L1) | PTE_A);
+    vmm_inspect_tree(x.ram, MEM, x.val, &x.written, 0, R | 0x8, &x.out);
+    ck_assert_uint_eq(x.out.count, 0);
+    teardown(&x);
+}
+END_TEST
+
+START_TEST(store_without_event_is_a_mismatch)
+{
+    struct fixture x;
+    uint64_t changed = sb_leaf(F + 0x1000, true, false);
+
+    setup(&x);
+    poke(&x, L1, 5, changed);                 /* the guest wrote it, no event said so */
+    vmm_inspect_tree(x.ram, MEM, x.val, &x.written, 0, R, &x.out);
+    ck_assert_uint_eq(x.out.count, 1);
+    ck_assert_uint_eq(x.m[0].cpu, 0);
+    ck_assert_uint_eq(x.m[0].node, L1);
+    ck_assert_uint_eq(x.m[0].index, 5);
+    ck_assert_int_eq(x.m[0].level, 1);
+    ck_assert_uint_eq(x.m[0].guest, changed);
+    ck_assert_uint_eq(x.m[0].model, sb_leaf(F, true, false));
+    ck_assert_msg(strstr(x.m[0].what, "L1 node 0x103000 entry 5 (va 0x5000)"), "%s", x.m[0].what);
+    teardown(&x);
+}
+END_TEST
+
+START_TEST(untraced_entries_are_not_compared)
+{
+    struct fixture x;
+
+    setup(&x);
+    poke(&x, L1, 6, sb_leaf(F + 0x2000, true, false));   /* written before the attach */
+    vmm_inspect_tree(x.ram, MEM, x.val, &x.written, 0, R, &x.out);
+    ck_assert_uint_eq(x.out.count, 0);
+    ck_assert_uint_ge(x.out.unmodelled, 1);
+    ck_assert_uint_eq(x.out.nsamples, 2);
+    teardown(&x);
+}
+END_TEST
+
+START_TEST(cr3_not_the_loaded_root)
+{
+    struct fixture x;
+
+    setup(&x);
+    vmm_inspect_tree(x.ram, MEM, x.val, &x.written, 0, R2, &x.out);
+    ck_assert_uint_ge(x.out.count, 1);
+    ck_assert_uint_eq(x.m[0].guest, R2);
+    ck_assert_uint_eq(x.m[0].model, R);
+    ck_assert_msg(strstr(x.m[0].what, "CR3 holds root 0x104000 but the events say this CPU "
+                                      "loaded 0x100000"), "%s", x.m[0].what);
+    teardown(&x);
+}
+END_TEST
+
+START_TEST(table_pointer_outside_ram)
+{
+    struct fixture x;
+
+    setup(&x);
+    poke(&x, L3, 1, sb_table(64ull << 30));
+    vmm_inspect_tree(x.ram, MEM, x.val, &x.written, 0, R, &x.out);
+    ck_assert_uint_eq(x.out.count, 1);
+    ck_assert_msg(strstr(x.m[0].what, "lies outside guest RAM"), "%s", x.m[0].what);
+    teardown(&x);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("vmm_live_model");
+    TCase *c = tcase_create("model");
+
+    tcase_add_test(c, tree_equal_to_model);
+    tcase_add_test(c, ad_bits_are_ignored);
+    tcase_add_test(c, store_without_event_is_a_mismatch);
+    tcase_add_test(c, untraced_entries_are_not_compared);
+    tcase_add_test(c, cr3_not_the_loaded_root);
+    tcase_add_test(c, table_pointer_outside_ram);
+    suite_add_tcase(s, c);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(suite());
+    int failed;
+
+    srunner_run_all(r, CK_ENV);
+    failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
