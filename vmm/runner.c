@@ -2,6 +2,7 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -513,9 +514,29 @@ static int run_sandboxed(const struct plan *pl, const struct vmm_options *o, int
     for (size_t i = 0; mb && i < mb->nmods; i++)   /* every run gets the same modules */
         inputs[rq.ninputs++] = mb->mods[i].path;
     rq.inputs = inputs;
+    /* The files --report and --events-out write come back from the sandbox
+     * (docs/sandbox.md "Outputs") when their directories exist inside. */
+    const char *outs[] = { o->report, o->events_out };
+    char *dirs[2] = { NULL, NULL };
+    const char *outdirs[2];
+    for (size_t i = 0; i < 2; i++) {
+        if (!outs[i])
+            continue;
+        char *copy = strdup(outs[i]);
+        if (!copy) {
+            vmm_errf("vmm: out of memory\n");
+            goto out_dirs;
+        }
+        dirs[i] = copy;
+        outdirs[rq.noutdirs++] = dirname(copy);
+    }
+    rq.outdirs = outdirs;
     rq.argc = n;
     rq.argv = v;
     status = sandbox_run(&rq);
+out_dirs:
+    free(dirs[0]);
+    free(dirs[1]);
 out:
     free(inputs);
     free(v);
