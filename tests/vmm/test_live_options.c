@@ -4,6 +4,7 @@
 #include <check.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "options.h"
 
 static char err[512];
@@ -115,13 +116,10 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
+int check_program(int argc, char **argv, struct check_plan *plan)
 {
-    SRunner *r = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(r, CK_ENV);
-    failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
+    check_plan_add(plan, suite());
+    return CHECK_RUN;
 }
