@@ -77,6 +77,11 @@ static const char usage[] =
     "  --dump-pt         print each vCPU's address space at exit (ptdump style)\n"
     "  --help, --version\n"
     "\n"
+    "Watch the validator catch a TLB bug: the built-in guest plants one named\n"
+    "bug with --bootargs tlb_bug=NAME, e.g. skip-unmap-flush (nothing an unmap\n"
+    "removed is flushed) or free-before-flush (a frame freed before its flush);\n"
+    "an unknown NAME lists them all (docs/guest-mm.md, docs/live-validation.md).\n"
+    "\n"
     "Exit status: 0 passed, 1 guest failed, 2 guest crashed, 3 timeout,\n"
     "4 usage error, 5 VMM error, 6 sandbox failure, 7 validation failure\n"
     "(docs/abi.md).\n";
