@@ -40,7 +40,7 @@ int check_one_tcase(int argc, char **argv, struct check_plan *plan, const char *
         return CHECK_EXIT_USAGE;
     s = suite_create(suite);
     c = tcase_create(tcase);
-    if (timeout_s > 0)
+    if (timeout_s >= 0)
         tcase_set_timeout(c, timeout_s);
     for (size_t i = 0; i < n; i++)
         tcase_add_test(c, tests[i]);

@@ -62,16 +62,19 @@ bool check_no_args(int argc, char **argv);
  * The whole check_program() of a program without arguments whose tests
  * form one test case of one suite: checks the command line (as
  * check_no_args), then adds suite `suite` holding test case `tcase` with
- * tests[0..n-1] in that order, each limited to timeout_s seconds (0: Check's
- * default, or CK_DEFAULT_TIMEOUT).
- * Requires: suite, tcase not NULL; tests has n entries made by START_TEST;
- *   timeout_s >= 0.
+ * tests[0..n-1] in that order, each limited to timeout_s seconds
+ * (CHECK_TIMEOUT_NONE: no limit; CHECK_TIMEOUT_DEFAULT: Check's default,
+ * or CK_DEFAULT_TIMEOUT).
+ * Requires: suite, tcase not NULL; tests has n entries made by START_TEST.
  * Guarantees: returns CHECK_RUN with the suite added, or CHECK_EXIT_USAGE
  *   (usage printed, nothing added) when an argument was given.
  */
 int check_one_tcase(int argc, char **argv, struct check_plan *plan, const char *suite,
                     const char *tcase, double timeout_s, const TTest *const tests[],
                     size_t n);
+
+#define CHECK_TIMEOUT_DEFAULT (-1.0)
+#define CHECK_TIMEOUT_NONE 0.0
 
 /* The number of entries of array a, for check_one_tcase's n. */
 #define CHECK_COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -142,6 +142,6 @@ int check_program(int argc, char **argv, struct check_plan *plan)
         remove_range_takes_only_what_is_inside,
     };
 
-    return check_one_tcase(argc, argv, plan, "model", "model", 0, tests,
+    return check_one_tcase(argc, argv, plan, "model", "model", CHECK_TIMEOUT_DEFAULT, tests,
                            CHECK_COUNT(tests));
 }

@@ -383,6 +383,6 @@ int check_program(int argc, char **argv, struct check_plan *plan)
         inner_command,
     };
 
-    return check_one_tcase(argc, argv, plan, "sandbox", "internals", 0, tests,
+    return check_one_tcase(argc, argv, plan, "sandbox", "internals", CHECK_TIMEOUT_DEFAULT, tests,
                            CHECK_COUNT(tests));
 }

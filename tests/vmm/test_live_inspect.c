@@ -194,6 +194,6 @@ int check_program(int argc, char **argv, struct check_plan *plan)
         pa_set_grows_and_finds,
     };
 
-    return check_one_tcase(argc, argv, plan, "vmm_live_inspect", "inspect", 0, tests,
-                           CHECK_COUNT(tests));
+    return check_one_tcase(argc, argv, plan, "vmm_live_inspect", "inspect",
+                           CHECK_TIMEOUT_DEFAULT, tests, CHECK_COUNT(tests));
 }

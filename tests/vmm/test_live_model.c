@@ -175,6 +175,6 @@ int check_program(int argc, char **argv, struct check_plan *plan)
         table_pointer_outside_ram,
     };
 
-    return check_one_tcase(argc, argv, plan, "vmm_live_model", "model", 0, tests,
-                           CHECK_COUNT(tests));
+    return check_one_tcase(argc, argv, plan, "vmm_live_model", "model",
+                           CHECK_TIMEOUT_DEFAULT, tests, CHECK_COUNT(tests));
 }
