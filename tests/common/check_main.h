@@ -79,4 +79,17 @@ int check_one_tcase(int argc, char **argv, struct check_plan *plan, const char *
 /* The number of entries of array a, for check_one_tcase's n. */
 #define CHECK_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Defines check_program() as check_one_tcase() over the tests named after
+ * timeout_s, in that order: `CHECK_PROGRAM_ONE_TCASE("suite", "case",
+ * CHECK_TIMEOUT_DEFAULT, test_a, test_b)` after the tests' END_TEST.
+ */
+#define CHECK_PROGRAM_ONE_TCASE(suite, tcase, timeout_s, ...)                          \
+    int check_program(int argc, char **argv, struct check_plan *plan)                  \
+    {                                                                                  \
+        const TTest *const check_tests_[] = {__VA_ARGS__};                             \
+        return check_one_tcase(argc, argv, plan, suite, tcase, timeout_s, check_tests_, \
+                               CHECK_COUNT(check_tests_));                             \
+    }
+
 #endif /* TESTS_CHECK_MAIN_H */

@@ -17,12 +17,5 @@ START_TEST(passes_unless_told_to_fail)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        passes_unless_told_to_fail,
-    };
-
-    return check_one_tcase(argc, argv, plan, "check_main", "exit_status",
-                           CHECK_TIMEOUT_DEFAULT, tests, CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("check_main", "exit_status", CHECK_TIMEOUT_DEFAULT,
+                        passes_unless_told_to_fail)

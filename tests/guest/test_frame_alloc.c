@@ -125,15 +125,6 @@ START_TEST(random_alloc_free)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        allocates_exactly_the_usable_frames,
-        bad_frees_are_refused,
-        contiguous_runs,
-        random_alloc_free,
-    };
-
-    return check_one_tcase(argc, argv, plan, "guest_frame_alloc", "frame_alloc",
-                           CHECK_TIMEOUT_DEFAULT, tests, CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("guest_frame_alloc", "frame_alloc", CHECK_TIMEOUT_DEFAULT,
+                        allocates_exactly_the_usable_frames, bad_frees_are_refused,
+                        contiguous_runs, random_alloc_free)

@@ -105,15 +105,6 @@ START_TEST(random_against_model)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        add_merges,
-        remove_splits_and_trims,
-        capacity_is_enforced,
-        random_against_model,
-    };
-
-    return check_one_tcase(argc, argv, plan, "guest_memmap", "memmap", CHECK_TIMEOUT_DEFAULT, tests,
-                           CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("guest_memmap", "memmap", CHECK_TIMEOUT_DEFAULT,
+                        add_merges, remove_splits_and_trims, capacity_is_enforced,
+                        random_against_model)

@@ -98,15 +98,5 @@ START_TEST(unknown_and_trailing)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        integers,
-        strings_chars_pointers,
-        truncation,
-        unknown_and_trailing,
-    };
-
-    return check_one_tcase(argc, argv, plan, "guest_printf", "printf", CHECK_TIMEOUT_DEFAULT, tests,
-                           CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("guest_printf", "printf", CHECK_TIMEOUT_DEFAULT,
+                        integers, strings_chars_pointers, truncation, unknown_and_trailing)

@@ -95,15 +95,5 @@ START_TEST(strtoul_matches_libc)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        search_and_length,
-        compare,
-        copy_fill_move,
-        strtoul_matches_libc,
-    };
-
-    return check_one_tcase(argc, argv, plan, "guest_string", "string", CHECK_TIMEOUT_DEFAULT, tests,
-                           CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("guest_string", "string", CHECK_TIMEOUT_DEFAULT,
+                        search_and_length, compare, copy_fill_move, strtoul_matches_libc)

@@ -57,14 +57,6 @@ START_TEST(unknown_names_are_named)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        required_names_map_to_faults,
-        every_fault_switch_has_a_name,
-        unknown_names_are_named,
-    };
-
-    return check_one_tcase(argc, argv, plan, "guest_tlb_bug", "tlb_bug",
-                           CHECK_TIMEOUT_DEFAULT, tests, CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("guest_tlb_bug", "tlb_bug", CHECK_TIMEOUT_DEFAULT,
+                        required_names_map_to_faults, every_fault_switch_has_a_name,
+                        unknown_names_are_named)

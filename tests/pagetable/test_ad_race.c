@@ -215,13 +215,5 @@ START_TEST(take_next_reports_mmu_dirty_bit)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        protect_keeps_mmu_dirty_bits,
-        take_next_reports_mmu_dirty_bit,
-    };
-
-    return check_one_tcase(argc, argv, plan, "pagetable_ad_race", "mmu", 120, tests,
-                           CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("pagetable_ad_race", "mmu", 120,
+                        protect_keeps_mmu_dirty_bits, take_next_reports_mmu_dirty_bit)

@@ -262,13 +262,5 @@ START_TEST(double_allocation)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        stray_before_unlock,
-        double_allocation,
-    };
-
-    return check_one_tcase(argc, argv, plan, "pagetable_interleave", "interleave", 60, tests,
-                           CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("pagetable_interleave", "interleave", 60,
+                        stray_before_unlock, double_allocation)

@@ -135,19 +135,8 @@ START_TEST(geometry_helpers)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        roundtrip_every_prop_every_level,
-        each_flag_sets_its_bit,
-        cache_policy_bits,
-        prot_none_leaf_is_mapped_not_present,
-        table_entry_encoding,
-        set_prop_keeps_address_and_marker,
-        invalid_props_rejected,
-        geometry_helpers,
-    };
-
-    return check_one_tcase(argc, argv, plan, "pagetable_pte", "encode",
-                           CHECK_TIMEOUT_DEFAULT, tests, CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("pagetable_pte", "encode", CHECK_TIMEOUT_DEFAULT,
+                        roundtrip_every_prop_every_level, each_flag_sets_its_bit,
+                        cache_policy_bits, prot_none_leaf_is_mapped_not_present,
+                        table_entry_encoding, set_prop_keeps_address_and_marker,
+                        invalid_props_rejected, geometry_helpers)

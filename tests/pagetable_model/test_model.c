@@ -132,16 +132,9 @@ START_TEST(remove_range_takes_only_what_is_inside)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        insert_find_and_first_in,
-        split_while_huge_makes_512_children_with_strided_pa,
-        map_replaces_and_reports_what_it_removed,
-        split_to_fit_picks_the_piece_at_the_range_start,
-        remove_range_takes_only_what_is_inside,
-    };
-
-    return check_one_tcase(argc, argv, plan, "model", "model", CHECK_TIMEOUT_DEFAULT, tests,
-                           CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("model", "model", CHECK_TIMEOUT_DEFAULT,
+                        insert_find_and_first_in,
+                        split_while_huge_makes_512_children_with_strided_pa,
+                        map_replaces_and_reports_what_it_removed,
+                        split_to_fit_picks_the_piece_at_the_range_start,
+                        remove_range_takes_only_what_is_inside)

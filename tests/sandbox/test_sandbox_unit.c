@@ -368,21 +368,8 @@ START_TEST(inner_command)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        path_absolute_normalises,
-        shell_quote_survives_sh,
-        l1_memory_from_plan,
-        size_parsing,
-        ldd_lines,
-        console_protocol,
-        cpio_roundtrip,
-        cpio_extract_refuses_bad_input,
-        inputs_are_what_the_caller_names,
-        inner_command,
-    };
-
-    return check_one_tcase(argc, argv, plan, "sandbox", "internals", CHECK_TIMEOUT_DEFAULT, tests,
-                           CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("sandbox", "internals", CHECK_TIMEOUT_DEFAULT,
+                        path_absolute_normalises, shell_quote_survives_sh, l1_memory_from_plan,
+                        size_parsing, ldd_lines, console_protocol, cpio_roundtrip,
+                        cpio_extract_refuses_bad_input, inputs_are_what_the_caller_names,
+                        inner_command)

@@ -369,12 +369,5 @@ START_TEST(threads_share_spaces_and_flush_each_other)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        threads_share_spaces_and_flush_each_other,
-    };
-
-    return check_one_tcase(argc, argv, plan, "tlb_flusher_threads", "threads",
-                           CHECK_TIMEOUT_NONE, tests, CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("tlb_flusher_threads", "threads", CHECK_TIMEOUT_NONE,
+                        threads_share_spaces_and_flush_each_other)

@@ -101,12 +101,5 @@ START_TEST(parallel_cpus)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        parallel_cpus,
-    };
-
-    return check_one_tcase(argc, argv, plan, "vmm_concurrency", "core", 120, tests,
-                           CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_concurrency", "core", 120,
+                        parallel_cpus)

@@ -168,17 +168,6 @@ START_TEST(too_small_buffer_fails)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        root_memory_chosen,
-        cpus_have_apic_ids,
-        vmm_node,
-        reserved_regions,
-        max_cpus_and_empty_bootargs,
-        too_small_buffer_fails,
-    };
-
-    return check_one_tcase(argc, argv, plan, "vmm_fdt", "core", CHECK_TIMEOUT_DEFAULT, tests,
-                           CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_fdt", "core", CHECK_TIMEOUT_DEFAULT,
+                        root_memory_chosen, cpus_have_apic_ids, vmm_node, reserved_regions,
+                        max_cpus_and_empty_bootargs, too_small_buffer_fails)

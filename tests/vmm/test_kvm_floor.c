@@ -45,12 +45,5 @@ START_TEST(floor_measures_or_names_the_failed_step)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        floor_measures_or_names_the_failed_step,
-    };
-
-    return check_one_tcase(argc, argv, plan, "vmm_kvm_floor", "core", CHECK_TIMEOUT_DEFAULT, tests,
-                           CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_kvm_floor", "core", CHECK_TIMEOUT_DEFAULT,
+                        floor_measures_or_names_the_failed_step)

@@ -184,16 +184,6 @@ START_TEST(pa_set_grows_and_finds)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        fdt_trace_node,
-        fdt_without_trace,
-        ptdump_ranges_and_bits,
-        ptdump_hostile_tables,
-        pa_set_grows_and_finds,
-    };
-
-    return check_one_tcase(argc, argv, plan, "vmm_live_inspect", "inspect",
-                           CHECK_TIMEOUT_DEFAULT, tests, CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_live_inspect", "inspect", CHECK_TIMEOUT_DEFAULT,
+                        fdt_trace_node, fdt_without_trace, ptdump_ranges_and_bits,
+                        ptdump_hostile_tables, pa_set_grows_and_finds)

@@ -164,17 +164,7 @@ START_TEST(table_pointer_outside_ram)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        tree_equal_to_model,
-        ad_bits_are_ignored,
-        store_without_event_is_a_mismatch,
-        untraced_entries_are_not_compared,
-        cr3_not_the_loaded_root,
-        table_pointer_outside_ram,
-    };
-
-    return check_one_tcase(argc, argv, plan, "vmm_live_model", "model",
-                           CHECK_TIMEOUT_DEFAULT, tests, CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_live_model", "model", CHECK_TIMEOUT_DEFAULT,
+                        tree_equal_to_model, ad_bits_are_ignored,
+                        store_without_event_is_a_mismatch, untraced_entries_are_not_compared,
+                        cr3_not_the_loaded_root, table_pointer_outside_ram)

@@ -519,24 +519,10 @@ START_TEST(event_format_names_fields)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        clean_stream_passes,
-        violation_stops_with_status_7,
-        attach_rules,
-        never_attached_is_not_validated,
-        checkpoint_passes_and_pauses,
-        checkpoint_missing_events_fails,
-        checkpoint_mismatch_fails,
-        gap_at_end_is_reported_without_hanging,
-        gap_after_a_crash_is_only_noted,
-        corrupt_ring_stops_the_run,
-        periodic_transient_mismatch_is_not_reported,
-        periodic_persistent_mismatch_is_reported,
-        event_format_names_fields,
-    };
-
-    return check_one_tcase(argc, argv, plan, "vmm_live_validate", "driver", 60, tests,
-                           CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_live_validate", "driver", 60,
+                        clean_stream_passes, violation_stops_with_status_7, attach_rules,
+                        never_attached_is_not_validated, checkpoint_passes_and_pauses,
+                        checkpoint_missing_events_fails, checkpoint_mismatch_fails,
+                        gap_at_end_is_reported_without_hanging, gap_after_a_crash_is_only_noted,
+                        corrupt_ring_stops_the_run, periodic_transient_mismatch_is_not_reported,
+                        periodic_persistent_mismatch_is_reported, event_format_names_fields)

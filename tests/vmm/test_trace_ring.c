@@ -431,27 +431,11 @@ START_TEST(seq_zero_starts_at_once)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    const TTest *const tests[] = {
-        layout_default_and_small,
-        headers_written,
-        concurrent_producers_merge_in_order,
-        hostile_head_backwards,
-        hostile_head_backwards_unconsumed,
-        hostile_head_beyond_capacity,
-        hostile_garbage_record_keeps_good_prefix,
-        hostile_reserved_bits,
-        hostile_wrong_cpu,
-        hostile_cpu_out_of_range,
-        hostile_identity_overwritten,
-        hostile_duplicate_across_rings,
-        hostile_duplicate_after_delivery,
-        hostile_gap_when_stopped,
-        hostile_below_start,
-        seq_zero_starts_at_once,
-    };
-
-    return check_one_tcase(argc, argv, plan, "vmm_trace_ring", "ring", 120, tests,
-                           CHECK_COUNT(tests));
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_trace_ring", "ring", 120,
+                        layout_default_and_small, headers_written,
+                        concurrent_producers_merge_in_order, hostile_head_backwards,
+                        hostile_head_backwards_unconsumed, hostile_head_beyond_capacity,
+                        hostile_garbage_record_keeps_good_prefix, hostile_reserved_bits,
+                        hostile_wrong_cpu, hostile_cpu_out_of_range, hostile_identity_overwritten,
+                        hostile_duplicate_across_rings, hostile_duplicate_after_delivery,
+                        hostile_gap_when_stopped, hostile_below_start, seq_zero_starts_at_once)
