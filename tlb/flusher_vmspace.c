@@ -261,11 +261,10 @@ int tlb_cursor_unmap(struct tlb_cursor *c, uint64_t len, bool sync, uint64_t *nr
     if (r != 1)
         return r;
     struct tlb_vmspace *vs = c->vs;
-    pt_vaddr_t end = f.end;
     uint64_t n = 0;
     do {
         struct pt_frag frag;
-        r = pt_cursor_take_next(&c->pc, end - c->pc.va, &frag);
+        r = pt_cursor_take_next(&c->pc, f.end - c->pc.va, &frag);
         if (r <= 0)
             break;
         if (frag.kind == PT_FRAG_MAPPED)
@@ -273,7 +272,7 @@ int tlb_cursor_unmap(struct tlb_cursor *c, uint64_t len, bool sync, uint64_t *nr
         else
             n += frag.num_frames;
         tlb_flusher_issue_with(&c->flusher, frag_op(vs, &frag), &frag);
-    } while (c->pc.va < end);
+    } while (c->pc.va < f.end);
     tlb_flusher_dispatch(&c->flusher);
     if (sync)
         tlb_flusher_sync(&c->flusher);
@@ -307,13 +306,11 @@ int tlb_cursor_protect(struct tlb_cursor *c, uint64_t len, pt_protect_fn op, voi
     int r = op_begin(c, len, TLB_OP_PROTECT, nr_changed, &f);
     if (r != 1)
         return r;
-    struct tlb_vmspace *vs = c->vs;
-    pt_vaddr_t end = f.end;
     uint64_t n = 0;
     do {
-        struct protect_wrap w = {.op = op, .arg = arg, .vs = vs};
+        struct protect_wrap w = {.op = op, .arg = arg, .vs = c->vs};
         pt_vaddr_t s, e;
-        r = pt_cursor_protect_next(&c->pc, end - c->pc.va, protect_wrapper, &w, &s, &e);
+        r = pt_cursor_protect_next(&c->pc, f.end - c->pc.va, protect_wrapper, &w, &s, &e);
         if (r <= 0)
             break;
         /* Unchanged leaves were not written (protect_next stores only on a
@@ -322,7 +319,7 @@ int tlb_cursor_protect(struct tlb_cursor *c, uint64_t len, pt_protect_fn op, voi
             tlb_flusher_issue(&c->flusher, tlb_op_single(s, w.global));
             n++;
         }
-    } while (c->pc.va < end);
+    } while (c->pc.va < f.end);
     tlb_flusher_dispatch(&c->flusher);
     tlb_flusher_sync(&c->flusher);
     op_end(c, &f, nr_changed, n);
