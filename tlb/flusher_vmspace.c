@@ -5,17 +5,24 @@
 #include "flusher_internal.h"
 #include "tlb/flusher_vmspace.h"
 
-int tlb_vmspace_init(struct tlb_vmspace *vs, struct tlb_domain *dom, const struct pt_config *cfg)
+/* Finishes both init paths once pt_create* returned r: on success the space
+   starts with no CPU and no global mapping; on failure returns r unchanged. */
+static int vmspace_created(struct tlb_vmspace *vs, struct tlb_domain *dom, int r)
 {
-    if (!vs || !dom || !cfg)
-        return TLB_ERR_INVAL;
-    int r = pt_create(&vs->pt, dom->mem, cfg);
     if (r < 0)
         return r;
     tlb_cpuset_init(&vs->cpus);
     vs->dom = dom;
     vs->may_have_global = 0;
     return TLB_OK;
+}
+
+int tlb_vmspace_init(struct tlb_vmspace *vs, struct tlb_domain *dom, const struct pt_config *cfg)
+{
+    if (!vs || !dom || !cfg)
+        return TLB_ERR_INVAL;
+    int r = pt_create(&vs->pt, dom->mem, cfg);
+    return vmspace_created(vs, dom, r);
 }
 
 int tlb_vmspace_init_sharing(struct tlb_vmspace *vs, struct tlb_domain *dom,
@@ -29,12 +36,7 @@ int tlb_vmspace_init_sharing(struct tlb_vmspace *vs, struct tlb_domain *dom,
     pt_paddr_t prev = tlb_ctx_enter(dom, 0);
     int r = pt_create_user_sharing(&vs->pt, kernel, user_cfg);
     tlb_ctx_leave(dom, prev);
-    if (r < 0)
-        return r;
-    tlb_cpuset_init(&vs->cpus);
-    vs->dom = dom;
-    vs->may_have_global = 0;
-    return TLB_OK;
+    return vmspace_created(vs, dom, r);
 }
 
 int tlb_vmspace_destroy(struct tlb_vmspace *vs)
