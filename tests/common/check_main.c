@@ -30,8 +30,8 @@ bool check_no_args(int argc, char **argv)
 }
 
 int check_one_tcase(int argc, char **argv, struct check_plan *plan, const char *suite,
-                    const char *tcase, double timeout_s, const TTest *const tests[],
-                    size_t n)
+                    const char *tcase, double timeout_s, SFun setup, SFun teardown,
+                    const TTest *const tests[], size_t n)
 {
     Suite *s;
     TCase *c;
@@ -42,6 +42,8 @@ int check_one_tcase(int argc, char **argv, struct check_plan *plan, const char *
     c = tcase_create(tcase);
     if (timeout_s >= 0)
         tcase_set_timeout(c, timeout_s);
+    if (setup || teardown)
+        tcase_add_checked_fixture(c, setup, teardown);
     for (size_t i = 0; i < n; i++)
         tcase_add_test(c, tests[i]);
     suite_add_tcase(s, c);

@@ -64,14 +64,15 @@ bool check_no_args(int argc, char **argv);
  * check_no_args), then adds suite `suite` holding test case `tcase` with
  * tests[0..n-1] in that order, each limited to timeout_s seconds
  * (CHECK_TIMEOUT_NONE: no limit; CHECK_TIMEOUT_DEFAULT: Check's default,
- * or CK_DEFAULT_TIMEOUT).
+ * or CK_DEFAULT_TIMEOUT), with setup/teardown as the case's checked fixture
+ * when either is not NULL.
  * Requires: suite, tcase not NULL; tests has n entries made by START_TEST.
  * Guarantees: returns CHECK_RUN with the suite added, or CHECK_EXIT_USAGE
  *   (usage printed, nothing added) when an argument was given.
  */
 int check_one_tcase(int argc, char **argv, struct check_plan *plan, const char *suite,
-                    const char *tcase, double timeout_s, const TTest *const tests[],
-                    size_t n);
+                    const char *tcase, double timeout_s, SFun setup, SFun teardown,
+                    const TTest *const tests[], size_t n);
 
 #define CHECK_TIMEOUT_DEFAULT (-1.0)
 #define CHECK_TIMEOUT_NONE 0.0
@@ -84,12 +85,16 @@ int check_one_tcase(int argc, char **argv, struct check_plan *plan, const char *
  * timeout_s, in that order: `CHECK_PROGRAM_ONE_TCASE("suite", "case",
  * CHECK_TIMEOUT_DEFAULT, test_a, test_b)` after the tests' END_TEST.
  */
-#define CHECK_PROGRAM_ONE_TCASE(suite, tcase, timeout_s, ...)                          \
+#define CHECK_PROGRAM_ONE_TCASE(suite, tcase, timeout_s, ...) \
+    CHECK_PROGRAM_ONE_FIXTURE_TCASE(suite, tcase, timeout_s, NULL, NULL, __VA_ARGS__)
+
+/* The same with a checked fixture: setup before and teardown after each test. */
+#define CHECK_PROGRAM_ONE_FIXTURE_TCASE(suite, tcase, timeout_s, setup, teardown, ...)    \
     int check_program(int argc, char **argv, struct check_plan *plan)                  \
     {                                                                                  \
         const TTest *const check_tests_[] = {__VA_ARGS__};                             \
-        return check_one_tcase(argc, argv, plan, suite, tcase, timeout_s, check_tests_, \
-                               CHECK_COUNT(check_tests_));                             \
+        return check_one_tcase(argc, argv, plan, suite, tcase, timeout_s, setup,        \
+                               teardown, check_tests_, CHECK_COUNT(check_tests_));     \
     }
 
 #endif /* TESTS_CHECK_MAIN_H */
