@@ -5,17 +5,24 @@
 #include "flusher_internal.h"
 #include "tlb/flusher_vmspace.h"
 
-int tlb_vmspace_init(struct tlb_vmspace *vs, struct tlb_domain *dom, const struct pt_config *cfg)
+/* Finishes both init paths once pt_create* returned r: on success the space
+   starts with no CPU and no global mapping; on failure returns r unchanged. */
+static int vmspace_created(struct tlb_vmspace *vs, struct tlb_domain *dom, int r)
 {
-    if (!vs || !dom || !cfg)
-        return TLB_ERR_INVAL;
-    int r = pt_create(&vs->pt, dom->mem, cfg);
     if (r < 0)
         return r;
     tlb_cpuset_init(&vs->cpus);
     vs->dom = dom;
     vs->may_have_global = 0;
     return TLB_OK;
+}
+
+int tlb_vmspace_init(struct tlb_vmspace *vs, struct tlb_domain *dom, const struct pt_config *cfg)
+{
+    if (!vs || !dom || !cfg)
+        return TLB_ERR_INVAL;
+    int r = pt_create(&vs->pt, dom->mem, cfg);
+    return vmspace_created(vs, dom, r);
 }
 
 int tlb_vmspace_init_sharing(struct tlb_vmspace *vs, struct tlb_domain *dom,
@@ -29,12 +36,7 @@ int tlb_vmspace_init_sharing(struct tlb_vmspace *vs, struct tlb_domain *dom,
     pt_paddr_t prev = tlb_ctx_enter(dom, 0);
     int r = pt_create_user_sharing(&vs->pt, kernel, user_cfg);
     tlb_ctx_leave(dom, prev);
-    if (r < 0)
-        return r;
-    tlb_cpuset_init(&vs->cpus);
-    vs->dom = dom;
-    vs->may_have_global = 0;
-    return TLB_OK;
+    return vmspace_created(vs, dom, r);
 }
 
 int tlb_vmspace_destroy(struct tlb_vmspace *vs)
@@ -215,23 +217,56 @@ static int check_len(const struct tlb_cursor *c, uint64_t len)
     return TLB_OK;
 }
 
-int tlb_cursor_unmap(struct tlb_cursor *c, uint64_t len, bool sync, uint64_t *nr_frames)
+/* The frame that unmap and protect share: the range [start, end) the op
+   covers, the context it entered, and which op it is (for the events). */
+struct op_frame {
+    pt_vaddr_t start, end;
+    pt_paddr_t prev;
+    uint8_t op;
+};
+
+/* Zeroes *count, checks len and, for a non-empty range, enters the space's
+   context and records the op's BEGIN. Returns 1 when the op goes on (op_end
+   must follow), otherwise what the op returns: an error, or TLB_OK for len 0. */
+static int op_begin(struct tlb_cursor *c, uint64_t len, uint8_t op, uint64_t *count,
+                    struct op_frame *f)
 {
-    if (nr_frames)
-        *nr_frames = 0;
+    if (count)
+        *count = 0;
     int bad = check_len(c, len);
     if (bad < 0 || len == 0)
         return bad;
     struct tlb_vmspace *vs = c->vs;
-    struct tlb_domain *dom = vs->dom;
-    pt_vaddr_t start = c->pc.va, end = start + len;
+    f->start = c->pc.va;
+    f->end = f->start + len;
+    f->op = op;
+    f->prev = tlb_ctx_enter(vs->dom, vs->pt.root);
+    tlb_ev_range(vs->dom, TLB_EV_OP_BEGIN, op, vs->pt.root, f->start, f->end);
+    return 1;
+}
+
+/* Records the op's END, leaves its context and reports n through count. */
+static void op_end(struct tlb_cursor *c, const struct op_frame *f, uint64_t *count, uint64_t n)
+{
+    struct tlb_vmspace *vs = c->vs;
+
+    tlb_ev_range(vs->dom, TLB_EV_OP_END, f->op, vs->pt.root, f->start, f->end);
+    tlb_ctx_leave(vs->dom, f->prev);
+    if (count)
+        *count = n;
+}
+
+int tlb_cursor_unmap(struct tlb_cursor *c, uint64_t len, bool sync, uint64_t *nr_frames)
+{
+    struct op_frame f;
+    int r = op_begin(c, len, TLB_OP_UNMAP, nr_frames, &f);
+    if (r != 1)
+        return r;
+    struct tlb_vmspace *vs = c->vs;
     uint64_t n = 0;
-    int r = 0;
-    pt_paddr_t prev = tlb_ctx_enter(dom, vs->pt.root);
-    tlb_ev_range(dom, TLB_EV_OP_BEGIN, TLB_OP_UNMAP, vs->pt.root, start, end);
     do {
         struct pt_frag frag;
-        r = pt_cursor_take_next(&c->pc, end - c->pc.va, &frag);
+        r = pt_cursor_take_next(&c->pc, f.end - c->pc.va, &frag);
         if (r <= 0)
             break;
         if (frag.kind == PT_FRAG_MAPPED)
@@ -239,14 +274,11 @@ int tlb_cursor_unmap(struct tlb_cursor *c, uint64_t len, bool sync, uint64_t *nr
         else
             n += frag.num_frames;
         tlb_flusher_issue_with(&c->flusher, frag_op(vs, &frag), &frag);
-    } while (c->pc.va < end);
+    } while (c->pc.va < f.end);
     tlb_flusher_dispatch(&c->flusher);
     if (sync)
         tlb_flusher_sync(&c->flusher);
-    tlb_ev_range(dom, TLB_EV_OP_END, TLB_OP_UNMAP, vs->pt.root, start, end);
-    tlb_ctx_leave(dom, prev);
-    if (nr_frames)
-        *nr_frames = n;
+    op_end(c, &f, nr_frames, n);
     return r < 0 ? r : TLB_OK;
 }
 
@@ -272,22 +304,15 @@ static struct pt_prop protect_wrapper(struct pt_prop old, void *arg)
 int tlb_cursor_protect(struct tlb_cursor *c, uint64_t len, pt_protect_fn op, void *arg,
                        uint64_t *nr_changed)
 {
-    if (nr_changed)
-        *nr_changed = 0;
-    int bad = check_len(c, len);
-    if (bad < 0 || len == 0)
-        return bad;
-    struct tlb_vmspace *vs = c->vs;
-    struct tlb_domain *dom = vs->dom;
-    pt_vaddr_t start = c->pc.va, end = start + len;
+    struct op_frame f;
+    int r = op_begin(c, len, TLB_OP_PROTECT, nr_changed, &f);
+    if (r != 1)
+        return r;
     uint64_t n = 0;
-    int r = 0;
-    pt_paddr_t prev = tlb_ctx_enter(dom, vs->pt.root);
-    tlb_ev_range(dom, TLB_EV_OP_BEGIN, TLB_OP_PROTECT, vs->pt.root, start, end);
     do {
-        struct protect_wrap w = {.op = op, .arg = arg, .vs = vs};
+        struct protect_wrap w = {.op = op, .arg = arg, .vs = c->vs};
         pt_vaddr_t s, e;
-        r = pt_cursor_protect_next(&c->pc, end - c->pc.va, protect_wrapper, &w, &s, &e);
+        r = pt_cursor_protect_next(&c->pc, f.end - c->pc.va, protect_wrapper, &w, &s, &e);
         if (r <= 0)
             break;
         /* Unchanged leaves were not written (protect_next stores only on a
@@ -296,12 +321,9 @@ int tlb_cursor_protect(struct tlb_cursor *c, uint64_t len, pt_protect_fn op, voi
             tlb_flusher_issue(&c->flusher, tlb_op_single(s, w.global));
             n++;
         }
-    } while (c->pc.va < end);
+    } while (c->pc.va < f.end);
     tlb_flusher_dispatch(&c->flusher);
     tlb_flusher_sync(&c->flusher);
-    tlb_ev_range(dom, TLB_EV_OP_END, TLB_OP_PROTECT, vs->pt.root, start, end);
-    tlb_ctx_leave(dom, prev);
-    if (nr_changed)
-        *nr_changed = n;
+    op_end(c, &f, nr_changed, n);
     return r < 0 ? r : TLB_OK;
 }

@@ -29,6 +29,28 @@ bool check_no_args(int argc, char **argv)
     return false;
 }
 
+int check_one_tcase(int argc, char **argv, struct check_plan *plan, const char *suite,
+                    const char *tcase, double timeout_s, SFun setup, SFun teardown,
+                    const TTest *const tests[], size_t n)
+{
+    Suite *s;
+    TCase *c;
+
+    if (!check_no_args(argc, argv))
+        return CHECK_EXIT_USAGE;
+    s = suite_create(suite);
+    c = tcase_create(tcase);
+    if (timeout_s >= 0)
+        tcase_set_timeout(c, timeout_s);
+    if (setup || teardown)
+        tcase_add_checked_fixture(c, setup, teardown);
+    for (size_t i = 0; i < n; i++)
+        tcase_add_test(c, tests[i]);
+    suite_add_tcase(s, c);
+    check_plan_add(plan, s);
+    return CHECK_RUN;
+}
+
 int main(int argc, char **argv)
 {
     struct check_plan plan = { .count = 0 };

@@ -17,6 +17,7 @@
 
 #include <check.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 enum {
     CHECK_RUN = -1,           /* check_program: run the plan */
@@ -56,5 +57,44 @@ int check_usage(const char *prog, const char *args, const char *why);
 /* For programs without arguments: true when argc <= 1; otherwise prints
  * the usage error naming the first extra argument and returns false. */
 bool check_no_args(int argc, char **argv);
+
+/*
+ * The whole check_program() of a program without arguments whose tests
+ * form one test case of one suite: checks the command line (as
+ * check_no_args), then adds suite `suite` holding test case `tcase` with
+ * tests[0..n-1] in that order, each limited to timeout_s seconds
+ * (CHECK_TIMEOUT_NONE: no limit; CHECK_TIMEOUT_DEFAULT: Check's default,
+ * or CK_DEFAULT_TIMEOUT), with setup/teardown as the case's checked fixture
+ * when either is not NULL.
+ * Requires: suite, tcase not NULL; tests has n entries made by START_TEST.
+ * Guarantees: returns CHECK_RUN with the suite added, or CHECK_EXIT_USAGE
+ *   (usage printed, nothing added) when an argument was given.
+ */
+int check_one_tcase(int argc, char **argv, struct check_plan *plan, const char *suite,
+                    const char *tcase, double timeout_s, SFun setup, SFun teardown,
+                    const TTest *const tests[], size_t n);
+
+#define CHECK_TIMEOUT_DEFAULT (-1.0)
+#define CHECK_TIMEOUT_NONE 0.0
+
+/* The number of entries of array a, for check_one_tcase's n. */
+#define CHECK_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Defines check_program() as check_one_tcase() over the tests named after
+ * timeout_s, in that order: `CHECK_PROGRAM_ONE_TCASE("suite", "case",
+ * CHECK_TIMEOUT_DEFAULT, test_a, test_b)` after the tests' END_TEST.
+ */
+#define CHECK_PROGRAM_ONE_TCASE(suite, tcase, timeout_s, ...) \
+    CHECK_PROGRAM_ONE_FIXTURE_TCASE(suite, tcase, timeout_s, NULL, NULL, __VA_ARGS__)
+
+/* The same with a checked fixture: setup before and teardown after each test. */
+#define CHECK_PROGRAM_ONE_FIXTURE_TCASE(suite, tcase, timeout_s, setup, teardown, ...)    \
+    int check_program(int argc, char **argv, struct check_plan *plan)                  \
+    {                                                                                  \
+        const TTest *const check_tests_[] = {__VA_ARGS__};                             \
+        return check_one_tcase(argc, argv, plan, suite, tcase, timeout_s, setup,        \
+                               teardown, check_tests_, CHECK_COUNT(check_tests_));     \
+    }
 
 #endif /* TESTS_CHECK_MAIN_H */

@@ -17,14 +17,5 @@ START_TEST(passes_unless_told_to_fail)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("check_main");
-    TCase *tc = tcase_create("exit_status");
-    tcase_add_test(tc, passes_unless_told_to_fail);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("check_main", "exit_status", CHECK_TIMEOUT_DEFAULT,
+                        passes_unless_told_to_fail)

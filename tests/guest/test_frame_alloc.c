@@ -125,17 +125,6 @@ START_TEST(random_alloc_free)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("guest_frame_alloc");
-    TCase *tc = tcase_create("frame_alloc");
-    tcase_add_test(tc, allocates_exactly_the_usable_frames);
-    tcase_add_test(tc, bad_frees_are_refused);
-    tcase_add_test(tc, contiguous_runs);
-    tcase_add_test(tc, random_alloc_free);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("guest_frame_alloc", "frame_alloc", CHECK_TIMEOUT_DEFAULT,
+                        allocates_exactly_the_usable_frames, bad_frees_are_refused,
+                        contiguous_runs, random_alloc_free)

@@ -105,17 +105,6 @@ START_TEST(random_against_model)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("guest_memmap");
-    TCase *tc = tcase_create("memmap");
-    tcase_add_test(tc, add_merges);
-    tcase_add_test(tc, remove_splits_and_trims);
-    tcase_add_test(tc, capacity_is_enforced);
-    tcase_add_test(tc, random_against_model);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("guest_memmap", "memmap", CHECK_TIMEOUT_DEFAULT,
+                        add_merges, remove_splits_and_trims, capacity_is_enforced,
+                        random_against_model)

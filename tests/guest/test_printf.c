@@ -98,17 +98,5 @@ START_TEST(unknown_and_trailing)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("guest_printf");
-    TCase *tc = tcase_create("printf");
-    tcase_add_test(tc, integers);
-    tcase_add_test(tc, strings_chars_pointers);
-    tcase_add_test(tc, truncation);
-    tcase_add_test(tc, unknown_and_trailing);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("guest_printf", "printf", CHECK_TIMEOUT_DEFAULT,
+                        integers, strings_chars_pointers, truncation, unknown_and_trailing)

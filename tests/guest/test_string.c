@@ -95,17 +95,5 @@ START_TEST(strtoul_matches_libc)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("guest_string");
-    TCase *tc = tcase_create("string");
-    tcase_add_test(tc, search_and_length);
-    tcase_add_test(tc, compare);
-    tcase_add_test(tc, copy_fill_move);
-    tcase_add_test(tc, strtoul_matches_libc);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("guest_string", "string", CHECK_TIMEOUT_DEFAULT,
+                        search_and_length, compare, copy_fill_move, strtoul_matches_libc)

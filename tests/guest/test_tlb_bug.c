@@ -57,16 +57,6 @@ START_TEST(unknown_names_are_named)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("guest_tlb_bug");
-    TCase *tc = tcase_create("tlb_bug");
-    tcase_add_test(tc, required_names_map_to_faults);
-    tcase_add_test(tc, every_fault_switch_has_a_name);
-    tcase_add_test(tc, unknown_names_are_named);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("guest_tlb_bug", "tlb_bug", CHECK_TIMEOUT_DEFAULT,
+                        required_names_map_to_faults, every_fault_switch_has_a_name,
+                        unknown_names_are_named)

@@ -215,16 +215,5 @@ START_TEST(take_next_reports_mmu_dirty_bit)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("pagetable_ad_race");
-    TCase *tc = tcase_create("mmu");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, protect_keeps_mmu_dirty_bits);
-    tcase_add_test(tc, take_next_reports_mmu_dirty_bit);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("pagetable_ad_race", "mmu", 120,
+                        protect_keeps_mmu_dirty_bits, take_next_reports_mmu_dirty_bit)

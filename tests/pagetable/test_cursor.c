@@ -806,39 +806,16 @@ START_TEST(error_names)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("pagetable_cursor");
-    TCase *tc = tcase_create("cursor");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, new_rejects_bad_ranges);
-    tcase_add_test(tc, new_picks_subtree_root);
-    tcase_add_test(tc, query_absent_reports_entry_size);
-    tcase_add_test(tc, query_mapped_and_past_barrier);
-    tcase_add_test(tc, find_next_contract);
-    tcase_add_test(tc, jump_errors);
-    tcase_add_test(tc, jump_from_barrier_end);
-    tcase_add_test(tc, map_empty_slot_moves_reference);
-    tcase_add_test(tc, map_over_mapped_4k_replaces);
-    tcase_add_test(tc, map_errors_change_nothing);
-    tcase_add_test(tc, map_over_subtree_detaches_stray);
-    tcase_add_test(tc, take_next_leaf_and_errors);
-    tcase_add_test(tc, take_next_whole_subtree);
-    tcase_add_test(tc, take_next_after_query_detaches_whole_table);
-    tcase_add_test(tc, kernel_top_level_kept);
-    tcase_add_test(tc, kernel_top_of_address_space);
-    tcase_add_test(tc, protect_next_writes_only_changes);
-    tcase_add_test(tc, pte_store_hook_sees_every_store);
-    tcase_add_test(tc, empty_nodes_stay_until_destroy);
-    tcase_add_test(tc, checker_detects_corruption);
-    tcase_add_test(tc, error_names);
-    tcase_add_test(tc, map_refuses_paddr_beyond_width);
-    tcase_add_test(tc, map_null_replaced_into_empty_slot);
-    tcase_add_test(tc, map_null_replaced_over_mapped_panics);
-    tcase_add_test(tc, protect_keeps_mmu_dirty_bit);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_FIXTURE_TCASE("pagetable_cursor", "cursor", CHECK_TIMEOUT_DEFAULT, setup, teardown,
+                                new_rejects_bad_ranges, new_picks_subtree_root,
+                                query_absent_reports_entry_size, query_mapped_and_past_barrier,
+                                find_next_contract, jump_errors, jump_from_barrier_end,
+                                map_empty_slot_moves_reference, map_over_mapped_4k_replaces,
+                                map_errors_change_nothing, map_over_subtree_detaches_stray,
+                                take_next_leaf_and_errors, take_next_whole_subtree,
+                                take_next_after_query_detaches_whole_table, kernel_top_level_kept,
+                                kernel_top_of_address_space, protect_next_writes_only_changes,
+                                pte_store_hook_sees_every_store, empty_nodes_stay_until_destroy,
+                                checker_detects_corruption, error_names,
+                                map_refuses_paddr_beyond_width, map_null_replaced_into_empty_slot,
+                                map_null_replaced_over_mapped_panics, protect_keeps_mmu_dirty_bit)

@@ -144,21 +144,7 @@ START_TEST(node_drop_is_recursive)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("pagetable_frame");
-    TCase *tc = tcase_create("meta");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, slot_is_64_bytes);
-    tcase_add_test(tc, fresh_slots_unused_and_frame0_reserved);
-    tcase_add_test(tc, alloc_get_put_lifecycle);
-    tcase_add_test(tc, reserve_marks_frames);
-    tcase_add_test(tc, oom_from_platform);
-    tcase_add_test(tc, unique_frames);
-    tcase_add_test(tc, node_drop_is_recursive);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_FIXTURE_TCASE("pagetable_frame", "meta", CHECK_TIMEOUT_DEFAULT, setup, teardown,
+                                slot_is_64_bytes, fresh_slots_unused_and_frame0_reserved,
+                                alloc_get_put_lifecycle, reserve_marks_frames, oom_from_platform,
+                                unique_frames, node_drop_is_recursive)

@@ -302,24 +302,10 @@ START_TEST(map_2m_into_1g_splits)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("pagetable_huge");
-    TCase *tc = tcase_create("huge");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, range_equal_to_one_2m_entry_maps_huge);
-    tcase_add_test(tc, range_equal_to_one_1g_entry_maps_huge);
-    tcase_add_test(tc, take_part_of_2m_leaf);
-    tcase_add_test(tc, take_part_of_1g_leaf);
-    tcase_add_test(tc, take_whole_huge_leaf);
-    tcase_add_test(tc, map_4k_into_huge_splits);
-    tcase_add_test(tc, protect_part_of_huge);
-    tcase_add_test(tc, find_next_inside_huge);
-    tcase_add_test(tc, map_2m_into_1g_splits);
-    tcase_add_test(tc, split_keeps_mmu_dirty_bit);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_FIXTURE_TCASE("pagetable_huge", "huge", CHECK_TIMEOUT_DEFAULT, setup, teardown,
+                                range_equal_to_one_2m_entry_maps_huge,
+                                range_equal_to_one_1g_entry_maps_huge, take_part_of_2m_leaf,
+                                take_part_of_1g_leaf, take_whole_huge_leaf,
+                                map_4k_into_huge_splits, protect_part_of_huge,
+                                find_next_inside_huge, map_2m_into_1g_splits,
+                                split_keeps_mmu_dirty_bit)

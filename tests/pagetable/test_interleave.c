@@ -262,16 +262,5 @@ START_TEST(double_allocation)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("pagetable_interleave");
-    TCase *tc = tcase_create("interleave");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, stray_before_unlock);
-    tcase_add_test(tc, double_allocation);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("pagetable_interleave", "interleave", 60,
+                        stray_before_unlock, double_allocation)

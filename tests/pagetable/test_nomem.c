@@ -201,20 +201,7 @@ END_TEST
 START_TEST(protect_split_at_every_allocation) { split_op_at_every_allocation(false); }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("pagetable_nomem");
-    TCase *tc = tcase_create("nomem");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, create_kernel_at_every_allocation);
-    tcase_add_test(tc, cursor_new_at_every_allocation);
-    tcase_add_test(tc, map_at_every_allocation);
-    tcase_add_test(tc, map_split_at_every_allocation);
-    tcase_add_test(tc, take_split_at_every_allocation);
-    tcase_add_test(tc, protect_split_at_every_allocation);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_FIXTURE_TCASE("pagetable_nomem", "nomem", CHECK_TIMEOUT_DEFAULT, setup, teardown,
+                                create_kernel_at_every_allocation, cursor_new_at_every_allocation,
+                                map_at_every_allocation, map_split_at_every_allocation,
+                                take_split_at_every_allocation, protect_split_at_every_allocation)

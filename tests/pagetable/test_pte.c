@@ -135,21 +135,8 @@ START_TEST(geometry_helpers)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("pagetable_pte");
-    TCase *tc = tcase_create("encode");
-    tcase_add_test(tc, roundtrip_every_prop_every_level);
-    tcase_add_test(tc, each_flag_sets_its_bit);
-    tcase_add_test(tc, cache_policy_bits);
-    tcase_add_test(tc, prot_none_leaf_is_mapped_not_present);
-    tcase_add_test(tc, table_entry_encoding);
-    tcase_add_test(tc, set_prop_keeps_address_and_marker);
-    tcase_add_test(tc, invalid_props_rejected);
-    tcase_add_test(tc, geometry_helpers);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("pagetable_pte", "encode", CHECK_TIMEOUT_DEFAULT,
+                        roundtrip_every_prop_every_level, each_flag_sets_its_bit,
+                        cache_policy_bits, prot_none_leaf_is_mapped_not_present,
+                        table_entry_encoding, set_prop_keeps_address_and_marker,
+                        invalid_props_rejected, geometry_helpers)

@@ -132,23 +132,9 @@ START_TEST(remove_range_takes_only_what_is_inside)
 }
 END_TEST
 
-static Suite *model_suite(void)
-{
-    Suite *s = suite_create("model");
-    TCase *tc = tcase_create("model");
-    tcase_add_test(tc, insert_find_and_first_in);
-    tcase_add_test(tc, split_while_huge_makes_512_children_with_strided_pa);
-    tcase_add_test(tc, map_replaces_and_reports_what_it_removed);
-    tcase_add_test(tc, split_to_fit_picks_the_piece_at_the_range_start);
-    tcase_add_test(tc, remove_range_takes_only_what_is_inside);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    check_plan_add(plan, model_suite());
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("model", "model", CHECK_TIMEOUT_DEFAULT,
+                        insert_find_and_first_in,
+                        split_while_huge_makes_512_children_with_strided_pa,
+                        map_replaces_and_reports_what_it_removed,
+                        split_to_fit_picks_the_piece_at_the_range_start,
+                        remove_range_takes_only_what_is_inside)

@@ -262,34 +262,18 @@ START_TEST(entry_end_wraps_to_zero_at_the_top)
 }
 END_TEST
 
-static Suite *walk_suite(void)
-{
-    Suite *s = suite_create("walk");
-    TCase *tc = tcase_create("walk");
-    tcase_add_checked_fixture(tc, setup, NULL);
-    tcase_add_test(tc, empty_root_is_absent_at_level_4);
-    tcase_add_test(tc, absent_at_level_2_reports_its_2m_entry);
-    tcase_add_test(tc, ostd_4k_leaf_translates_with_offset);
-    tcase_add_test(tc, level1_present_without_bit7_is_a_leaf_for_the_mmu);
-    tcase_add_test(tc, prot_none_leaf_is_mapped_but_does_not_translate);
-    tcase_add_test(tc, huge_2m_leaf_ignores_pat_bit_in_address);
-    tcase_add_test(tc, huge_1g_leaf);
-    tcase_add_test(tc, effective_permissions_and_or_across_levels);
-    tcase_add_test(tc, nonpresent_upper_entry_stops_the_walk);
-    tcase_add_test(tc, reserved_bits_in_huge_leaf_are_an_anomaly);
-    tcase_add_test(tc, bit7_in_pml4_is_an_anomaly);
-    tcase_add_test(tc, unreadable_node_is_an_error_not_a_crash);
-    tcase_add_test(tc, bad_root_and_noncanonical_va_are_errors);
-    tcase_add_test(tc, kernel_half_uses_upper_pml4_indices);
-    tcase_add_test(tc, entry_end_wraps_to_zero_at_the_top);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    check_plan_add(plan, walk_suite());
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_FIXTURE_TCASE("walk", "walk", CHECK_TIMEOUT_DEFAULT, setup, NULL,
+                                empty_root_is_absent_at_level_4,
+                                absent_at_level_2_reports_its_2m_entry,
+                                ostd_4k_leaf_translates_with_offset,
+                                level1_present_without_bit7_is_a_leaf_for_the_mmu,
+                                prot_none_leaf_is_mapped_but_does_not_translate,
+                                huge_2m_leaf_ignores_pat_bit_in_address, huge_1g_leaf,
+                                effective_permissions_and_or_across_levels,
+                                nonpresent_upper_entry_stops_the_walk,
+                                reserved_bits_in_huge_leaf_are_an_anomaly,
+                                bit7_in_pml4_is_an_anomaly,
+                                unreadable_node_is_an_error_not_a_crash,
+                                bad_root_and_noncanonical_va_are_errors,
+                                kernel_half_uses_upper_pml4_indices,
+                                entry_end_wraps_to_zero_at_the_top)

@@ -368,28 +368,8 @@ START_TEST(inner_command)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("sandbox");
-    TCase *t = tcase_create("internals");
-    tcase_add_test(t, path_absolute_normalises);
-    tcase_add_test(t, shell_quote_survives_sh);
-    tcase_add_test(t, l1_memory_from_plan);
-    tcase_add_test(t, size_parsing);
-    tcase_add_test(t, ldd_lines);
-    tcase_add_test(t, console_protocol);
-    tcase_add_test(t, cpio_roundtrip);
-    tcase_add_test(t, cpio_extract_refuses_bad_input);
-    tcase_add_test(t, inputs_are_what_the_caller_names);
-    tcase_add_test(t, inner_command);
-    suite_add_tcase(s, t);
-    return s;
-}
-
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    check_plan_add(plan, suite());
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("sandbox", "internals", CHECK_TIMEOUT_DEFAULT,
+                        path_absolute_normalises, shell_quote_survives_sh, l1_memory_from_plan,
+                        size_parsing, ldd_lines, console_protocol, cpio_roundtrip,
+                        cpio_extract_refuses_bad_input, inputs_are_what_the_caller_names,
+                        inner_command)

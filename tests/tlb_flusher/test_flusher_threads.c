@@ -369,15 +369,5 @@ START_TEST(threads_share_spaces_and_flush_each_other)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *su = suite_create("tlb_flusher_threads");
-    TCase *t = tcase_create("threads");
-    tcase_set_timeout(t, 0);
-    tcase_add_test(t, threads_share_spaces_and_flush_each_other);
-    suite_add_tcase(su, t);
-    check_plan_add(plan, su);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("tlb_flusher_threads", "threads", CHECK_TIMEOUT_NONE,
+                        threads_share_spaces_and_flush_each_other)

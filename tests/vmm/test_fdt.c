@@ -168,20 +168,6 @@ START_TEST(too_small_buffer_fails)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("vmm_fdt");
-    TCase *tc = tcase_create("core");
-
-    tcase_add_test(tc, root_memory_chosen);
-    tcase_add_test(tc, cpus_have_apic_ids);
-    tcase_add_test(tc, vmm_node);
-    tcase_add_test(tc, reserved_regions);
-    tcase_add_test(tc, max_cpus_and_empty_bootargs);
-    tcase_add_test(tc, too_small_buffer_fails);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_fdt", "core", CHECK_TIMEOUT_DEFAULT,
+                        root_memory_chosen, cpus_have_apic_ids, vmm_node, reserved_regions,
+                        max_cpus_and_empty_bootargs, too_small_buffer_fails)

@@ -45,15 +45,5 @@ START_TEST(floor_measures_or_names_the_failed_step)
 }
 END_TEST
 
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    Suite *s = suite_create("vmm_kvm_floor");
-    TCase *tc = tcase_create("core");
-
-    tcase_add_test(tc, floor_measures_or_names_the_failed_step);
-    suite_add_tcase(s, tc);
-    check_plan_add(plan, s);
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_kvm_floor", "core", CHECK_TIMEOUT_DEFAULT,
+                        floor_measures_or_names_the_failed_step)

@@ -184,24 +184,6 @@ START_TEST(pa_set_grows_and_finds)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("vmm_live_inspect");
-    TCase *c = tcase_create("inspect");
-
-    tcase_add_test(c, fdt_trace_node);
-    tcase_add_test(c, fdt_without_trace);
-    tcase_add_test(c, ptdump_ranges_and_bits);
-    tcase_add_test(c, ptdump_hostile_tables);
-    tcase_add_test(c, pa_set_grows_and_finds);
-    suite_add_tcase(s, c);
-    return s;
-}
-
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    check_plan_add(plan, suite());
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_live_inspect", "inspect", CHECK_TIMEOUT_DEFAULT,
+                        fdt_trace_node, fdt_without_trace, ptdump_ranges_and_bits,
+                        ptdump_hostile_tables, pa_set_grows_and_finds)

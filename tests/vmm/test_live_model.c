@@ -164,25 +164,7 @@ START_TEST(table_pointer_outside_ram)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("vmm_live_model");
-    TCase *c = tcase_create("model");
-
-    tcase_add_test(c, tree_equal_to_model);
-    tcase_add_test(c, ad_bits_are_ignored);
-    tcase_add_test(c, store_without_event_is_a_mismatch);
-    tcase_add_test(c, untraced_entries_are_not_compared);
-    tcase_add_test(c, cr3_not_the_loaded_root);
-    tcase_add_test(c, table_pointer_outside_ram);
-    suite_add_tcase(s, c);
-    return s;
-}
-
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    check_plan_add(plan, suite());
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_live_model", "model", CHECK_TIMEOUT_DEFAULT,
+                        tree_equal_to_model, ad_bits_are_ignored,
+                        store_without_event_is_a_mismatch, untraced_entries_are_not_compared,
+                        cr3_not_the_loaded_root, table_pointer_outside_ram)

@@ -519,33 +519,10 @@ START_TEST(event_format_names_fields)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("vmm_live_validate");
-    TCase *c = tcase_create("driver");
-
-    tcase_set_timeout(c, 60);
-    tcase_add_test(c, clean_stream_passes);
-    tcase_add_test(c, violation_stops_with_status_7);
-    tcase_add_test(c, attach_rules);
-    tcase_add_test(c, never_attached_is_not_validated);
-    tcase_add_test(c, checkpoint_passes_and_pauses);
-    tcase_add_test(c, checkpoint_missing_events_fails);
-    tcase_add_test(c, checkpoint_mismatch_fails);
-    tcase_add_test(c, gap_at_end_is_reported_without_hanging);
-    tcase_add_test(c, gap_after_a_crash_is_only_noted);
-    tcase_add_test(c, corrupt_ring_stops_the_run);
-    tcase_add_test(c, periodic_transient_mismatch_is_not_reported);
-    tcase_add_test(c, periodic_persistent_mismatch_is_reported);
-    tcase_add_test(c, event_format_names_fields);
-    suite_add_tcase(s, c);
-    return s;
-}
-
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    check_plan_add(plan, suite());
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_live_validate", "driver", 60,
+                        clean_stream_passes, violation_stops_with_status_7, attach_rules,
+                        never_attached_is_not_validated, checkpoint_passes_and_pauses,
+                        checkpoint_missing_events_fails, checkpoint_mismatch_fails,
+                        gap_at_end_is_reported_without_hanging, gap_after_a_crash_is_only_noted,
+                        corrupt_ring_stops_the_run, periodic_transient_mismatch_is_not_reported,
+                        periodic_persistent_mismatch_is_reported, event_format_names_fields)

@@ -431,36 +431,11 @@ START_TEST(seq_zero_starts_at_once)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("vmm_trace_ring");
-    TCase *c = tcase_create("ring");
-
-    tcase_set_timeout(c, 120);
-    tcase_add_test(c, layout_default_and_small);
-    tcase_add_test(c, headers_written);
-    tcase_add_test(c, concurrent_producers_merge_in_order);
-    tcase_add_test(c, hostile_head_backwards);
-    tcase_add_test(c, hostile_head_backwards_unconsumed);
-    tcase_add_test(c, hostile_head_beyond_capacity);
-    tcase_add_test(c, hostile_garbage_record_keeps_good_prefix);
-    tcase_add_test(c, hostile_reserved_bits);
-    tcase_add_test(c, hostile_wrong_cpu);
-    tcase_add_test(c, hostile_cpu_out_of_range);
-    tcase_add_test(c, hostile_identity_overwritten);
-    tcase_add_test(c, hostile_duplicate_across_rings);
-    tcase_add_test(c, hostile_duplicate_after_delivery);
-    tcase_add_test(c, hostile_gap_when_stopped);
-    tcase_add_test(c, hostile_below_start);
-    tcase_add_test(c, seq_zero_starts_at_once);
-    suite_add_tcase(s, c);
-    return s;
-}
-
-int check_program(int argc, char **argv, struct check_plan *plan)
-{
-    if (!check_no_args(argc, argv))
-        return CHECK_EXIT_USAGE;
-    check_plan_add(plan, suite());
-    return CHECK_RUN;
-}
+CHECK_PROGRAM_ONE_TCASE("vmm_trace_ring", "ring", 120,
+                        layout_default_and_small, headers_written,
+                        concurrent_producers_merge_in_order, hostile_head_backwards,
+                        hostile_head_backwards_unconsumed, hostile_head_beyond_capacity,
+                        hostile_garbage_record_keeps_good_prefix, hostile_reserved_bits,
+                        hostile_wrong_cpu, hostile_cpu_out_of_range, hostile_identity_overwritten,
+                        hostile_duplicate_across_rings, hostile_duplicate_after_delivery,
+                        hostile_gap_when_stopped, hostile_below_start, seq_zero_starts_at_once)
