@@ -9,7 +9,8 @@
  * RIP, exactly as arch/x86/trap.c does, and resumes where that says. So
  * the partial-copy counts checked here are what a real x86 CPU reports for
  * a faulting REP MOVSB / STOSB (not an emulator's). The VmSpace functions
- * vm_io.c needs are stubs: which space is "active" and what CR3 holds are
+ * vm_io.c calls are this test's stand-ins (the real VmSpace runs only in the
+ * guest): which space is "active" and what CR3 holds are
  * set by each test.
  */
 #define _GNU_SOURCE                   /* REG_RIP, REG_ERR */
