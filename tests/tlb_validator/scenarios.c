@@ -2,31 +2,8 @@
 #include "scenarios.h"
 
 #include "pagetable/x86_64.h"
+#include "scenario_space.h"
 
-/* One address space: root R -> L3 -> L2 -> L1; L1[i] maps VA i*4 KiB. */
-#define R   0x100000ull
-#define L3  0x101000ull
-#define L2  0x102000ull
-#define L1  0x103000ull
-#define L1B 0x104000ull
-#define R2  0x110000ull
-#define F   0x200000ull
-#define F2  0x201000ull
-#define VA(i) ((uint64_t)(i) * 4096)
-#define ALL2 3ull   /* CPUs 0 and 1 */
-
-static void setup(struct sb *b, uint32_t ncpus, uint64_t loaded)
-{
-    sb_init(b, ncpus);
-    sb_store(b, 0, R, R, 4, 0, sb_table(L3));
-    sb_store(b, 0, R, L3, 3, 0, sb_table(L2));
-    sb_store(b, 0, R, L2, 2, 0, sb_table(L1));
-    for (uint32_t c = 0; c < ncpus; c++)
-        if (loaded & (1ull << c)) {
-            sb_activate(b, c, R, true);
-            sb_cr3(b, c, R, 0, false);
-        }
-}
 
 /* Dispatch from `cpu` to `mask`, each target INVLPGs va, acks; then sync. */
 static void shootdown(struct sb *b, uint32_t cpu, uint64_t mask, uint64_t va)
@@ -44,7 +21,7 @@ static void shootdown(struct sb *b, uint32_t cpu, uint64_t mask, uint64_t va)
 /* T1: the frame is freed before the unmap is flushed on CPU 1. */
 static void scenario_t1(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
     sb_store(b, 0, R, L1, 1, 5, 0);
@@ -60,7 +37,7 @@ static void scenario_t1(struct sb *b, bool bug, struct expect *e)
 /* T2: CPU 0 moves F from VA 5 to VA 9 without flushing VA 5; CPU 1 unmaps VA 9 correctly and frees F. */
 static void scenario_t2(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_OTHER, VA(5), VA(10));
     sb_store(b, 0, R, L1, 1, 5, 0);
@@ -82,7 +59,7 @@ static void scenario_t2(struct sb *b, bool bug, struct expect *e)
  * span; CPU 1 unmaps the page at its new address (correctly) and frees it. */
 static void scenario_t3(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     uint64_t new_va = 0x200000 + VA(5);
     sb_op(b, 0, R, true, TLB_OP_OTHER, 0, 0x400000);
@@ -115,7 +92,7 @@ static void scenario_t3(struct sb *b, bool bug, struct expect *e)
  * returns without flushing while CPU 0's flush is still pending. */
 static void scenario_t4(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
     sb_store(b, 0, R, L1, 1, 5, 0);
@@ -132,7 +109,7 @@ static void scenario_t4(struct sb *b, bool bug, struct expect *e)
 /* T9: an empty L1 table is unlinked and freed before any CPU flushed its paging-structure caches. */
 static void scenario_t9(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_op(b, 0, R, true, TLB_OP_UNMAP, 0, 0x200000);
     sb_store(b, 0, R, L2, 2, 0, 0);
     if (bug)
@@ -148,7 +125,7 @@ static void scenario_t9(struct sb *b, bool bug, struct expect *e)
 static void scenario_t9_node_freed_while_linked(struct sb *b, bool bug, struct expect *e)
 {
     (void)bug;
-    setup(b, 1, 1);
+    sc_setup(b, 1, 1);
     sb_free_node(b, 0, L1, 1);
     *e = (struct expect){ TLB_T9, 0, 0, L1 };
 }
@@ -156,7 +133,7 @@ static void scenario_t9_node_freed_while_linked(struct sb *b, bool bug, struct e
 /* T10: the dispatch misses CPU 1, which has the address space loaded. */
 static void scenario_t10(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
     sb_store(b, 0, R, L1, 1, 5, 0);
@@ -171,7 +148,7 @@ static void scenario_t10(struct sb *b, bool bug, struct expect *e)
 /* T11: CPU 1 acknowledges the flush request without flushing; the sync drops the obligation. */
 static void scenario_t11(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_PROTECT, VA(5), VA(6));
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, false, false));
@@ -189,7 +166,7 @@ static void scenario_t11(struct sb *b, bool bug, struct expect *e)
 static void scenario_t11_dropped_at_end(struct sb *b, bool bug, struct expect *e)
 {
     (void)bug;
-    setup(b, 1, 1);
+    sc_setup(b, 1, 1);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_store(b, 0, R, L1, 1, 5, 0);
     *e = (struct expect){ TLB_T11, 0, VA(5), F };
@@ -199,7 +176,7 @@ static void scenario_t11_dropped_at_end(struct sb *b, bool bug, struct expect *e
  * attributes change together) by writing the table pointer over it (no break-before-make). */
 static void scenario_t12(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     uint64_t huge = 0x400000, va = 0x200000;
     sb_store(b, 0, R, L2, 2, 1, sb_leaf(huge, true, false));
     sb_op(b, 0, R, true, TLB_OP_PROTECT, va, va + 0x200000);
@@ -220,7 +197,7 @@ static void scenario_t12(struct sb *b, bool bug, struct expect *e)
 static void scenario_t12_make_before_flush(struct sb *b, bool bug, struct expect *e)
 {
     (void)bug;
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     uint64_t huge = 0x400000, va = 0x200000;
     sb_store(b, 0, R, L2, 2, 1, sb_leaf(huge, true, false));
     sb_op(b, 0, R, true, TLB_OP_PROTECT, va, va + 0x200000);
@@ -253,7 +230,7 @@ static void setup_r2(struct sb *b)
  */
 static void scenario_t12_small_to_huge(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 3, ALL2);
+    sc_setup(b, 3, ALL2);
     setup_r2(b);
     sb_activate(b, 2, R2, true);
     sb_cr3(b, 2, R2, 0, false);
@@ -282,7 +259,7 @@ static void scenario_t12_small_to_huge(struct sb *b, bool bug, struct expect *e)
  */
 static void scenario_t12_global_small_to_huge(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 3, ALL2);
+    sc_setup(b, 3, ALL2);
     setup_r2(b);
     sb_activate(b, 2, R2, true);
     sb_cr3(b, 2, R2, 0, false);
@@ -304,7 +281,7 @@ static void scenario_t12_global_small_to_huge(struct sb *b, bool bug, struct exp
 /* T13: a global mapping is unmapped and "flushed" with CR3 reloads, which keep global entries. */
 static void scenario_t13(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 7, sb_leaf(F, true, true));
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(7), VA(8));
     sb_store(b, 0, R, L1, 1, 7, 0);
@@ -321,7 +298,7 @@ static void scenario_t13(struct sb *b, bool bug, struct expect *e)
 /* T14: PCID 1 held root R; a no-flush CR3 load binds it to R2 without invalidating it. */
 static void scenario_t14_rebind(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, 1);
+    sc_setup(b, 2, 1);
     sb_store(b, 1, R2, R2, 4, 0, sb_table(L3));
     sb_cr3(b, 1, R, 1, false);
     sb_cr3(b, 1, R2, 1, bug);
@@ -332,7 +309,7 @@ static void scenario_t14_rebind(struct sb *b, bool bug, struct expect *e)
 static void scenario_t14_stale_pcid_reuse(struct sb *b, bool bug, struct expect *e)
 {
     (void)bug;
-    setup(b, 1, 0);
+    sc_setup(b, 1, 0);
     sb_store(b, 0, R2, R2, 4, 1, sb_table(0x120000));
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_cr3(b, 0, R, 1, false);
@@ -345,7 +322,7 @@ static void scenario_t14_stale_pcid_reuse(struct sb *b, bool bug, struct expect 
 /* T15: mprotect RW -> RO without any flush. */
 static void scenario_t15(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_PROTECT, VA(5), VA(6));
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, false, false));
@@ -358,7 +335,7 @@ static void scenario_t15(struct sb *b, bool bug, struct expect *e)
 /* T16: the flush goes to the wrong page (off by one). */
 static void scenario_t16(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
     sb_store(b, 0, R, L1, 1, 5, 0);
@@ -370,7 +347,7 @@ static void scenario_t16(struct sb *b, bool bug, struct expect *e)
 /* T19: F is mapped at VA 3 and VA 4 (aliases); both are unmapped but only VA 4 is flushed. */
 static void scenario_t19(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 3, sb_leaf(F, true, false));
     sb_store(b, 0, R, L1, 1, 4, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(3), VA(5));
@@ -389,7 +366,7 @@ static void scenario_t19(struct sb *b, bool bug, struct expect *e)
 /* T20: the unmap returns after dispatch but before sync; CPU 1 flushes only afterwards. */
 static void scenario_t20(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
     sb_store(b, 0, R, L1, 1, 5, 0);
@@ -411,7 +388,7 @@ static void scenario_t20(struct sb *b, bool bug, struct expect *e)
  * frame is freed (caught at the free, with the root cause). */
 static void scenario_t16_wrong_page_then_free(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
     sb_store(b, 0, R, L1, 1, 5, 0);
@@ -429,7 +406,7 @@ static void scenario_t16_wrong_page_then_free(struct sb *b, bool bug, struct exp
 static void scenario_t19_freed_while_mapped(struct sb *b, bool bug, struct expect *e)
 {
     (void)bug;
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_free_frame(b, 1, F, 1);
     *e = (struct expect){ TLB_T19, 0, VA(5), F };
@@ -441,7 +418,7 @@ static void scenario_t19_freed_while_mapped(struct sb *b, bool bug, struct expec
 static void scenario_equivalent_split(struct sb *b, bool bug, struct expect *e)
 {
     (void)bug;
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     uint64_t huge = 0x400000, va = 0x200000;
     sb_store(b, 0, R, L2, 2, 1, sb_leaf(huge, true, false));
     sb_op(b, 0, R, true, TLB_OP_PROTECT, va, va + 0x1000);
@@ -458,7 +435,7 @@ static void scenario_equivalent_split(struct sb *b, bool bug, struct expect *e)
  * caught when the node first appears). */
 static void scenario_t1_reused_as_node(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
     sb_store(b, 0, R, L1, 1, 5, 0);

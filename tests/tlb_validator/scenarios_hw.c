@@ -10,31 +10,10 @@
 #include "scenarios.h"
 
 #include "pagetable/x86_64.h"
+#include "scenario_space.h"
 
-/* One address space: root R -> L3 -> L2 -> L1; L1[i] maps VA i*4 KiB (as in scenarios.c). */
-#define R   0x100000ull
-#define L3  0x101000ull
-#define L2  0x102000ull
-#define L1  0x103000ull
-#define L1B 0x104000ull
-#define F   0x200000ull
-#define VA(i) ((uint64_t)(i) * 4096)
-#define ALL2 3ull
 #define HUGE_VA 0x200000ull     /* L2[1] */
 #define HUGE_F  0x400000ull
-
-static void setup(struct sb *b, uint32_t ncpus, uint64_t loaded)
-{
-    sb_init(b, ncpus);
-    sb_store(b, 0, R, R, 4, 0, sb_table(L3));
-    sb_store(b, 0, R, L3, 3, 0, sb_table(L2));
-    sb_store(b, 0, R, L2, 2, 0, sb_table(L1));
-    for (uint32_t c = 0; c < ncpus; c++)
-        if (loaded & (1ull << c)) {
-            sb_activate(b, c, R, true);
-            sb_cr3(b, c, R, 0, false);
-        }
-}
 
 /* Dispatch from `cpu` to `mask` for [va, va + n pages); each target flushes that range, acks; sync. */
 static void shootdown_range(struct sb *b, uint32_t cpu, uint64_t mask, uint64_t va, uint64_t n)
@@ -67,7 +46,7 @@ static void shootdown(struct sb *b, uint32_t cpu, uint64_t mask, uint64_t va)
 void scenario_ad_set_by_mmu(struct sb *b, bool bug, struct expect *e)
 {
     (void)bug;
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_store(b, 0, R, L2, 2, 1, sb_leaf(HUGE_F, true, false));
     sb_mmu_set(b, R, 0, PTE_A);
@@ -97,7 +76,7 @@ void scenario_ad_set_by_mmu(struct sb *b, bool bug, struct expect *e)
  */
 void scenario_t15_dirty_cleared(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_mmu_set(b, L1, 5, PTE_D);
     sb_op(b, 0, R, true, TLB_OP_OTHER, VA(5), VA(6));
@@ -116,7 +95,7 @@ void scenario_t15_dirty_cleared(struct sb *b, bool bug, struct expect *e)
 /* The kernel maps all RAM (F included) once more, with global 1 GiB leaves, as OSTD and our guest do. */
 static void setup_linear_map(struct sb *b)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, KL3, 3, 0, sb_leaf(0, true, true));
     sb_store(b, 0, R, R, 4, 256, sb_table(KL3));
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
@@ -156,7 +135,7 @@ void scenario_t1_linear_map_free_before_flush(struct sb *b, bool bug, struct exp
 /* L2[1] -> L1B, whose 512 leaves map HUGE_F.. contiguously, RW, in use on both CPUs. */
 static void setup_small_pages(struct sb *b, bool writable)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     for (unsigned i = 0; i < 512; i++)
         sb_store(b, 0, R, L1B, 1, i, sb_leaf(HUGE_F + i * 4096ull, writable, false));
     sb_store(b, 0, R, L2, 2, 1, sb_table(L1B));
@@ -222,7 +201,7 @@ void scenario_t12_collapse_changes_rights(struct sb *b, bool bug, struct expect 
  */
 void scenario_t14_many_pcids_one_root(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 1, 0);
+    sc_setup(b, 1, 0);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     for (uint16_t pcid = 1; pcid <= 12; pcid++)
         sb_cr3(b, 0, R, pcid, false);
@@ -241,7 +220,7 @@ void scenario_t14_many_pcids_one_root(struct sb *b, bool bug, struct expect *e)
  */
 void scenario_t15_protect_amid_other_shootdown(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_store(b, 1, R, L1, 1, 9, sb_leaf(F + 0x1000, true, false));
     sb_op(b, 0, R, true, TLB_OP_PROTECT, VA(5), VA(6));
@@ -264,7 +243,7 @@ void scenario_t15_protect_amid_other_shootdown(struct sb *b, bool bug, struct ex
  */
 static void wrong_range(struct sb *b, bool bug, struct expect *e, bool free_first)
 {
-    setup(b, 2, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
     sb_store(b, 0, R, L1, 1, 5, 0);
@@ -290,7 +269,7 @@ void scenario_t16_wrong_range_free_after_end(struct sb *b, bool bug, struct expe
 /* The same on one CPU, with a local flush only (no dispatch): INVLPG of the wrong page, then free. */
 void scenario_t16_local_wrong_page_then_free(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 1, 1);
+    sc_setup(b, 1, 1);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
     sb_store(b, 0, R, L1, 1, 5, 0);
@@ -307,7 +286,7 @@ void scenario_t16_local_wrong_page_then_free(struct sb *b, bool bug, struct expe
  */
 void scenario_t10_misses_other_creators_cpu(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, 3, 7);
+    sc_setup(b, 3, 7);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
     sb_store(b, 0, R, L1, 1, 5, 0);

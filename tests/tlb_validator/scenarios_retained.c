@@ -19,32 +19,11 @@
 #include "scenarios.h"
 
 #include "pagetable/x86_64.h"
+#include "scenario_space.h"
 
-#define R   0x100000ull
-#define L3  0x101000ull
-#define L2  0x102000ull
-#define L1  0x103000ull
-#define L1B 0x104000ull
-#define R2  0x110000ull
-#define F   0x200000ull
 #define HUGE 0x400000ull
 #define HUGE_VA 0x200000ull   /* L2[1] */
-#define VA(i) ((uint64_t)(i) * 4096)
-#define ALL2 3ull
 #define CPU0 1ull
-
-static void setup(struct sb *b, uint64_t loaded)
-{
-    sb_init(b, 2);
-    sb_store(b, 0, R, R, 4, 0, sb_table(L3));
-    sb_store(b, 0, R, L3, 3, 0, sb_table(L2));
-    sb_store(b, 0, R, L2, 2, 0, sb_table(L1));
-    for (uint32_t c = 0; c < 2; c++)
-        if (loaded & (1ull << c)) {
-            sb_activate(b, c, R, true);
-            sb_cr3(b, c, R, 0, false);
-        }
-}
 
 /* CPU `cpu` moves from R to R2 the way the flusher does it; `global_flush`: CR4.PGE toggle after the
  * CR3 load (what a correct flusher does when R may hold global leaves it could have cached). */
@@ -93,7 +72,7 @@ static void unmap_page(struct sb *b, uint64_t node, unsigned idx, uint64_t va, u
 void scenario_global_mapped_after_leave(struct sb *b, bool bug, struct expect *e)
 {
     (void)bug;
-    setup(b, ALL2);
+    sc_setup(b, 2, ALL2);
     leave_r(b, 1, false);
     sb_store(b, 0, R, L1, 1, 7, sb_leaf(F, true, true));
     sb_op(b, 0, R, true, TLB_OP_PROTECT, VA(7), VA(8));
@@ -109,7 +88,7 @@ void scenario_global_mapped_after_leave(struct sb *b, bool bug, struct expect *e
  * CPU 1 toggled CR4.PGE when it left. */
 void scenario_t10_global_left_after_map(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 7, sb_leaf(F, true, true));
     leave_r(b, 1, !bug);
     unmap_page(b, L1, 7, VA(7), CPU0, F);
@@ -120,7 +99,7 @@ void scenario_t10_global_left_after_map(struct sb *b, bool bug, struct expect *e
  * the frame: the retained global entry on CPU 1 is a translation to a freed frame. */
 void scenario_t1_global_left_after_map(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 7, sb_leaf(F, true, true));
     leave_r(b, 1, !bug);
     sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(7), VA(8));
@@ -136,7 +115,7 @@ void scenario_t1_global_left_after_map(struct sb *b, bool bug, struct expect *e)
  * translation, which is just as stale: the upgrade must not reset what CPU 1 may hold. */
 void scenario_t10_global_upgraded_after_leave(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 7, sb_leaf(F, false, true));
     leave_r(b, 1, !bug);
     sb_store(b, 0, R, L1, 1, 7, sb_leaf(F, true, true));
@@ -149,7 +128,7 @@ void scenario_t10_global_upgraded_after_leave(struct sb *b, bool bug, struct exp
  * the 2 MiB entry, which covers that page. */
 void scenario_t10_global_split_after_leave(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L2, 2, 1, sb_leaf(HUGE, true, true));
     leave_r(b, 1, !bug);
     for (unsigned i = 0; i < 512; i++)
@@ -164,7 +143,7 @@ void scenario_t10_global_split_after_leave(struct sb *b, bool bug, struct expect
 void scenario_global_linked_after_leave(struct sb *b, bool bug, struct expect *e)
 {
     (void)bug;
-    setup(b, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1B, 1, 3, sb_leaf(F, true, true));
     leave_r(b, 1, false);
     sb_store(b, 0, R, L2, 2, 1, sb_table(L1B));
@@ -178,7 +157,7 @@ void scenario_global_linked_after_leave(struct sb *b, bool bug, struct expect *e
 void scenario_pcid_mapped_after_switch(struct sb *b, bool bug, struct expect *e)
 {
     (void)bug;
-    setup(b, CPU0);
+    sc_setup(b, 2, CPU0);
     sb_cr3(b, 1, R, 1, false);
     sb_cr3(b, 1, R2, 2, false);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
@@ -195,7 +174,7 @@ void scenario_pcid_mapped_after_switch(struct sb *b, bool bug, struct expect *e)
  * 1 and it returns to PCID 1 without flushing. */
 void scenario_t10_pcid_left_after_map(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, CPU0);
+    sc_setup(b, 2, CPU0);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
     sb_cr3(b, 1, R, 1, false);
     sb_cr3(b, 1, R2, 2, false);
@@ -221,7 +200,7 @@ void scenario_t10_pcid_left_after_map(struct sb *b, bool bug, struct expect *e)
 void scenario_global_mapped_after_many_roots(struct sb *b, bool bug, struct expect *e)
 {
     (void)bug;
-    setup(b, ALL2);
+    sc_setup(b, 2, ALL2);
     leave_r(b, 1, false);
     visit_many_roots(b);
     sb_store(b, 0, R, L1, 1, 7, sb_leaf(F, true, true));
@@ -233,7 +212,7 @@ void scenario_global_mapped_after_many_roots(struct sb *b, bool bug, struct expe
  * global entry of R survives all those CR3 loads. */
 void scenario_t10_global_left_many_roots(struct sb *b, bool bug, struct expect *e)
 {
-    setup(b, ALL2);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 7, sb_leaf(F, true, true));
     leave_r(b, 1, !bug);
     visit_many_roots(b);
@@ -248,8 +227,8 @@ void scenario_t10_global_left_many_roots(struct sb *b, bool bug, struct expect *
 void scenario_t10_global_after_root_free(struct sb *b, bool bug, struct expect *e)
 {
     const uint64_t A = 0x130000, B = 0x140000, C = 0x150000, C3 = 0x151000, C2 = 0x152000, C1 = 0x153000;
-    const uint64_t F2 = 0x201000, va = VA(9);
-    setup(b, ALL2);
+    const uint64_t va = VA(9);
+    sc_setup(b, 2, ALL2);
     sb_store(b, 0, C, C, 4, 0, sb_table(C3));
     sb_store(b, 0, C, C3, 3, 0, sb_table(C2));
     sb_store(b, 0, C, C2, 2, 0, sb_table(C1));
