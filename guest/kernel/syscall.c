@@ -33,6 +33,7 @@ static int64_t sys_write(struct user_task *t, uint64_t buf, uint64_t len, uint64
     struct vm_writer w = vm_writer_from_kernel(kbuf, len);
     size_t n;
     vm_reader_read(&r, &w, &n);
+    vm_reader_drop(&r);
     if (n == 0)
         return UA_EFAULT;
     bool nl = kbuf[n - 1] == '\n';

@@ -1,6 +1,7 @@
 /*
- * VmReader / VmWriter (include/guest/uaccess.h): creation checks, the
- * copies, and the #PF hook that turns a fault inside a copy into a short
+ * VmReader / VmWriter (include/guest/uaccess.h): creation checks and
+ * registration (the table itself: mm/vm_io_windows.c), drop, the copies,
+ * and the #PF hook that turns a fault inside a copy into a short
  * copy.
  */
 #include "guest/uaccess.h"
@@ -26,32 +27,59 @@ static int check_user_window(struct vm_space *vs, uint64_t va, size_t len)
     return UA_OK;
 }
 
-int vm_space_reader(struct vm_space *vs, uint64_t va, size_t len, struct vm_reader *out)
+/* The checks, then the seed's can_create_reader / can_create_writer
+ * against the space's live windows, registering the new one in the same
+ * step. */
+static int open_user_window(struct vm_space *vs, uint64_t va, size_t len, bool writer,
+                            struct vm_io_ticket *tk)
 {
     int err = check_user_window(vs, va, len);
     if (err == UA_OK)
-        *out = (struct vm_reader){ va, va + len, true };
+        err = vm_io_windows_add(&vs->io_windows, va, va + len, writer, tk);
+    return err;
+}
+
+int vm_space_reader(struct vm_space *vs, uint64_t va, size_t len, struct vm_reader *out)
+{
+    struct vm_io_ticket tk;
+    int err = open_user_window(vs, va, len, false, &tk);
+    if (err == UA_OK)
+        *out = (struct vm_reader){ va, va + len, true, tk };
     return err;
 }
 
 int vm_space_writer(struct vm_space *vs, uint64_t va, size_t len, struct vm_writer *out)
 {
-    int err = check_user_window(vs, va, len);
+    struct vm_io_ticket tk;
+    int err = open_user_window(vs, va, len, true, &tk);
     if (err == UA_OK)
-        *out = (struct vm_writer){ va, va + len, true };
+        *out = (struct vm_writer){ va, va + len, true, tk };
     return err;
+}
+
+/* Emptied whatever the outcome: a dropped window must not copy again. */
+int vm_reader_drop(struct vm_reader *r)
+{
+    r->cursor = r->end;
+    return vm_io_windows_remove(&r->reg);
+}
+
+int vm_writer_drop(struct vm_writer *w)
+{
+    w->cursor = w->end;
+    return vm_io_windows_remove(&w->reg);
 }
 
 struct vm_reader vm_reader_from_kernel(const void *p, size_t len)
 {
     uint64_t a = (uint64_t)(uintptr_t)p;
-    return (struct vm_reader){ a, a + len, false };
+    return (struct vm_reader){ .cursor = a, .end = a + len, .fallible = false };
 }
 
 struct vm_writer vm_writer_from_kernel(void *p, size_t len)
 {
     uint64_t a = (uint64_t)(uintptr_t)p;
-    return (struct vm_writer){ a, a + len, false };
+    return (struct vm_writer){ .cursor = a, .end = a + len, .fallible = false };
 }
 
 /* Copy n bytes; a kernel-to-kernel copy cannot fault and uses memcpy. */

@@ -25,6 +25,7 @@ struct vm_space *vm_space_new(void)
     struct vm_space *vs = phys_to_virt(pa);
     vs->fault_fn = NULL;
     vs->fault_arg = NULL;
+    vm_io_windows_init(&vs->io_windows);
     if (tlb_vmspace_init_sharing(&vs->tvs, &mm_tlb, &mm_kernel_pt, &pt_user_config) != TLB_OK) {
         irq = irq_save();
         frame_free(pa);
@@ -36,6 +37,9 @@ struct vm_space *vm_space_new(void)
 
 int vm_space_destroy(struct vm_space *vs)
 {
+    /* A live window would copy through a freed page table. */
+    if (vm_io_windows_live(&vs->io_windows))
+        return VM_ERR_WINDOWS_LIVE;
     int r = tlb_vmspace_destroy(&vs->tvs);
     if (r < 0)
         return r;

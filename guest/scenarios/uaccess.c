@@ -11,7 +11,9 @@
  * into a fault; a copy that faults at a page boundary after a full page; a
  * writer running into the read-only page; fill_zeros and write_val across
  * it. Creation cases: len 0, vaddr 0, ranges reaching into kernel space or
- * wrapping, a space not active on this CPU. Every partial copy must report
+ * wrapping, a space not active on this CPU, windows the seed's exclusion
+ * rule forbids, a full window table; a space with a live window cannot be
+ * destroyed. Every partial copy must report
  * exactly the bytes that are in place, advance both cursors by that, and
  * leave everything after them untouched.
  */
@@ -59,6 +61,7 @@ static int read_user(struct vm_space *vs, uint64_t va, size_t len, size_t *copie
     struct vm_writer w = vm_writer_from_kernel(kbuf, len);
     int err = vm_reader_read(&r, &w, copied);
     *cursors_ok = r.cursor == va + *copied && w.cursor == (uint64_t)(uintptr_t)kbuf + *copied;
+    vm_reader_drop(&r);
     return err;
 }
 
@@ -94,6 +97,7 @@ static bool fill(struct vm_space *vs)
         return false;
     struct vm_reader kr = vm_reader_from_kernel(pattern, 2 * PAGE_SIZE);
     int err = vm_writer_write(&w, &kr, &copied);
+    vm_writer_drop(&w);
     struct vm_cursor c;
     struct vm_query q;
     bool ro_ok = vm_space_cursor(vs, PG(2), PG(3), &c) == 0;
@@ -130,7 +134,7 @@ static void writer_case(struct vm_space *vs, const char *name, uint64_t va, size
                         size_t want)
 {
     static uint8_t src[2 * PAGE_SIZE];
-    struct vm_writer w = { 0, 0, false };
+    struct vm_writer w = { .cursor = 0 };
     size_t copied = 99999;
     memset(src, 0x3c, sizeof(src));
     if (!writer_at(vs, va, len, &w))
@@ -138,6 +142,7 @@ static void writer_case(struct vm_space *vs, const char *name, uint64_t va, size
     struct vm_reader kr = vm_reader_from_kernel(src, len);
     int err = vm_writer_write(&w, &kr, &copied);
     bool cursors_ok = w.cursor == va + copied && kr.cursor == (uint64_t)(uintptr_t)src + copied;
+    vm_writer_drop(&w);                 /* before the read-back: it overlaps */
     /* What landed, and that the read-only page kept the pattern. */
     bool landed_ok = false;
     size_t c2;
@@ -166,8 +171,8 @@ static void writer_cases(struct vm_space *vs)
 
 static void value_cases(struct vm_space *vs)
 {
-    struct vm_writer w = { 0, 0, false };
-    struct vm_reader r = { 0, 0, false };
+    struct vm_writer w = { .cursor = 0 };
+    struct vm_reader r = { .cursor = 0 };
     uint64_t v = 0x0123456789abcdefull, got = 0;
     int err = -999, err2 = -999;
     if (writer_at(vs, PG(2) - 4, 64, &w))
@@ -175,26 +180,30 @@ static void value_cases(struct vm_space *vs)
     ucheck("uaccess.write-val-across-read-only", err == UA_EFAULT && w.cursor == PG(2) - 4,
            "error %d (expected %d), cursor moved by %lld", err, UA_EFAULT,
            (long long)(w.cursor - (PG(2) - 4)));
+    vm_writer_drop(&w);
     if (reader_at(vs, PG(0), 4, &r))
         err = vm_reader_read_val(&r, &got, sizeof(got));
     ucheck("uaccess.read-val-too-short", err == UA_EINVAL && r.cursor == PG(0) && got == 0,
            "error %d (expected %d) with 4 bytes left for 8", err, UA_EINVAL);
+    vm_reader_drop(&r);
     if (reader_at(vs, PG(3) - 4, 8, &r))
         err = vm_reader_read_val(&r, &got, sizeof(got));
     ucheck("uaccess.read-val-across-unmapped", err == UA_EFAULT && r.cursor == PG(3) - 4,
            "error %d (expected %d), cursor moved by %lld", err, UA_EFAULT,
            (long long)(r.cursor - (PG(3) - 4)));
+    vm_reader_drop(&r);
     size_t done = 99999;
     if (writer_at(vs, PG(1) + PAGE_SIZE - 100, 300, &w))
         err2 = vm_writer_fill_zeros(&w, 300, &done);
     ucheck("uaccess.fill-zeros-into-read-only", err2 == UA_EFAULT && done == 100 &&
                                                    w.cursor == PG(2),
            "error %d, %zu of 300 bytes zeroed (expected 100)", err2, done);
+    vm_writer_drop(&w);
 }
 
 static void empty_cases(struct vm_space *vs)
 {
-    struct vm_reader r;
+    struct vm_reader r = { .cursor = 0 };
     struct vm_writer w;
     int e1 = vm_space_reader(vs, PG(0), 0, &r), e2 = vm_space_writer(vs, PG(0), 0, &w);
     ucheck("uaccess.len-0-refused", e1 == UA_EINVAL && e2 == UA_EINVAL,
@@ -214,6 +223,7 @@ static void empty_cases(struct vm_space *vs)
     ucheck("uaccess.copy-0-bytes", err == UA_OK && copied == 0 && r.cursor == PG(3),
            "error %d, %zu bytes copied from an unmapped page with no room (expected 0, 0)", err,
            copied);
+    vm_reader_drop(&r);
 }
 
 static void range_cases(struct vm_space *vs)
@@ -229,8 +239,8 @@ static void range_cases(struct vm_space *vs)
         { "uaccess.range-huge-len-refused", PG(0), ~0ull },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct vm_reader r = { 1, 2, false };
-        struct vm_writer w = { 1, 2, false };
+        struct vm_reader r = { .cursor = 1, .end = 2 };
+        struct vm_writer w = { .cursor = 1, .end = 2 };
         int e1 = vm_space_reader(vs, bad[i].va, bad[i].len, &r);
         int e2 = vm_space_writer(vs, bad[i].va, bad[i].len, &w);
         ucheck(bad[i].name, e1 == UA_EACCES && e2 == UA_EACCES && r.cursor == 1 && w.cursor == 1,
@@ -241,6 +251,85 @@ static void range_cases(struct vm_space *vs)
     struct vm_reader r;
     int e = vm_space_reader(vs, USER_VA_END - 16, 16, &r);
     ucheck("uaccess.range-up-to-user-end-allowed", e == UA_OK, "reader [end-16, end): %d", e);
+    if (e == UA_OK)
+        vm_reader_drop(&r);
+}
+
+/* The seed's exclusion rule, on page 0 (all windows dropped at the end, so
+ * the space's table is empty again):
+ *   R1 [64, 192)  R2 [128, 256)   two overlapping readers: allowed
+ *   W  [0, 64)                     touches R1: allowed
+ *   [190, 200) as a writer: overlaps R1 and R2; [32, 40) as a reader or a
+ *   writer: overlaps W.  Refused, each leaving its output untouched. */
+static void overlap_cases(struct vm_space *vs)
+{
+    struct vm_reader r1 = { .cursor = 0 }, r2 = { .cursor = 0 };
+    struct vm_reader rx = { .cursor = 1, .end = 2 };
+    struct vm_writer w = { .cursor = 0 }, wx = { .cursor = 1, .end = 2 };
+    int e1 = vm_space_reader(vs, PG(0) + 64, 128, &r1);
+    int e2 = vm_space_reader(vs, PG(0) + 128, 128, &r2);
+    ucheck("uaccess.reader-reader-overlap-allowed", e1 == UA_OK && e2 == UA_OK,
+           "readers [64, 192) and [128, 256): %d, %d (expected 0, 0)", e1, e2);
+    e1 = vm_space_writer(vs, PG(0) + 190, 10, &wx);
+    ucheck("uaccess.writer-over-readers-refused", e1 == UA_EBUSY && wx.cursor == 1,
+           "writer [190, 200) over two live readers: %d (expected %d), output untouched: %s",
+           e1, UA_EBUSY, wx.cursor == 1 ? "yes" : "NO");
+    e1 = vm_space_writer(vs, PG(0), 64, &w);
+    ucheck("uaccess.touching-windows-allowed", e1 == UA_OK,
+           "writer [0, 64) touching reader [64, 192): %d (expected 0)", e1);
+    e1 = vm_space_reader(vs, PG(0) + 32, 8, &rx);
+    e2 = vm_space_writer(vs, PG(0) + 32, 8, &wx);
+    ucheck("uaccess.over-live-writer-refused",
+           e1 == UA_EBUSY && e2 == UA_EBUSY && rx.cursor == 1 && wx.cursor == 1,
+           "reader %d, writer %d over writer [0, 64) (expected %d, %d), outputs untouched: %s",
+           e1, e2, UA_EBUSY, UA_EBUSY, rx.cursor == 1 && wx.cursor == 1 ? "yes" : "NO");
+    /* The writer dropped: the same reader is allowed now, and the dropped
+     * window moves nothing any more. */
+    struct vm_reader kr = vm_reader_from_kernel(pattern, 64);
+    size_t copied = 99999;
+    e1 = vm_writer_drop(&w);
+    e2 = vm_writer_write(&w, &kr, &copied);
+    int e3 = vm_space_reader(vs, PG(0) + 32, 8, &rx);
+    ucheck("uaccess.drop-then-recreate-allowed",
+           e1 == UA_OK && e2 == UA_OK && copied == 0 && e3 == UA_OK,
+           "drop %d, copy through the dropped writer %d with %zu bytes (expected 0, 0), reader "
+           "after the drop %d (expected 0)", e1, e2, copied, e3);
+    vm_reader_drop(&rx);
+    vm_reader_drop(&r1);
+    vm_reader_drop(&r2);
+    unsigned live = vm_io_windows_live(&vs->io_windows);
+    e1 = vm_space_writer(vs, PG(0), 4 * PAGE_SIZE, &w);
+    ucheck("uaccess.refusals-left-nothing", live == 0 && e1 == UA_OK,
+           "%u window(s) live after dropping all (expected 0), writer over pages 0-3: %d", live,
+           e1);
+    vm_writer_drop(&w);
+}
+
+/* VM_IO_WINDOWS_MAX readers (readers may overlap) fill the table; one more
+ * is refused with its own error until one is dropped. */
+static void table_full_case(struct vm_space *vs)
+{
+    static struct vm_reader r[VM_IO_WINDOWS_MAX];
+    struct vm_reader extra;
+    unsigned made = 0;
+    while (made < VM_IO_WINDOWS_MAX && vm_space_reader(vs, PG(0), 16, &r[made]) == UA_OK)
+        made++;
+    unsigned filled = made;
+    int full = vm_space_reader(vs, PG(0), 16, &extra);
+    if (full == UA_OK)
+        vm_reader_drop(&extra);
+    int after_drop = -999;
+    if (made > 0) {
+        vm_reader_drop(&r[--made]);
+        after_drop = vm_space_reader(vs, PG(0), 16, &r[made]);
+        made += after_drop == UA_OK;
+    }
+    while (made > 0)
+        vm_reader_drop(&r[--made]);
+    ucheck("uaccess.window-table-full",
+           filled == VM_IO_WINDOWS_MAX && full == UA_EMFILE && after_drop == UA_OK,
+           "%u of %d readers made, one more: %d (expected %d); after one drop: %d (expected 0)",
+           filled, VM_IO_WINDOWS_MAX, full, UA_EMFILE, after_drop);
 }
 
 static void activity_cases(struct vm_space *vs)
@@ -263,8 +352,20 @@ static void activity_cases(struct vm_space *vs)
            "another space active here: reader %d (expected %d)", e1, UA_ENOTACTIVE);
     e1 = vm_space_reader(NULL, BASE, 16, &r);
     ucheck("uaccess.null-space-refused", e1 == UA_ENOTACTIVE, "reader %d", e1);
+    /* A window left live while its space is active nowhere (breaking the
+     * lifetime rule on purpose): only the window table stops the destroy
+     * from freeing the page table under it. */
+    vm_space_activate(other);
+    e1 = vm_space_reader(other, BASE, 16, &r);
     vm_space_activate(vs);
-    vm_space_destroy(other);
+    e2 = vm_space_destroy(other);
+    bool gone = e2 == 0;                      /* refused wrongly: r's table is freed */
+    int e3 = e1 == UA_OK && !gone ? vm_reader_drop(&r) : -999;
+    int e4 = gone ? -999 : vm_space_destroy(other);
+    ucheck("uaccess.destroy-with-live-window-refused",
+           e1 == UA_OK && e2 == VM_ERR_WINDOWS_LIVE && e3 == UA_OK && e4 == 0,
+           "reader %d, destroy with it live %d (expected %d), drop %d, destroy after %d", e1, e2,
+           VM_ERR_WINDOWS_LIVE, e3, e4);
 }
 
 int scenario_uaccess(void)
@@ -285,6 +386,8 @@ int scenario_uaccess(void)
         value_cases(vs);
         empty_cases(vs);
         range_cases(vs);
+        overlap_cases(vs);
+        table_full_case(vs);
         activity_cases(vs);
     }
     ucheck_destroy("uaccess.space-destroyed", &vs, 1);

@@ -64,8 +64,10 @@ static void check_syscall_edges(void)
     vm_space_activate(vs);
     if (err == 0)
         err = vm_space_writer(vs, edge, sizeof(tail), &w);
-    if (err == 0)
+    if (err == 0) {
         err = vm_writer_write_val(&w, tail, sizeof(tail));
+        vm_writer_drop(&w);
+    }
     ucheck("user.syscalls.setup", err == 0, "buffer mapped and filled: error %d", err);
     ucheck_run(&t);
     ucheck("user.syscalls", t.state == USER_TASK_EXITED && t.exit_status == 0,
@@ -131,8 +133,10 @@ static void check_round_robin(void)
         vm_space_activate(vs[k]);
         if (err == 0)
             err = vm_space_writer(vs[k], BUF_VA, sizeof(data), &w);
-        if (err == 0)
+        if (err == 0) {
             err = vm_writer_write_val(&w, data, sizeof(data));
+            vm_writer_drop(&w);
+        }
         setup_ok = setup_ok && err == 0;
     }
     unsigned order[8], len = 0;
@@ -145,8 +149,10 @@ static void check_round_robin(void)
         struct vm_reader r;
         vm_space_activate(vs[k]);
         int err = vm_space_reader(vs[k], BUF_VA + PAGE_SIZE, sizeof(got), &r);
-        if (err == 0)
+        if (err == 0) {
             err = vm_reader_read_val(&r, got, sizeof(got));
+            vm_reader_drop(&r);
+        }
         ucheck(k ? "user.round-robin.sum1" : "user.round-robin.sum0",
                err == 0 && t[k].state == USER_TASK_EXITED && got[0] == want[k][0] &&
                    got[1] == want[k][1],
@@ -278,9 +284,11 @@ int scenario_user_demand_fault(void)
     for (unsigned i = 0; i < DEMAND_PAGES; i++) {
         uint64_t va = DEMAND_VA + i * PAGE_SIZE, v = 0;
         struct vm_reader r;
-        if (vm_space_reader(vs, va, sizeof(v), &r) == 0 && vm_reader_read_val(&r, &v, sizeof(v)) == 0 &&
-            v == (va ^ pattern))
+        if (vm_space_reader(vs, va, sizeof(v), &r) != 0)
+            continue;
+        if (vm_reader_read_val(&r, &v, sizeof(v)) == 0 && v == (va ^ pattern))
             good++;
+        vm_reader_drop(&r);
     }
     ucheck("user.demand.readback", good == DEMAND_PAGES,
            "%u of %d pages read back by the kernel hold what ring 3 wrote", good, DEMAND_PAGES);
@@ -334,8 +342,10 @@ int scenario_user_demand_fault(void)
     struct vm_reader kr = vm_reader_from_kernel(src, sizeof(src));
     size_t copied = 0;
     err = vm_space_writer(vs, kregion.start + 100, sizeof(src), &w);
-    if (err == 0)
+    if (err == 0) {
         err = vm_writer_write(&w, &kr, &copied);
+        vm_writer_drop(&w);
+    }
     ucheck("user.demand.kernel-copy", err == 0 && copied == sizeof(src) && kregion.mapped == 2,
            "error %d, %zu of %zu bytes copied, %u pages mapped on demand (expected 2)", err,
            copied, sizeof(src), kregion.mapped);

@@ -11,7 +11,11 @@
  *      the kernel's own computation;
  *   3. a VmReader that runs off the end of the results page must stop at
  *      the page boundary and report exactly the bytes before it;
- *   4. unmap the whole slice again (shootdowns to every CPU of the space,
+ *   4. while a VmWriter on the results is live, a VmReader over them is
+ *      refused (UA_EBUSY: the seed's exclusion rule, checked in the space's
+ *      window table that every CPU sharing the space registers in at the
+ *      same time) and one touching them is allowed;
+ *   5. unmap the whole slice again (shootdowns to every CPU of the space,
  *      some of which may be running ring-3 code at that moment).
  *
  * Returns the number of failed checks; each failure prints one line.
@@ -61,8 +65,10 @@ static int write_array(struct vm_space *vs, uint64_t base, unsigned cpu, unsigne
     int err = user_map_zeroed(vs, base + DATA_OFF, 2, PT_RW);
     if (err == 0)
         err = vm_space_writer(vs, base + DATA_OFF, sizeof(buf[cpu]), &w);
-    if (err == 0)
+    if (err == 0) {
         err = vm_writer_write_val(&w, buf[cpu], sizeof(buf[cpu]));
+        vm_writer_drop(&w);
+    }
     return err;
 }
 
@@ -78,9 +84,31 @@ static unsigned partial_read(struct vm_space *vs, uint64_t base, unsigned cpu, u
         return fail(cpu, round, "reader at the slice's end refused", err);
     struct vm_writer kw = vm_writer_from_kernel(buf, sizeof(buf));
     err = vm_reader_read(&r, &kw, &copied);
+    vm_reader_drop(&r);
     if (err != UA_EFAULT || copied != 24)
         return fail(cpu, round, "read past the last page: bytes copied (error -14 and 24 "
                                 "expected)", err == UA_EFAULT ? (long long)copied : err);
+    return 0;
+}
+
+static unsigned window_rule(struct vm_space *vs, uint64_t base, unsigned cpu, unsigned round)
+{
+    struct vm_writer w;
+    struct vm_reader over, touching;
+    int err = vm_space_writer(vs, base + RESULT_OFF, 16, &w);
+    if (err)
+        return fail(cpu, round, "writer on the results refused", err);
+    int busy = vm_space_reader(vs, base + RESULT_OFF + 8, 8, &over);
+    int ok = vm_space_reader(vs, base + RESULT_OFF + 16, 8, &touching);
+    vm_writer_drop(&w);
+    if (busy == UA_OK)
+        vm_reader_drop(&over);
+    if (ok == UA_OK)
+        vm_reader_drop(&touching);
+    if (busy != UA_EBUSY)
+        return fail(cpu, round, "reader over a live writer (error -16 expected)", busy);
+    if (ok != UA_OK)
+        return fail(cpu, round, "reader touching a live writer refused", ok);
     return 0;
 }
 
@@ -118,14 +146,17 @@ unsigned workload_user_phase(struct vm_space *vs, unsigned cpu, unsigned round)
             ;
         struct vm_reader r;
         err = vm_space_reader(vs, base + RESULT_OFF, sizeof(got), &r);
-        if (err == 0)
+        if (err == 0) {
             err = vm_reader_read_val(&r, got, sizeof(got));
+            vm_reader_drop(&r);
+        }
         if (t.state != USER_TASK_EXITED || t.exit_status != 0 || t.yields != 1)
             failures += fail(cpu, round, "the sum task did not exit(0) after one yield",
                              t.state == USER_TASK_EXITED ? t.exit_status : -1000 - t.state);
         else if (err || got[0] != want[0] || got[1] != want[1])
             failures += fail(cpu, round, "ring-3 sum/checksum differ from the kernel's", err);
         failures += partial_read(vs, base, cpu, round);
+        failures += window_rule(vs, base, cpu, round);
     }
     failures += unmap_all(vs, base, cpu, round);
     if (round == 0 || failures)

@@ -115,7 +115,7 @@ END_TEST
 START_TEST(uaccess_every_case)
 {
     boot(1, "scenario=uaccess");
-    expect_passed(28);
+    expect_passed(36);
     EXPECT("uaccess.write-full", "uaccess.read-full", "uaccess.read-fault-first-byte",
            "uaccess.read-fault-mid-page", "uaccess.read-fault-after-full-page",
            "uaccess.read-fault-last-byte", "uaccess.write-read-only-first-byte",
@@ -127,11 +127,19 @@ START_TEST(uaccess_every_case)
            "uaccess.range-kernel-address-refused", "uaccess.range-wrapping-refused",
            "uaccess.range-huge-len-refused", "uaccess.range-up-to-user-end-allowed",
            "uaccess.space-not-active-refused", "uaccess.space-deactivated-refused",
-           "uaccess.other-space-active-refused", "uaccess.null-space-refused");
+           "uaccess.other-space-active-refused", "uaccess.null-space-refused",
+           "uaccess.reader-reader-overlap-allowed", "uaccess.writer-over-readers-refused",
+           "uaccess.touching-windows-allowed", "uaccess.over-live-writer-refused",
+           "uaccess.drop-then-recreate-allowed", "uaccess.refusals-left-nothing",
+           "uaccess.window-table-full", "uaccess.destroy-with-live-window-refused");
     /* Exact byte counts of the partial copies. */
     ck_assert_ptr_nonnull(strstr(res.console, "2048 of 4096 bytes copied (expected 2048)"));
     ck_assert_ptr_nonnull(strstr(res.console, "4096 of 8192 bytes copied (expected 4096)"));
     ck_assert_ptr_nonnull(strstr(res.console, "256 of 512 bytes (expected 256)"));
+    /* The exclusion rule's refusals, with their error (UA_EBUSY, -16). */
+    ck_assert_ptr_nonnull(strstr(res.console, "writer [190, 200) over two live readers: -16"));
+    ck_assert_ptr_nonnull(strstr(res.console, "reader -16, writer -16 over writer [0, 64)"));
+    ck_assert_ptr_nonnull(strstr(res.console, "64 of 64 readers made, one more: -24"));
 }
 END_TEST
 

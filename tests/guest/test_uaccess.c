@@ -11,7 +11,9 @@
  * a faulting REP MOVSB / STOSB (not an emulator's). The VmSpace functions
  * vm_io.c calls are this test's stand-ins (the real VmSpace runs only in the
  * guest): which space is "active" and what CR3 holds are
- * set by each test.
+ * set by each test. The window table (guest/mm/vm_io_windows.c) is the
+ * real one, inside the test's spaces: the seed's reader/writer exclusion
+ * rule is checked here case by case.
  */
 #define _GNU_SOURCE                   /* REG_RIP, REG_ERR */
 #include <check.h>
@@ -79,6 +81,8 @@ static void setup(void)
         area[i] = (uint8_t)(i * 131 + 7);
     ck_assert_int_eq(mprotect(area + 2 * PG, PG, PROT_READ), 0);
     ck_assert_int_eq(mprotect(area + 3 * PG, PG, PROT_NONE), 0);
+    vm_io_windows_init(&space_a.io_windows);
+    vm_io_windows_init(&space_b.io_windows);
     current = &space_a;
     uaccess_test_cr3 = 0x1000;
     segvs = handler_calls = 0;
@@ -104,6 +108,7 @@ static int read_into(uint8_t *buf, uint64_t va, size_t len, size_t *copied)
     int err = vm_reader_read(&r, &w, copied);
     ck_assert_uint_eq(r.cursor, va + *copied);
     ck_assert_uint_eq(w.cursor, (uint64_t)(uintptr_t)buf + *copied);
+    ck_assert_int_eq(vm_reader_drop(&r), UA_OK);
     return err;
 }
 
@@ -153,6 +158,7 @@ START_TEST(write_into_read_only)
         ck_assert_uint_eq(kr.cursor, (uint64_t)(uintptr_t)src + copied);
         for (size_t i = 0; i < copied; i++)
             ck_assert_uint_eq(((uint8_t *)(uintptr_t)c[k].va)[i], 0x3c);
+        ck_assert_int_eq(vm_writer_drop(&w), UA_OK);     /* the next one overlaps */
     }
     ck_assert_int_eq(memcmp(before, area + 2 * PG, PG), 0);   /* read-only page intact */
 }
@@ -166,22 +172,28 @@ START_TEST(values_and_zeros)
     ck_assert_int_eq(vm_space_writer(&space_a, at(2, 0) - 4, 64, &w), UA_OK);
     ck_assert_int_eq(vm_writer_write_val(&w, &v, sizeof(v)), UA_EFAULT);
     ck_assert_uint_eq(w.cursor, at(2, 0) - 4);                 /* unchanged */
+    ck_assert_int_eq(vm_writer_drop(&w), UA_OK);
     ck_assert_int_eq(vm_space_reader(&space_a, at(0, 0), 4, &r), UA_OK);
     ck_assert_int_eq(vm_reader_read_val(&r, &got, sizeof(got)), UA_EINVAL);
     ck_assert_uint_eq(r.cursor, at(0, 0));
+    ck_assert_int_eq(vm_reader_drop(&r), UA_OK);
     ck_assert_int_eq(vm_space_reader(&space_a, at(1, 8), 8, &r), UA_OK);
     ck_assert_int_eq(vm_reader_read_val(&r, &got, sizeof(got)), UA_OK);
     ck_assert_uint_eq(r.cursor, at(1, 16));
     ck_assert_int_eq(memcmp(&got, area + PG + 8, 8), 0);
+    ck_assert_int_eq(vm_reader_drop(&r), UA_OK);
     size_t done = 99999;
     ck_assert_int_eq(vm_space_writer(&space_a, at(1, PG - 100), 300, &w), UA_OK);
     ck_assert_int_eq(vm_writer_fill_zeros(&w, 1000, &done), UA_EFAULT);
     ck_assert_uint_eq(done, 100);
     for (int i = 0; i < 100; i++)
         ck_assert_uint_eq(area[2 * PG - 100 + i], 0);
+    ck_assert_int_eq(vm_writer_drop(&w), UA_OK);
     ck_assert_int_eq(vm_space_writer(&space_a, at(0, 0), 300, &w), UA_OK);
     ck_assert_int_eq(vm_writer_fill_zeros(&w, 1000, &done), UA_OK);
     ck_assert_uint_eq(done, 300);                              /* min(len, avail) */
+    ck_assert_int_eq(vm_writer_drop(&w), UA_OK);
+    ck_assert_uint_eq(vm_io_windows_live(&space_a.io_windows), 0);
 }
 END_TEST
 
@@ -194,6 +206,7 @@ START_TEST(zero_length_copy_touches_nothing)
     ck_assert_int_eq(vm_reader_read(&r, &kw, &copied), UA_OK);
     ck_assert_uint_eq(copied, 0);
     ck_assert_uint_eq(segvs, 0);
+    ck_assert_int_eq(vm_reader_drop(&r), UA_OK);
 }
 END_TEST
 
@@ -211,8 +224,8 @@ END_TEST
 
 START_TEST(creation_refusals)
 {
-    struct vm_reader r = { 1, 2, false };
-    struct vm_writer w = { 1, 2, false };
+    struct vm_reader r = { .cursor = 1, .end = 2 };
+    struct vm_writer w = { .cursor = 1, .end = 2 };
     static const struct { uint64_t va, len; int want; } c[] = {
         { 0x10000, 0, UA_EINVAL }, { 0, 16, UA_EINVAL },
         { USER_VA_END - 16, 32, UA_EACCES }, { USER_VA_END, 1, UA_EACCES },
@@ -221,9 +234,14 @@ START_TEST(creation_refusals)
     };
     for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
         ck_assert_int_eq(vm_space_reader(&space_a, c[k].va, c[k].len, &r), c[k].want);
+        if (c[k].want == UA_OK)
+            ck_assert_int_eq(vm_reader_drop(&r), UA_OK);
         ck_assert_int_eq(vm_space_writer(&space_a, c[k].va, c[k].len, &w), c[k].want);
-        if (c[k].want != UA_OK)
+        if (c[k].want == UA_OK)
+            ck_assert_int_eq(vm_writer_drop(&w), UA_OK);
+        else
             ck_assert(r.cursor == 1 && w.cursor == 1);
+        ck_assert_uint_eq(vm_io_windows_live(&space_a.io_windows), 0);  /* none left */
     }
     ck_assert_int_eq(vm_space_reader(&space_b, 0x10000, 8, &r), UA_ENOTACTIVE);
     ck_assert_int_eq(vm_space_reader(NULL, 0x10000, 8, &r), UA_ENOTACTIVE);
@@ -232,8 +250,152 @@ START_TEST(creation_refusals)
     current = &space_a;
     uaccess_test_cr3 = 0x2000 | 0x18;           /* bookkeeping says a, CR3 says b */
     ck_assert_int_eq(vm_space_reader(&space_a, 0x10000, 8, &r), UA_ENOTACTIVE);
+    ck_assert_uint_eq(vm_io_windows_live(&space_a.io_windows), 0);
+    ck_assert_uint_eq(vm_io_windows_live(&space_b.io_windows), 0);
     uaccess_test_cr3 = 0x1000 | 0x18;           /* flag bits of CR3 are ignored */
     ck_assert_int_eq(vm_space_reader(&space_a, 0x10000, 8, &r), UA_OK);
+    ck_assert_int_eq(vm_reader_drop(&r), UA_OK);
+}
+END_TEST
+
+/* ---- the seed's exclusion rule: a reader needs no live writer over its
+ * range, a writer no live reader or writer. Windows are never copied
+ * through here, so any user address serves. */
+#define W0 0x10000ull
+
+static int open_window(bool writer, uint64_t va, uint64_t len, struct vm_reader *r,
+                       struct vm_writer *w)
+{
+    return writer ? vm_space_writer(&space_a, va, len, w) : vm_space_reader(&space_a, va, len, r);
+}
+
+static const struct {
+    const char *name;
+    bool first_writer;
+    uint64_t first_off, first_len;
+    bool second_writer;
+    uint64_t second_off, second_len;
+    int want;
+} overlap_cases[] = {
+    { "reader+reader overlapping", false, 100, 100, false, 150, 100, UA_OK },
+    { "reader+reader identical", false, 100, 100, false, 100, 100, UA_OK },
+    { "reader then writer inside it", false, 100, 100, true, 150, 10, UA_EBUSY },
+    { "reader then writer over its first byte", false, 100, 100, true, 0, 101, UA_EBUSY },
+    { "reader then writer over its last byte", false, 100, 100, true, 199, 100, UA_EBUSY },
+    { "reader then writer touching its end", false, 100, 100, true, 200, 100, UA_OK },
+    { "reader then writer touching its start", false, 100, 100, true, 0, 100, UA_OK },
+    { "writer then reader inside it", true, 100, 100, false, 150, 10, UA_EBUSY },
+    { "writer then reader around it", true, 100, 100, false, 0, 1000, UA_EBUSY },
+    { "writer then reader touching its end", true, 100, 100, false, 200, 8, UA_OK },
+    { "writer then reader touching its start", true, 100, 100, false, 92, 8, UA_OK },
+    { "writer+writer identical", true, 100, 100, true, 100, 100, UA_EBUSY },
+    { "writer+writer one byte shared", true, 100, 100, true, 199, 2, UA_EBUSY },
+    { "writer+writer touching its end", true, 100, 100, true, 200, 100, UA_OK },
+    { "writer+writer touching its start", true, 100, 100, true, 0, 100, UA_OK },
+};
+
+/* First window granted; the second as the rule says; a refused one leaves
+ * its output and the table untouched; dropping both empties the table. */
+START_TEST(overlap_rule)
+{
+    struct vm_reader r1 = { .cursor = 0 }, r2 = { .cursor = 7, .end = 9 };
+    struct vm_writer w1 = { .cursor = 0 }, w2 = { .cursor = 7, .end = 9 };
+    typeof(overlap_cases[0]) c = overlap_cases[_i];
+    ck_assert_int_eq(open_window(c.first_writer, W0 + c.first_off, c.first_len, &r1, &w1), UA_OK);
+    int got = open_window(c.second_writer, W0 + c.second_off, c.second_len, &r2, &w2);
+    ck_assert_msg(got == c.want, "%s: %d, expected %d", c.name, got, c.want);
+    ck_assert_uint_eq(vm_io_windows_live(&space_a.io_windows), got == UA_OK ? 2 : 1);
+    if (got != UA_OK)
+        ck_assert(r2.cursor == 7 && r2.end == 9 && w2.cursor == 7 && w2.end == 9);
+    ck_assert_int_eq(c.first_writer ? vm_writer_drop(&w1) : vm_reader_drop(&r1), UA_OK);
+    ck_assert_int_eq(c.second_writer ? vm_writer_drop(&w2) : vm_reader_drop(&r2), UA_OK);
+    ck_assert_uint_eq(vm_io_windows_live(&space_a.io_windows), 0);
+}
+END_TEST
+
+/* A refused window is allowed once the one that excluded it is dropped; a
+ * dropped window is empty and moves nothing; dropping twice is harmless, a
+ * stale copy's drop is refused and ends nobody's window. */
+START_TEST(drop_ends_the_window)
+{
+    struct vm_writer w, w2, stale;
+    struct vm_reader r;
+    uint8_t buf[16];
+    size_t copied = 99999;
+    ck_assert_int_eq(vm_space_writer(&space_a, at(0, 0), 64, &w), UA_OK);
+    ck_assert_int_eq(vm_space_reader(&space_a, at(0, 8), 8, &r), UA_EBUSY);
+    stale = w;
+    ck_assert_int_eq(vm_writer_drop(&w), UA_OK);
+    ck_assert_uint_eq(vm_writer_avail(&w), 0);
+    struct vm_reader kr = vm_reader_from_kernel(buf, sizeof(buf));
+    ck_assert_int_eq(vm_writer_write(&w, &kr, &copied), UA_OK);
+    ck_assert_uint_eq(copied, 0);
+    ck_assert_int_eq(vm_writer_drop(&w), UA_OK);                /* again: nothing to do */
+    ck_assert_int_eq(vm_space_reader(&space_a, at(0, 8), 8, &r), UA_OK);
+    ck_assert_int_eq(vm_reader_drop(&r), UA_OK);
+    ck_assert_int_eq(vm_space_writer(&space_a, at(0, 0), 64, &w2), UA_OK);
+    ck_assert_int_eq(vm_writer_drop(&stale), UA_EINVAL);        /* not w2's to end */
+    ck_assert_uint_eq(vm_io_windows_live(&space_a.io_windows), 1);
+    ck_assert_int_eq(vm_space_reader(&space_a, at(0, 8), 8, &r), UA_EBUSY);
+    ck_assert_int_eq(vm_writer_drop(&w2), UA_OK);
+    ck_assert_uint_eq(vm_io_windows_live(&space_a.io_windows), 0);
+}
+END_TEST
+
+/* Kernel windows are not registered: they neither count nor exclude. */
+START_TEST(kernel_windows_are_not_registered)
+{
+    struct vm_writer w;
+    struct vm_reader kr = vm_reader_from_kernel(area, 64);
+    struct vm_writer kw = vm_writer_from_kernel(area, 64);
+    ck_assert_ptr_null(kr.reg.table);
+    ck_assert_ptr_null(kw.reg.table);
+    ck_assert_uint_eq(vm_io_windows_live(&space_a.io_windows), 0);
+    ck_assert_int_eq(vm_space_writer(&space_a, at(0, 0), 64, &w), UA_OK);
+    ck_assert_int_eq(vm_reader_drop(&kr), UA_OK);
+    ck_assert_int_eq(vm_writer_drop(&kw), UA_OK);
+    ck_assert_uint_eq(vm_io_windows_live(&space_a.io_windows), 1);
+    ck_assert_int_eq(vm_writer_drop(&w), UA_OK);
+}
+END_TEST
+
+/* Each space has its own table: the same range in two spaces is two
+ * unrelated windows. */
+START_TEST(spaces_do_not_exclude_each_other)
+{
+    struct vm_writer wa, wb;
+    ck_assert_int_eq(vm_space_writer(&space_a, W0, 64, &wa), UA_OK);
+    current = &space_b;
+    uaccess_test_cr3 = 0x2000;
+    ck_assert_int_eq(vm_space_writer(&space_b, W0, 64, &wb), UA_OK);
+    ck_assert_uint_eq(vm_io_windows_live(&space_a.io_windows), 1);
+    ck_assert_uint_eq(vm_io_windows_live(&space_b.io_windows), 1);
+    ck_assert_int_eq(vm_writer_drop(&wb), UA_OK);
+    ck_assert_int_eq(vm_writer_drop(&wa), UA_OK);
+}
+END_TEST
+
+/* VM_IO_WINDOWS_MAX live windows fill the table: one more is refused with
+ * UA_EMFILE (an overlap is still UA_EBUSY: the rule is checked first), and
+ * a drop makes room again. */
+START_TEST(table_full)
+{
+    static struct vm_reader r[VM_IO_WINDOWS_MAX];
+    struct vm_reader extra = { .cursor = 7, .end = 9 };
+    struct vm_writer w = { .cursor = 7, .end = 9 };
+    for (unsigned i = 0; i < VM_IO_WINDOWS_MAX; i++)
+        ck_assert_int_eq(vm_space_reader(&space_a, W0 + i, 1, &r[i]), UA_OK);
+    ck_assert_int_eq(vm_space_reader(&space_a, W0 + 0x1000, 1, &extra), UA_EMFILE);
+    ck_assert_int_eq(vm_space_writer(&space_a, W0 + 0x1000, 1, &w), UA_EMFILE);
+    ck_assert_int_eq(vm_space_writer(&space_a, W0, 1, &w), UA_EBUSY);
+    ck_assert(extra.cursor == 7 && w.cursor == 7);
+    ck_assert_uint_eq(vm_io_windows_live(&space_a.io_windows), VM_IO_WINDOWS_MAX);
+    ck_assert_int_eq(vm_reader_drop(&r[5]), UA_OK);
+    ck_assert_int_eq(vm_space_reader(&space_a, W0 + 0x1000, 1, &extra), UA_OK);
+    ck_assert_int_eq(vm_reader_drop(&extra), UA_OK);
+    for (unsigned i = 0; i < VM_IO_WINDOWS_MAX; i++)
+        ck_assert_int_eq(vm_reader_drop(&r[i]), UA_OK);      /* r[5]: dropped already */
+    ck_assert_uint_eq(vm_io_windows_live(&space_a.io_windows), 0);
 }
 END_TEST
 
@@ -275,6 +437,11 @@ int check_program(int argc, char **argv, struct check_plan *plan)
     tcase_add_test(tc, zero_length_copy_touches_nothing);
     tcase_add_test(tc, on_demand_fault_resumes_the_copy);
     tcase_add_test(tc, creation_refusals);
+    tcase_add_loop_test(tc, overlap_rule, 0, sizeof(overlap_cases) / sizeof(overlap_cases[0]));
+    tcase_add_test(tc, drop_ends_the_window);
+    tcase_add_test(tc, kernel_windows_are_not_registered);
+    tcase_add_test(tc, spaces_do_not_exclude_each_other);
+    tcase_add_test(tc, table_full);
     tcase_add_test(tc, exception_table);
     suite_add_tcase(s, tc);
     check_plan_add(plan, s);

@@ -25,7 +25,7 @@
  * every store's old value). The price: VmSpace offers no A/D tracking.
  *
  * Error codes are the negative enum pt_error / enum tlb_error values (names
- * with tlb_error_name()), plus VM_ERR_READONLY below.
+ * with tlb_error_name()), plus VM_ERR_READONLY and VM_ERR_WINDOWS_LIVE below.
  */
 #ifndef GUEST_VMSPACE_H
 #define GUEST_VMSPACE_H
@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "guest/mm.h"
+#include "guest/vm_io_windows.h"
 #include "tlb/flusher_vmspace.h"
 
 #define VM_USER_START 0x1000ull              /* page 0 is never mapped */
@@ -41,6 +42,8 @@
 
 /* A mutating operation on a read-only cursor. */
 #define VM_ERR_READONLY (-40)
+/* vm_space_destroy of a space with VmReader/VmWriter windows still live. */
+#define VM_ERR_WINDOWS_LIVE (-41)
 
 struct vm_space;
 
@@ -58,6 +61,8 @@ struct vm_space {
     struct tlb_vmspace tvs;          /* page table + CPU set (OSTD: pt, cpus) */
     vm_fault_handler_t fault_fn;     /* NULL: faults are not handled */
     void *fault_arg;
+    struct vm_io_windows io_windows; /* live VmReader/VmWriter windows
+                                        (include/guest/uaccess.h) */
 };
 
 /*
@@ -65,7 +70,7 @@ struct vm_space {
  * Preconditions: mm_init() done (the kernel page table exists).
  * Postconditions: on success, a space mapping nothing in the user half, the
  *   kernel half shared with the kernel page table, active on no CPU, no
- *   fault handler.
+ *   fault handler, no live VmReader/VmWriter window.
  * Fails: returns NULL (nothing allocated) when memory for the space or its
  *   root page-table node cannot be had.
  */
@@ -77,8 +82,10 @@ struct vm_space *vm_space_new(void);
  * Preconditions: no live cursor on it; no CPU will activate it again.
  * Postconditions: on success the space is gone; frames whose last reference
  *   it held go back to the frame allocator.
- * Fails: TLB_ERR_BUSY (nothing done) while some CPU still has it active
- *   (activate another space or vm_space_activate(NULL) there first).
+ * Fails (nothing done): VM_ERR_WINDOWS_LIVE while a VmReader / VmWriter
+ *   on it is live (drop it first); TLB_ERR_BUSY while some CPU still has
+ *   it active (activate another space or vm_space_activate(NULL) there
+ *   first).
  */
 int vm_space_destroy(struct vm_space *vs);
 
