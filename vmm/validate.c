@@ -93,6 +93,10 @@ void vmm_event_format(const struct tlb_event *e, char *buf, size_t len)
                  e->sub == TLB_FREE_PT_NODE ? "pt-node" : "frame", e->u.free.pa,
                  e->u.free.npages);
         break;
+    case TLB_EV_NODE_ALLOC:
+        snprintf(p, rest, " node 0x%" PRIx64 " L%u (root 0x%" PRIx64 ")", e->u.alloc.node, e->sub,
+                 e->root);
+        break;
     case TLB_EV_OP_BEGIN: case TLB_EV_OP_END:
     case TLB_EV_CURSOR_LOCK: case TLB_EV_CURSOR_UNLOCK:
         snprintf(p, rest, " [0x%" PRIx64 ", 0x%" PRIx64 ") root 0x%" PRIx64, e->u.range.start,

@@ -448,9 +448,28 @@ static void scenario_t1_reused_as_node(struct sb *b, bool bug, struct expect *e)
     *e = (struct expect){ TLB_T1, 1, VA(5), F };
 }
 
+/* The same reuse by a version-2 producer: the frame is announced as a fresh node (NODE_ALLOC)
+ * before anything is stored into it, and the reuse is caught there. */
+static void scenario_t1_reused_as_allocated_node(struct sb *b, bool bug, struct expect *e)
+{
+    sc_setup(b, 2, ALL2);
+    sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
+    sb_op(b, 0, R, true, TLB_OP_UNMAP, VA(5), VA(6));
+    sb_store(b, 0, R, L1, 1, 5, 0);
+    if (!bug)
+        shootdown(b, 0, ALL2, VA(5));
+    sb_node_alloc(b, 0, R, F, 1);   /* F becomes a new level-1 table */
+    if (bug)
+        shootdown(b, 0, ALL2, VA(5));
+    sb_op(b, 0, R, false, TLB_OP_UNMAP, VA(5), VA(6));
+    sb_store(b, 0, R, F, 1, 0, sb_leaf(F2, true, false));
+    *e = (struct expect){ TLB_T1, 1, VA(5), F };
+}
+
 const struct scenario tlb_scenarios[] = {
     { "t1", true, scenario_t1, false },
     { "t1_reused_as_node", true, scenario_t1_reused_as_node, false },
+    { "t1_reused_as_allocated_node", true, scenario_t1_reused_as_allocated_node, false },
     { "t2", true, scenario_t2, false },
     { "t3", true, scenario_t3, false },
     { "t4", true, scenario_t4, false },
