@@ -9,7 +9,9 @@
  *
  *   the default workload on 1, 2 and 4 CPUs: attach once, before any event;
  *   every sequence number exactly once, each record in its CPU's ring; the
- *   stream starts with the kernel page table's build; every CPU loads CR3;
+ *   stream starts with the kernel page table's build (its root's
+ *   NODE_ALLOC); every node is announced by a NODE_ALLOC before the first
+ *   store into it; every CPU loads CR3;
  *   at each checkpoint every event below the announced sequence number is
  *   already published; the validator finds no violation and no bad input
  *
@@ -241,6 +243,27 @@ static int by_seq(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Every page-table node the guest stores into was allocated in the stream (NODE_ALLOC, since its
+ * last FREE) before the store: the host models each one whole, not only its written entries. */
+static void every_node_announced(void)
+{
+    static bool live[MEM >> 12];
+    memset(live, 0, sizeof(live));
+    for (size_t i = 0; i < host.nevents; i++) {
+        const struct tlb_event *e = &host.events[i];
+        if (e->type == TLB_EV_NODE_ALLOC) {
+            ck_assert_uint_lt(e->u.alloc.node, MEM);
+            live[e->u.alloc.node >> 12] = true;
+        } else if (e->type == TLB_EV_FREE && e->sub == TLB_FREE_PT_NODE && e->u.free.pa < MEM) {
+            live[e->u.free.pa >> 12] = false;
+        } else if (e->type == TLB_EV_PTE_STORE) {
+            ck_assert_msg(e->u.pte.node < MEM && live[e->u.pte.node >> 12],
+                          "event %llu stores into node 0x%llx, which no NODE_ALLOC announced",
+                          (unsigned long long)e->seq, (unsigned long long)e->u.pte.node);
+        }
+    }
+}
+
 /* The protocol checks, then the validator's verdict on the merged stream. */
 static struct tlb_validator *validate(void)
 {
@@ -255,8 +278,10 @@ static struct tlb_validator *validate(void)
         ck_assert_msg(host.events[i].seq == i, "record %zu has seq %llu: a gap or a duplicate",
                       i, (unsigned long long)host.events[i].seq);
     ck_assert_uint_gt(host.nevents, 0);
-    /* The first event is a store into the kernel page table being built. */
-    ck_assert_uint_eq(host.events[0].type, TLB_EV_PTE_STORE);
+    /* The first event is the allocation of the kernel page table's root. */
+    ck_assert_uint_eq(host.events[0].type, TLB_EV_NODE_ALLOC);
+    ck_assert_uint_eq(host.events[0].sub, 4);
+    every_node_announced();
     uint64_t cr3_cpus = 0;
     for (size_t i = 0; i < host.nevents; i++)
         if (host.events[i].type == TLB_EV_CR3_LOAD)
