@@ -75,12 +75,13 @@ static void p_pte_stored(void *ctx, const struct pt_pte_store *st)
 /* The node is zeroed and nothing links it yet: its event comes before any
  * store into it, so the host models all 512 entries from here on. Nodes
  * allocated before the attach (none in this guest: the rings are attached
- * before the kernel page table is built) have no event. */
+ * before the kernel page table is built), or for a host that reads only
+ * version-1 events, have no event. */
 static void p_node_allocated(void *ctx, pt_paddr_t pa, int level)
 {
     (void)ctx;
     mm_node_level[pa >> PAGE_SHIFT] = (uint8_t)level;
-    if (trace_enabled())
+    if (trace_node_allocs())
         tlb_note_node_alloc(&mm_tlb, pa, level);
 }
 
