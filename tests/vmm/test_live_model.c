@@ -82,6 +82,21 @@ static void poke(struct fixture *x, uint64_t node, unsigned idx, uint64_t val)
     memcpy(x->ram + node + 8 * idx, &val, 8);
 }
 
+/* Exactly one mismatch, on CPU 0, for entry (node, index) of a level-1 node, whose report names
+ * `where`. */
+static void expect_one_mismatch(const struct fixture *x, uint64_t node, unsigned index, uint64_t guest,
+                                uint64_t model, const char *where)
+{
+    ck_assert_uint_eq(x->out.count, 1);
+    ck_assert_uint_eq(x->m[0].cpu, 0);
+    ck_assert_uint_eq(x->m[0].node, node);
+    ck_assert_uint_eq(x->m[0].index, index);
+    ck_assert_int_eq(x->m[0].level, 1);
+    ck_assert_uint_eq(x->m[0].guest, guest);
+    ck_assert_uint_eq(x->m[0].model, model);
+    ck_assert_msg(strstr(x->m[0].what, where), "%s", x->m[0].what);
+}
+
 START_TEST(tree_equal_to_model)
 {
     struct fixture x;
@@ -117,14 +132,7 @@ START_TEST(store_without_event_is_a_mismatch)
     setup(&x);
     poke(&x, L1, 5, changed);                 /* the guest wrote it, no event said so */
     vmm_inspect_tree(x.ram, MEM, x.val, &x.written, 0, R, &x.out);
-    ck_assert_uint_eq(x.out.count, 1);
-    ck_assert_uint_eq(x.m[0].cpu, 0);
-    ck_assert_uint_eq(x.m[0].node, L1);
-    ck_assert_uint_eq(x.m[0].index, 5);
-    ck_assert_int_eq(x.m[0].level, 1);
-    ck_assert_uint_eq(x.m[0].guest, changed);
-    ck_assert_uint_eq(x.m[0].model, sb_leaf(F, true, false));
-    ck_assert_msg(strstr(x.m[0].what, "L1 node 0x103000 entry 5 (va 0x5000)"), "%s", x.m[0].what);
+    expect_one_mismatch(&x, L1, 5, changed, sb_leaf(F, true, false), "L1 node 0x103000 entry 5 (va 0x5000)");
     teardown(&x);
 }
 END_TEST
@@ -172,15 +180,8 @@ START_TEST(untraced_store_into_allocated_node_is_a_mismatch)
     ck_assert(tlb_validator_node_whole(x.val, L1));
     poke(&x, L1, 6, planted);
     vmm_inspect_tree(x.ram, MEM, x.val, &x.written, 0, R, &x.out);
-    ck_assert_uint_eq(x.out.count, 1);
-    ck_assert_uint_eq(x.m[0].node, L1);
-    ck_assert_uint_eq(x.m[0].index, 6);
-    ck_assert_int_eq(x.m[0].level, 1);
-    ck_assert_uint_eq(x.m[0].guest, planted);
-    ck_assert_uint_eq(x.m[0].model, 0);
-    ck_assert_msg(strstr(x.m[0].what, "L1 node 0x103000 entry 6 (va 0x6000): guest memory has "
-                                      "0x00000000002020a5, the model has 0x0000000000000000"),
-                  "%s", x.m[0].what);
+    expect_one_mismatch(&x, L1, 6, planted, 0, "L1 node 0x103000 entry 6 (va 0x6000): guest memory has "
+                                               "0x00000000002020a5, the model has 0x0000000000000000");
     teardown(&x);
 }
 END_TEST
