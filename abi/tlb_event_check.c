@@ -31,12 +31,12 @@ bool tlb_stream_header_check(const struct tlb_stream_header *h, char *err, size_
     if (h->magic != TLB_STREAM_MAGIC)
         return fail(err, errlen, "bad stream magic 0x%08" PRIx32 " (expected 0x%08x \"TLBE\")",
                     h->magic, TLB_STREAM_MAGIC);
-    if (h->version != TLB_EVENT_VERSION)
-        return fail(err, errlen, "unsupported event format version %u (this reader knows %u)",
-                    h->version, TLB_EVENT_VERSION);
+    if (h->version < TLB_EVENT_VERSION_MIN || h->version > TLB_EVENT_VERSION)
+        return fail(err, errlen, "unsupported event format version %u (this reader knows %u..%u)",
+                    h->version, TLB_EVENT_VERSION_MIN, TLB_EVENT_VERSION);
     if (h->record_size != TLB_EVENT_RECORD_SIZE)
-        return fail(err, errlen, "bad record size %u (version 1 records are %u bytes)",
-                    h->record_size, TLB_EVENT_RECORD_SIZE);
+        return fail(err, errlen, "bad record size %u (version %u records are %u bytes)",
+                    h->record_size, h->version, TLB_EVENT_RECORD_SIZE);
     if (h->cpu_count == 0 || h->cpu_count > TLB_MAX_CPUS)
         return fail(err, errlen, "bad cpu count %" PRIu32 " (must be 1..%u)", h->cpu_count,
                     TLB_MAX_CPUS);
@@ -69,7 +69,7 @@ static bool check_flush_payload(const struct tlb_event *ev, char *err, size_t er
 #define name tlb_event_type_name(ev->type)
     uint64_t va = ev->u.flush.va, n = ev->u.flush.npages;
     if (ev->arg != 0)
-        return fail(err, errlen, "event %" PRIu64 " (%s): PCID field %u is reserved in version 1 "
+        return fail(err, errlen, "event %" PRIu64 " (%s): PCID field %u is reserved "
                     "and must be 0", ev->seq, name, ev->arg);
     if (ev->u.flush.reserved)
         return fail(err, errlen, "event %" PRIu64 " (%s): reserved payload word is set", ev->seq, name);
@@ -111,6 +111,19 @@ static bool check_pte_store(const struct tlb_event *ev, char *err, size_t errlen
     if (!page_pa(ev->u.pte.node) || ev->u.pte.node == 0)
         return fail(err, errlen, "event %" PRIu64 " (PTE_STORE): node address 0x%" PRIx64
                     " is zero, not page-aligned or beyond 52 bits", ev->seq, ev->u.pte.node);
+    return true;
+}
+
+static bool check_node_alloc(const struct tlb_event *ev, char *err, size_t errlen)
+{
+    if (ev->sub < 1 || ev->sub > 4)
+        return fail(err, errlen, "event %" PRIu64 " (NODE_ALLOC): bad level %u (must be 1..4)",
+                    ev->seq, ev->sub);
+    if (!page_pa(ev->u.alloc.node) || ev->u.alloc.node == 0)
+        return fail(err, errlen, "event %" PRIu64 " (NODE_ALLOC): node address 0x%" PRIx64
+                    " is zero, not page-aligned or beyond 52 bits", ev->seq, ev->u.alloc.node);
+    if (ev->arg || ev->u.alloc.reserved[0] || ev->u.alloc.reserved[1])
+        return fail(err, errlen, "event %" PRIu64 " (NODE_ALLOC): reserved fields are set", ev->seq);
     return true;
 }
 
@@ -209,6 +222,8 @@ static bool check_payload(const struct tlb_event *ev, uint32_t cpu_count, char *
         if (ev->sub)
             return fail(err, errlen, "event %" PRIu64 " (%s): sub must be 0", ev->seq, name);
         return check_range(ev, err, errlen);
+    case TLB_EV_NODE_ALLOC:
+        return check_node_alloc(ev, err, errlen);
     case TLB_EV_OP_BEGIN:
     case TLB_EV_OP_END:
         if (ev->sub < TLB_OP_MAP || ev->sub > TLB_OP_OTHER)
@@ -228,6 +243,23 @@ static bool check_payload(const struct tlb_event *ev, uint32_t cpu_count, char *
         return fail(err, errlen, "event %" PRIu64 " (FRAME_REF): reserved sub is set", ev->seq);
     return true;
 #undef name
+}
+
+unsigned tlb_event_type_max(unsigned version)
+{
+    switch (version) {
+    case 1: return TLB_EV_TYPE_MAX_V1;
+    case 2: return TLB_EV_TYPE_MAX;
+    default: return 0;
+    }
+}
+
+bool tlb_event_check_version(const struct tlb_event *ev, unsigned version, char *err, size_t errlen)
+{
+    if (ev->type <= tlb_event_type_max(version))
+        return true;
+    return fail(err, errlen, "event %" PRIu64 ": type %u (%s) does not exist in a version-%u stream",
+                ev->seq, ev->type, tlb_event_type_name(ev->type), version);
 }
 
 bool tlb_event_check(const struct tlb_event *ev, uint32_t cpu_count, char *err, size_t errlen)

@@ -94,6 +94,7 @@ const char *tlb_event_type_name(unsigned type)
         [TLB_EV_FREE] = "FREE",               [TLB_EV_FRAME_REF] = "FRAME_REF",
         [TLB_EV_CURSOR_LOCK] = "CURSOR_LOCK", [TLB_EV_CURSOR_UNLOCK] = "CURSOR_UNLOCK",
         [TLB_EV_OP_BEGIN] = "OP_BEGIN",       [TLB_EV_OP_END] = "OP_END",
+        [TLB_EV_NODE_ALLOC] = "NODE_ALLOC",
     };
     if (type == 0 || type > TLB_EV_TYPE_MAX)
         return "?";

@@ -1,7 +1,7 @@
 /*
  * Building and sending event records (abi/include/abi/tlb_event.h), and the
- * hooks through which the page-table core's PTE stores and frame releases
- * join the same stream.
+ * hooks through which the page-table core's node allocations, PTE stores and
+ * frame releases join the same stream.
  */
 #include "flusher_internal.h"
 
@@ -59,6 +59,12 @@ void tlb_note_pte_store(struct tlb_domain *dom, const struct pt_pte_store *store
     pt_paddr_t root = dom->cpu[tlb_cur_cpu(dom)].ctx_root;
     tlb_ev_simple(dom, TLB_EV_PTE_STORE, (uint8_t)store->level, (uint16_t)store->index, root,
                   store->node, store->old_pte, store->new_pte);
+}
+
+void tlb_note_node_alloc(struct tlb_domain *dom, pt_paddr_t pa, int level)
+{
+    pt_paddr_t root = dom->cpu[tlb_cur_cpu(dom)].ctx_root;
+    tlb_ev_simple(dom, TLB_EV_NODE_ALLOC, (uint8_t)level, 0, root, pa, 0, 0);
 }
 
 void tlb_note_frame_free(struct tlb_domain *dom, pt_paddr_t pa, int node_level)

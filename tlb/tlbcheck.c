@@ -135,6 +135,7 @@ static enum tlb_verdict validate_stream(FILE *f, const char *name, struct tlb_va
     if (!tlb_stream_header_check(&h, err, errlen))
         return TLB_VERDICT_BAD_INPUT;
     opt->cpu_count = h.cpu_count;
+    opt->format_version = h.version;
     struct tlb_validator *v = tlb_validator_create(opt);
     uint8_t *buf = malloc(CHUNK_RECORDS * TLB_EVENT_RECORD_SIZE);
     if (!v || !buf) {

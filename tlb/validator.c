@@ -46,7 +46,8 @@ enum tlb_verdict tlb_v_bad_input(struct tlb_validator *v, const char *fmt, ...)
 struct tlb_validator *tlb_validator_create(const struct tlb_validator_options *opt)
 {
     if (!opt || opt->cpu_count == 0 || opt->cpu_count > TLB_MAX_CPUS || opt->npolicies > 16 ||
-        (opt->npolicies && !opt->policies))
+        (opt->npolicies && !opt->policies) ||
+        (opt->format_version != 0 && tlb_event_type_max(opt->format_version) == 0))
         return NULL;
     for (size_t i = 0; i < opt->npolicies; i++)
         if (!opt->policies[i].name)
@@ -56,6 +57,8 @@ struct tlb_validator *tlb_validator_create(const struct tlb_validator_options *o
         return NULL;
     v->opt = *opt;
     v->opt.policies = NULL;   /* copied below; the caller's array need not outlive us */
+    if (v->opt.format_version == 0)
+        v->opt.format_version = TLB_EVENT_VERSION;
     v->ncpus = opt->cpu_count;
     v->ob_free = NONE32;
     v->ob_epoch = 1;   /* fresh nodes hold 0: never marked */
@@ -131,6 +134,7 @@ static enum tlb_verdict route(struct tlb_validator *v, const struct tlb_event *e
     case TLB_EV_FREE: return tlb_v_check_free(v, ev);
     case TLB_EV_OP_BEGIN: return tlb_v_check_op_begin(v, ev);
     case TLB_EV_OP_END: return tlb_v_check_op_end(v, ev);
+    case TLB_EV_NODE_ALLOC: return tlb_v_tree_node_alloc(v, ev);
     default:
         /* FLUSH_ISSUE, FRAME_REF, CURSOR_*: recorded in the
          * stream for humans; the model's verdicts do not depend on them (v1). */
@@ -145,7 +149,8 @@ enum tlb_verdict tlb_validator_feed(struct tlb_validator *v, const struct tlb_ev
     if (v->finished)
         return tlb_v_bad_input(v, "event %llu fed after finish", (unsigned long long)ev->seq);
     char err[200];
-    if (!tlb_event_check(ev, v->ncpus, err, sizeof err))
+    if (!tlb_event_check(ev, v->ncpus, err, sizeof err) ||
+        !tlb_event_check_version(ev, v->opt.format_version, err, sizeof err))
         return tlb_v_bad_input(v, "%s", err);
     if (check_sequence(v, ev) != TLB_VERDICT_OK)
         return TLB_VERDICT_BAD_INPUT;
@@ -196,6 +201,12 @@ bool tlb_validator_model_pte(const struct tlb_validator *v, uint64_t node_pa, un
     return true;
 }
 
+bool tlb_validator_node_whole(const struct tlb_validator *v, uint64_t node_pa)
+{
+    const struct vnode *n = tlb_v_tree_node(v, node_pa);
+    return n && n->whole;
+}
+
 bool tlb_validator_cpu_root(const struct tlb_validator *v, uint32_t cpu, uint64_t *root, uint16_t *pcid)
 {
     if (cpu >= v->ncpus || !v->cpus[cpu].cr3_loaded)
@@ -219,6 +230,7 @@ enum tlb_verdict tlb_validate_bytes(const uint8_t *buf, size_t len, const struct
         header_ok = tlb_stream_header_check(&h, err, sizeof err);
     }
     o.cpu_count = header_ok ? h.cpu_count : 1;
+    o.format_version = header_ok ? h.version : 0;
     struct tlb_validator *v = tlb_validator_create(&o);
     *out = v;
     if (!v)

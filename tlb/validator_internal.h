@@ -2,7 +2,7 @@
  * Internal state of the TLB-ordering validator, shared by its source files:
  *   validator.c        create / feed / finish, sequencing, event routing
  *   validator_hash.c   open-addressing u64 -> u64 hash map
- *   validator_tree.c   address-space trees rebuilt from PTE stores and roots
+ *   validator_tree.c   address-space trees rebuilt from node allocations, PTE stores and roots
  *   validator_cpu.c    per-CPU may-cache state: CR3/PCID, flush discharge
  *   validator_oblig.c  the obligation pool and per-CPU open lists
  *   validator_store.c  PTE-store classification (R2/R3) -> obligations, BBM
@@ -51,6 +51,15 @@ struct vnode {
     uint16_t parent_index;   /* index of this node in its parent(s) */
     struct vnode *parent;    /* one parent (NULL when detached, or for a root) */
     uint64_t base_va;        /* canonical VA of entry 0; valid when attached */
+    /*
+     * Wholly modelled: the stream allocated it (NODE_ALLOC at alloc_seq) with
+     * every entry zero, so each entry is known, 0 until stored, and no old
+     * value is ever adopted. False for a node first seen through a store, a
+     * link or a CR3 load (built before the stream began, or by a producer
+     * without NODE_ALLOC): only its written entries are known.
+     */
+    bool whole;
+    uint64_t alloc_seq;
     uint64_t written[8];     /* entries ever stored to (for adopt_unknown_entries) */
     uint32_t ob_epoch[512];  /* == validator's ob_epoch: an obligation for this entry may be open */
     uint64_t pte[512];
@@ -251,6 +260,9 @@ uint64_t tlb_v_tree_link_since(const struct vnode *n);
  * root does not hold top, or linked top only at or after `until`.
  */
 uint64_t tlb_v_tree_root_bound(const struct vnode *root, const struct vnode *top, uint64_t until);
+/* NODE_ALLOC: a fresh, wholly modelled node; bad input when the node is still known (linked,
+ * loaded, or never freed since the stream last saw it). */
+enum tlb_verdict tlb_v_tree_node_alloc(struct tlb_validator *v, const struct tlb_event *ev);
 /* Link child pointed to by table entry `pte` at (parent, idx); false on bad input. */
 bool tlb_v_tree_link(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte, uint64_t seq);
 void tlb_v_tree_unlink(struct tlb_validator *v, struct vnode *parent, unsigned idx, uint64_t pte);

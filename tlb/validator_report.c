@@ -197,6 +197,9 @@ static void event_text(const struct tlb_event *e, FILE *out)
         fprintf(out, " root 0x%" PRIx64 " op %u [0x%" PRIx64 ", 0x%" PRIx64 ")", e->root, e->sub, e->u.range.start,
                 e->u.range.end);
         break;
+    case TLB_EV_NODE_ALLOC:
+        fprintf(out, " root 0x%" PRIx64 " level %u node 0x%" PRIx64, e->root, e->sub, e->u.alloc.node);
+        break;
     default:
         fprintf(out, " sub %u arg %u root 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64, e->sub, e->arg,
                 e->root, e->u.raw[0], e->u.raw[1], e->u.raw[2]);

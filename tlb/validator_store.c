@@ -466,13 +466,20 @@ enum tlb_verdict tlb_v_store_apply(struct tlb_validator *v, const struct tlb_eve
     uint64_t bit = 1ull << (idx & 63);
     bool first = !(n->written[idx >> 6] & bit);
     n->written[idx >> 6] |= bit;
-    if (n->pte[idx] != old && first && n->pte[idx] == 0 && v->opt.adopt_unknown_entries &&
+    /* A node allocated in the stream has no entry that predates it: nothing to adopt. */
+    if (n->pte[idx] != old && first && n->pte[idx] == 0 && v->opt.adopt_unknown_entries && !n->whole &&
         adopt(v, n, idx, old, ev->seq) != TLB_VERDICT_OK)
         return TLB_VERDICT_BAD_INPUT;
     /* The MMU set A/D in memory: real, not a lost event. The entry's translation and `since` stay;
      * the model takes the bits from `old` (so clearing them later is a downgrade, R2). */
     if (mmu_updated(n->pte[idx], old))
         n->pte[idx] = old;
+    if (n->pte[idx] != old && n->whole && first)
+        return tlb_v_bad_input(v, "event %llu: PTE store to node 0x%llx index %u says the old value was 0x%llx, "
+                           "but the node was allocated with every entry zero at event %llu and this entry "
+                           "was never stored to since (a store without an event?)",
+                           (unsigned long long)ev->seq, (unsigned long long)n->pa, idx,
+                           (unsigned long long)old, (unsigned long long)n->alloc_seq);
     if (n->pte[idx] != old)
         return tlb_v_bad_input(v, "event %llu: PTE store to node 0x%llx index %u says the old value was 0x%llx, "
                            "but the modelled value is 0x%llx (lost or reordered events?)",

@@ -1,5 +1,6 @@
 /*
- * The address-space trees, rebuilt from PTE stores and root loads: a table
+ * The address-space trees, rebuilt from node allocations, PTE stores and
+ * root loads: a table
  * of page-table nodes keyed by physical address, each holding its 512
  * modelled entries, its level, its position (parent and index) and the VA
  * of its first entry. Also the reverse map from frames to the number of
@@ -46,6 +47,38 @@ struct vnode *tlb_v_tree_node_get(struct tlb_validator *v, uint64_t pa, int leve
     n->level = (uint8_t)level;
     tlb_v_check_node_reuse(v, pa, seq);
     return n;
+}
+
+/* Why a NODE_ALLOC of the known node n is refused: it still has a life in the stream. */
+static enum tlb_verdict refuse_alloc(struct tlb_validator *v, const struct tlb_event *ev, const struct vnode *n)
+{
+    unsigned long long seq = ev->seq, pa = n->pa;
+    if (n->nparents > 0 && n->parent)
+        return tlb_v_bad_input(v, "event %llu: NODE_ALLOC of page-table node 0x%llx, which is still linked "
+                           "into a page table (level %u, from node 0x%llx index %u)", seq, pa, n->level,
+                           (unsigned long long)n->parent->pa, n->parent_index);
+    if (n->nparents > 0)
+        return tlb_v_bad_input(v, "event %llu: NODE_ALLOC of page-table node 0x%llx, which is still linked "
+                           "into a page table (level %u)", seq, pa, n->level);
+    if (n->whole)
+        return tlb_v_bad_input(v, "event %llu: NODE_ALLOC of page-table node 0x%llx, allocated at event %llu "
+                           "and never freed since (a FREE of it is missing)", seq, pa,
+                           (unsigned long long)n->alloc_seq);
+    return tlb_v_bad_input(v, "event %llu: NODE_ALLOC of page-table node 0x%llx, which the stream uses as a "
+                       "level-%u node and never freed (a FREE of it is missing)", seq, pa, n->level);
+}
+
+enum tlb_verdict tlb_v_tree_node_alloc(struct tlb_validator *v, const struct tlb_event *ev)
+{
+    const struct vnode *known = tlb_v_tree_node(v, ev->u.alloc.node);
+    if (known)
+        return refuse_alloc(v, ev, known);
+    struct vnode *n = tlb_v_tree_node_get(v, ev->u.alloc.node, ev->sub, ev->seq);
+    if (!n)
+        return TLB_VERDICT_BAD_INPUT;
+    n->whole = true;
+    n->alloc_seq = ev->seq;
+    return TLB_VERDICT_OK;
 }
 
 bool tlb_v_tree_attached(const struct vnode *n)

@@ -114,6 +114,7 @@ static int build_devices(void *fdt, const struct vmm_fdt_params *p,
         FDT_TRY(fdt_property_cell(fdt, "ring-count", p->trace_rings));
         FDT_TRY(fdt_property_cell(fdt, "ring-stride", (uint32_t)p->trace_stride));
         FDT_TRY(fdt_property_cell(fdt, "version", VMM_TRACE_RING_VERSION));
+        FDT_TRY(fdt_property_cell(fdt, "event-version", TLB_EVENT_VERSION));
         FDT_TRY(fdt_end_node(fdt));
     }
     FDT_TRY(fdt_end_node(fdt));

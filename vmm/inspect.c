@@ -57,6 +57,8 @@ static void sample(struct walker *w, uint64_t va, bool traced)
 
 static void walk(struct walker *w, uint64_t node, int level, uint64_t base)
 {
+    bool whole;
+
     if (++w->nodes > MAX_NODES)
         return;
     if (node >= w->mem || w->mem - node < PT_BASE_PAGE_SIZE) {
@@ -66,6 +68,8 @@ static void walk(struct walker *w, uint64_t node, int level, uint64_t base)
         vmm_inspect_add(w->out, w->cpu, node, 0, level, node, 0, what);
         return;
     }
+    /* A node the stream allocated: every entry is modelled (0 until stored). */
+    whole = tlb_validator_node_whole(w->val, node);
     for (unsigned i = 0; i < PT_NR_ENTRIES; i++) {
         uint64_t va = pt_canonical(base + (uint64_t)i * pt_page_size(level)), model;
         pt_pte_t pte;
@@ -73,7 +77,7 @@ static void walk(struct walker *w, uint64_t node, int level, uint64_t base)
         bool traced = false;
 
         memcpy(&pte, w->ram + node + 8ull * i, 8);
-        if (!vmm_pa_set_has(w->written, node + 8ull * i) ||
+        if (!(whole || vmm_pa_set_has(w->written, node + 8ull * i)) ||
             !tlb_validator_model_pte(w->val, node, i, &model, &mlevel)) {
             w->out->unmodelled++;
         } else {

@@ -32,10 +32,12 @@ struct vmm_inspect_out {
 /*
  * Compares CPU `cpu`'s CR3 (`cr3`, flag bits included) and every page-table
  * entry reachable from it with the model in `val`. A/D bits are ignored
- * (the MMU sets them). Only entries the stream stored to (their addresses
- * in `written`; NULL = every entry) of nodes the model knows are compared:
- * the others were built before the guest attached and are not in the model;
- * they are counted in `unmodelled`.
+ * (the MMU sets them). Compared: every entry of a node the stream allocated
+ * (tlb_validator_node_whole: a never-stored entry must read 0, so a store
+ * the guest made without an event shows), and in the other nodes the model
+ * knows the entries the stream stored to (their addresses in `written`;
+ * NULL = every entry). The rest were built before the guest attached and are
+ * not in the model; they are counted in `unmodelled`.
  * Requires: ram maps guest RAM [0, mem); out->m has out->max entries.
  * Guarantees: reads only inside ram; visits at most 1 << 16 nodes; appends
  *   one vmm_mismatch per disagreement (a CR3 that is not the model's root

@@ -57,7 +57,7 @@ static void cross_check(struct vmm_machine *m, struct vmm_vcpu *v, uint64_t root
 
 size_t vmm_inspect_machine(struct vmm_machine *m, const struct tlb_validator *val,
                            const struct vmm_pa_set *written, struct vmm_mismatch *out,
-                           size_t max)
+                           size_t max, struct vmm_inspect_counts *counts)
 {
     struct vmm_inspect_out io = { .m = out, .max = max };
 
@@ -75,6 +75,7 @@ size_t vmm_inspect_machine(struct vmm_machine *m, const struct tlb_validator *va
         vmm_inspect_tree(m->vm.ram, m->p->mem, val, written, i, s.cr3, &io);
         cross_check(m, v, s.cr3 & PTE_TABLE_ADDR_MASK, &io, &io);
     }
+    *counts = (struct vmm_inspect_counts){ io.compared, io.unmodelled };
     return io.count;
 }
 

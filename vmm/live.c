@@ -118,9 +118,10 @@ static bool hook_pause(void *ctx, int self) { return vmm_machine_pause(ctx, self
 static void hook_resume(void *ctx) { vmm_machine_resume(ctx); }
 
 static size_t hook_inspect(void *ctx, const struct tlb_validator *val,
-                           const struct vmm_pa_set *written, struct vmm_mismatch *out, size_t max)
+                           const struct vmm_pa_set *written, struct vmm_mismatch *out, size_t max,
+                           struct vmm_inspect_counts *counts)
 {
-    return vmm_inspect_machine(ctx, val, written, out, max);
+    return vmm_inspect_machine(ctx, val, written, out, max, counts);
 }
 
 static void hook_stop(void *ctx, int status)

@@ -93,6 +93,10 @@ void vmm_event_format(const struct tlb_event *e, char *buf, size_t len)
                  e->sub == TLB_FREE_PT_NODE ? "pt-node" : "frame", e->u.free.pa,
                  e->u.free.npages);
         break;
+    case TLB_EV_NODE_ALLOC:
+        snprintf(p, rest, " node 0x%" PRIx64 " L%u (root 0x%" PRIx64 ")", e->u.alloc.node, e->sub,
+                 e->root);
+        break;
     case TLB_EV_OP_BEGIN: case TLB_EV_OP_END:
     case TLB_EV_CURSOR_LOCK: case TLB_EV_CURSOR_UNLOCK:
         snprintf(p, rest, " [0x%" PRIx64 ", 0x%" PRIx64 ") root 0x%" PRIx64, e->u.range.start,
@@ -310,9 +314,15 @@ static void pump_all(struct vmm_validate *v)
 
 static size_t inspect(struct vmm_validate *v, struct vmm_mismatch *m)
 {
+    struct vmm_inspect_counts c = { 0, 0 };
+    size_t n;
+
     if (!v->merge.started || !v->hooks.inspect)
         return 0;
-    return v->hooks.inspect(v->hooks.ctx, v->val, &v->written, m, VMM_MAX_MISMATCHES);
+    n = v->hooks.inspect(v->hooks.ctx, v->val, &v->written, m, VMM_MAX_MISMATCHES, &c);
+    v->st.entries.compared += c.compared;
+    v->st.entries.unmodelled += c.unmodelled;
+    return n;
 }
 
 static bool same_mismatch(const struct vmm_mismatch *a, const struct vmm_mismatch *b)
@@ -574,10 +584,12 @@ static void print_summary(struct vmm_validate *v)
     vmm_outf("vmm: validation: %" PRIu64 " events; flushes %" PRIu64 " single, %" PRIu64
              " range, %" PRIu64 " all-nonglobal, %" PRIu64 " all-global; %" PRIu64
              " IPIs (dispatches); %" PRIu64 " checkpoints passed; %" PRIu64 " violations; %"
+             PRIu64 " page-table entries compared, %" PRIu64 " unmodelled; %"
              PRIu64 " KVM exits (%.2f per 1000 events: %" PRIu64 " console bytes, %" PRIu64
              " hypercalls, %" PRIu64 " kicks, %" PRIu64 " other)\n", s->events, s->flushes[1],
              s->flushes[2], s->flushes[3], s->flushes[4], s->dispatches,
-             s->checkpoints_passed + s->periodic_checks, s->violations, s->exits.total, per_k,
+             s->checkpoints_passed + s->periodic_checks, s->violations, s->entries.compared,
+             s->entries.unmodelled, s->exits.total, per_k,
              s->exits.by[VMM_EXITK_CONSOLE], s->exits.by[VMM_EXITK_HYPERCALL],
              s->exits.by[VMM_EXITK_KICK], s->exits.by[VMM_EXITK_OTHER]);
 }
@@ -610,10 +622,11 @@ static void write_report(struct vmm_validate *v)
     fprintf(f, ",\"events\":%" PRIu64 ",\"flushes\":{\"single\":%" PRIu64 ",\"range\":%"
             PRIu64 ",\"all_nonglobal\":%" PRIu64 ",\"all_global\":%" PRIu64 "},\"dispatches\":%"
             PRIu64 ",\"checkpoints_passed\":%" PRIu64 ",\"violations\":%" PRIu64
+            ",\"entries_compared\":%" PRIu64 ",\"entries_unmodelled\":%" PRIu64
             ",\"kvm_exits\":%" PRIu64 ",\"kvm_exits_console\":%" PRIu64, s->events,
             s->flushes[1], s->flushes[2], s->flushes[3], s->flushes[4], s->dispatches,
-            s->checkpoints_passed + s->periodic_checks, s->violations, s->exits.total,
-            s->exits.by[VMM_EXITK_CONSOLE]);
+            s->checkpoints_passed + s->periodic_checks, s->violations, s->entries.compared,
+            s->entries.unmodelled, s->exits.total, s->exits.by[VMM_EXITK_CONSOLE]);
     if (v->fail == FAIL_CORRUPT) {
         fprintf(f, ",\"ring\":{\"ring\":%u,\"record\":%" PRIu64 ",\"what\":", v->corrupt.ring,
                 v->corrupt.index);

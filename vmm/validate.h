@@ -45,6 +45,14 @@ struct vmm_mismatch {
 };
 #define VMM_MAX_MISMATCHES 16
 
+/* How much one inspection compared: page-table entries compared with the
+ * model, and entries it left alone because the model does not know them
+ * (never written, in a node the stream did not allocate: built before the
+ * guest attached). */
+struct vmm_inspect_counts {
+    uint64_t compared, unmodelled;
+};
+
 /* KVM exits (returns of KVM_RUN to the VMM) by cause. */
 enum vmm_exit_kind {
     VMM_EXITK_CONSOLE = 0,     /* UART port I/O: one exit per byte the guest prints */
@@ -63,11 +71,14 @@ struct vmm_validate_hooks {
      * the machine is stopping instead. */
     bool (*pause)(void *ctx, int self);
     void (*resume)(void *ctx);
-    /* Compares every vCPU's CR3 and the page-table entries in `written` (the
-     * entries the stream stored to) with the model; fills up to max
-     * mismatches, returns their total number. vCPUs are paused. */
+    /* Compares every vCPU's CR3 and the page-table entries the model knows
+     * (every entry of a node the stream allocated, tlb_validator_node_whole;
+     * in other nodes the entries in `written`, those the stream stored to)
+     * with the model; fills up to max mismatches, returns their total
+     * number, and sets *counts. vCPUs are paused. */
     size_t (*inspect)(void *ctx, const struct tlb_validator *val,
-                      const struct vmm_pa_set *written, struct vmm_mismatch *out, size_t max);
+                      const struct vmm_pa_set *written, struct vmm_mismatch *out, size_t max,
+                      struct vmm_inspect_counts *counts);
     void (*stop)(void *ctx, int status);  /* request a VM stop */
     void (*exits)(void *ctx, struct vmm_exit_counts *out);  /* all vCPUs so far */
 };
@@ -75,6 +86,8 @@ struct vmm_validate_hooks {
 struct vmm_validate_stats {
     uint64_t events, flushes[5], dispatches, checkpoints_passed, periodic_checks;
     uint64_t violations;
+    struct vmm_inspect_counts entries;     /* summed over every inspection (checkpoints,
+                                              periodic checks and their rechecks) */
     struct vmm_exit_counts exits;          /* since attach */
     double drain_seconds;                  /* attach -> end */
     bool attached, failed;

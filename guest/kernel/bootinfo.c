@@ -209,6 +209,11 @@ static bool parse_trace(const void *fdt, struct bootinfo *bi)
         FAIL("/vmm/tlb-trace: region %#llx+%#llx is not page-aligned, not inside RAM, or "
              "too small for %u rings of %u bytes\n", (unsigned long long)t->base,
              (unsigned long long)t->size, t->ring_count, t->ring_stride);
+    /* Optional: a host that reads only version-1 events does not say. */
+    t->event_version = 1;
+    if (fdt_getprop(fdt, node, "event-version", &len) &&
+        (!prop_u32(fdt, node, "event-version", &t->event_version) || t->event_version == 0))
+        FAIL("/vmm/tlb-trace: event-version is not one cell of at least 1\n");
     if (!memmap_add(&bi->reserved, t->base, t->base + t->size))
         FAIL("too many reserved ranges\n");
     t->present = true;

@@ -18,6 +18,7 @@
 struct tlb_domain mm_tlb;
 struct pt_mem mm_mem;
 struct pt_page_table mm_kernel_pt;
+static uint32_t mm_bugs;       /* enum mm_bug bits planted by tlb_bug= */
 
 /* Frames never handed to the page-table core stay reserved in its metadata,
  * so a stray map of one is refused (PT_ERR_BAD_FRAME) instead of corrupting
@@ -59,17 +60,23 @@ static void metadata_init(void)
 static void faults_init(void)
 {
     char spec[128];
-    uint32_t faults = 0;
+    struct tlb_bug_set set = { 0, 0 };
     int found = bootarg_get(bootinfo.bootargs, "tlb_bug", spec, sizeof(spec));
     if (found < 0)
         PANIC("tlb_bug: the value is longer than %zu characters", sizeof(spec) - 1);
     if (found == 0)
         return;
-    if (!mm_parse_tlb_bug(spec, &faults))
+    if (!mm_parse_tlb_bug(spec, &set))
         hc_exit(1);
-    kprintf("guest: tlb_bug=%s: planting TLB bug(s) (fault bits %#x) for the validator to "
-            "catch\n", spec, faults);
-    tlb_domain_set_faults(&mm_tlb, faults);
+    kprintf("guest: tlb_bug=%s: planting TLB bug(s) (fault bits %#x, mm bits %#x) for the "
+            "validator to catch\n", spec, set.faults, set.mm);
+    tlb_domain_set_faults(&mm_tlb, set.faults);
+    mm_bugs = set.mm;
+}
+
+bool mm_bug_planted(uint32_t bug)
+{
+    return (mm_bugs & bug) != 0;
 }
 
 void mm_init(void)
@@ -124,11 +131,11 @@ void *vm_frame_ptr(uint64_t pa)
     return phys_to_virt(pa);
 }
 
-bool mm_parse_tlb_bug(const char *spec, uint32_t *faults)
+bool mm_parse_tlb_bug(const char *spec, struct tlb_bug_set *set)
 {
     const char *bad;
     unsigned bad_len;
-    if (tlb_bug_parse(spec, faults, &bad, &bad_len))
+    if (tlb_bug_parse(spec, set, &bad, &bad_len))
         return true;
     kprintf("guest: tlb_bug: unknown bug '%.*s'; known names (tlb_bug=NAME[,NAME...]):\n",
             (int)bad_len, bad);

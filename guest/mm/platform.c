@@ -20,8 +20,8 @@
 
 /* Which frames are page-table nodes, of which level (0: not a node): the
  * free event must say so, and frame.c has reset the metadata by the time it
- * calls release_frame. Learnt from the stores that link a node in and the
- * stores into it (every node is linked in by a store before it is used). */
+ * calls release_frame. Set when the core allocates the node (every node
+ * comes from pt_node_alloc, which calls node_allocated). */
 uint8_t *mm_node_level;
 
 static uint64_t ipis_sent[MAX_CPUS], ipis_received[MAX_CPUS], ipis_deferred[MAX_CPUS];
@@ -68,11 +68,21 @@ static void p_release_frame(void *ctx, pt_paddr_t pa)
 static void p_pte_stored(void *ctx, const struct pt_pte_store *st)
 {
     (void)ctx;
-    mm_node_level[st->node >> PAGE_SHIFT] = (uint8_t)st->level;
-    if (pt_pte_is_table(st->new_pte) && st->level > 1)
-        mm_node_level[pt_pte_table_paddr(st->new_pte) >> PAGE_SHIFT] = (uint8_t)(st->level - 1);
     if (trace_enabled())
         tlb_note_pte_store(&mm_tlb, st);
+}
+
+/* The node is zeroed and nothing links it yet: its event comes before any
+ * store into it, so the host models all 512 entries from here on. Nodes
+ * allocated before the attach (none in this guest: the rings are attached
+ * before the kernel page table is built), or for a host that reads only
+ * version-1 events, have no event. */
+static void p_node_allocated(void *ctx, pt_paddr_t pa, int level)
+{
+    (void)ctx;
+    mm_node_level[pa >> PAGE_SHIFT] = (uint8_t)level;
+    if (trace_node_allocs())
+        tlb_note_node_alloc(&mm_tlb, pa, level);
 }
 
 const struct pt_platform_ops mm_pt_ops = {
@@ -80,6 +90,7 @@ const struct pt_platform_ops mm_pt_ops = {
     .alloc_frame = p_alloc_frame,
     .release_frame = p_release_frame,
     .pte_stored = p_pte_stored,
+    .node_allocated = p_node_allocated,
 };
 
 /* ---- struct tlb_platform_ops ---- */

@@ -72,6 +72,11 @@ bool trace_enabled(void)
     return __atomic_load_n(&enabled, __ATOMIC_RELAXED);
 }
 
+bool trace_node_allocs(void)
+{
+    return trace_enabled() && bootinfo.trace.event_version >= 2;   /* NODE_ALLOC: version 2 */
+}
+
 void trace_emit(void *ctx, const struct tlb_event *ev)
 {
     (void)ctx;

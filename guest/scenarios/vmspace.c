@@ -21,6 +21,10 @@
  * With tracing on, CPU 0 takes a host checkpoint at barriers, after every
  * shootdown has finished (no CPU is between a page-table store and its
  * event there).
+ *
+ * tlb_bug=untraced-store: in round 0, CPU 0 also maps the page after its
+ * slice with a plain store that emits no event (vm_space_map_untraced); the
+ * first checkpoint must report that entry.
  */
 #include "guest/arch.h"
 #include "guest/bootinfo.h"
@@ -28,6 +32,7 @@
 #include "guest/percpu.h"
 #include "guest/printf.h"
 #include "guest/scenario.h"
+#include "guest/tlb_bug.h"
 #include "guest/trace.h"
 #include "guest/workload.h"
 
@@ -86,12 +91,27 @@ static void note_frame(struct cpu_stats *st, uint64_t pa)
         st->reused++;
 }
 
+/* tlb_bug=untraced-store: the page at `va`, in the slice's level-1 node, mapped to `pa` past the
+ * page-table core: no event. The host's next checkpoint must name this entry. */
+static void plant_untraced_store(struct vm_space *vs, uint64_t va, uint64_t pa, struct cpu_stats *st)
+{
+    uint64_t node;
+    unsigned index;
+    if (!vm_space_map_untraced(vs, va, pa, &node, &index)) {
+        fail(st, "tlb_bug=untraced-store: no empty level-1 entry", va, 0);
+        return;
+    }
+    kprintf("vmspace: tlb_bug=untraced-store: cpu %u mapped va %#llx to frame %#llx with a plain "
+            "store into L1 node %#llx entry %u, and no event\n", this_cpu()->index,
+            (unsigned long long)va, (unsigned long long)pa, (unsigned long long)node, index);
+}
+
 /* Maps SLICE_PAGES new frames over this CPU's slice of vs (replacing what is
  * there) and writes generation `gen`'s pattern through the user VA. */
 static void map_slice(struct vm_space *vs, unsigned cpu, unsigned round, unsigned gen,
                       struct cpu_stats *st)
 {
-    uint64_t va = slice_va(cpu);
+    uint64_t va = slice_va(cpu), first = 0;
     struct vm_cursor c;
     int r = vm_space_cursor_mut(vs, va, va + SLICE_PAGES * PAGE_SIZE, &c);
     if (r < 0) {
@@ -113,8 +133,11 @@ static void map_slice(struct vm_space *vs, unsigned cpu, unsigned round, unsigne
         }
         st->maps++;
         st->replaced += (uint64_t)r;
+        first = p == 0 ? pa : first;
     }
     vm_cursor_drop(&c);
+    if (cpu == 0 && round == 0 && gen == 0 && first && mm_bug_planted(MM_BUG_UNTRACED_STORE))
+        plant_untraced_store(vs, va + SLICE_PAGES * PAGE_SIZE, first, st);
     /* The space is active here: write through the new translations. */
     for (unsigned p = 0; p < SLICE_PAGES; p++)
         *(volatile uint64_t *)(uintptr_t)(va + p * PAGE_SIZE) = pattern(cpu, round, p, gen);

@@ -125,6 +125,9 @@ bool pt_node_alloc(struct pt_mem *mem, int level, pt_paddr_t *pa)
     if (!pt_frame_alloc(mem, PT_USAGE_PT_NODE, pa))
         return false;
     pt_meta_fast(mem, *pa)->level = (uint8_t)level;
+    /* Zeroed and not yet reachable: the platform hears of it before any store into it. */
+    if (mem->ops->node_allocated)
+        mem->ops->node_allocated(mem->ctx, *pa, level);
     return true;
 }
 

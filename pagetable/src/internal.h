@@ -191,7 +191,8 @@ static inline bool pt_pte_leaf_tracked(pt_pte_t pte)
 }
 
 /*
- * Allocate a zeroed page-table node at `level` (ref 1, unlocked, not stray).
+ * Allocate a zeroed page-table node at `level` (ref 1, unlocked, not stray)
+ * and tell the platform (ops->node_allocated, when set).
  * Returns false (nothing allocated) when out of memory.
  */
 bool pt_node_alloc(struct pt_mem *mem, int level, pt_paddr_t *pa);

@@ -42,6 +42,7 @@ struct fdt_opts {
     const char *trace_compat;
     uint32_t trace_version, ring_count, ring_stride;
     uint64_t trace_base, trace_size;
+    int64_t event_version;       /* -1: no event-version property */
 };
 
 static struct fdt_opts defaults(void)
@@ -49,7 +50,7 @@ static struct fdt_opts defaults(void)
     return (struct fdt_opts){ VMM_ABI_VERSION, VMM_HYPERCALL_PORT, VMM_FDT_HYPERCALL_COMPAT,
                               false, false, false, 4, -1, -1, "scenario=smp quiet", 16,
                               false, VMM_FDT_TRACE_COMPAT, VMM_TRACE_RING_VERSION, 4, 0x11000,
-                              0xf000000, 4 * 0x11000 };
+                              0xf000000, 4 * 0x11000, TLB_EVENT_VERSION };
 }
 
 /* The region a VMM with 4 rings of 0x11000 bytes puts at the top of 256 MiB. */
@@ -122,6 +123,8 @@ static void build(const struct fdt_opts *o)
             T(fdt_property_u32(blob, "ring-count", o->ring_count));
             T(fdt_property_u32(blob, "ring-stride", o->ring_stride));
             T(fdt_property_u32(blob, "version", o->trace_version));
+            if (o->event_version >= 0)
+                T(fdt_property_u32(blob, "event-version", (uint32_t)o->event_version));
             T(fdt_end_node(blob));
         }
         T(fdt_end_node(blob));
@@ -181,10 +184,22 @@ START_TEST(trace_node_is_read_and_reserved)
     ck_assert_uint_eq(bi.trace.size, 4 * 0x11000);
     ck_assert_uint_eq(bi.trace.ring_count, 4);
     ck_assert_uint_eq(bi.trace.ring_stride, 0x11000);
+    ck_assert_uint_eq(bi.trace.event_version, TLB_EVENT_VERSION);
     /* The region is reserved, so the frame allocator never hands it out. */
     ck_assert_uint_eq(bi.reserved.count, 3);
     ck_assert_uint_eq(bi.reserved.r[2].start, 0xf000000);
     ck_assert_uint_eq(bi.reserved.r[2].end, 0xf000000 + 4 * 0x11000);
+}
+END_TEST
+
+/* A host that reads only version-1 events announces no event-version: 1. */
+START_TEST(trace_event_version_defaults_to_1)
+{
+    struct fdt_opts o = with_trace();
+    struct bootinfo bi;
+    o.event_version = -1;
+    ck_assert_msg(parse(&o, &bi), "refused: %s", console);
+    ck_assert_uint_eq(bi.trace.event_version, 1);
 }
 END_TEST
 
@@ -208,6 +223,7 @@ static void break_trace_stride_odd(struct fdt_opts *o) { *o = with_trace(); o->r
 static void break_trace_small(struct fdt_opts *o) { *o = with_trace(); o->trace_size = 0x11000; }
 static void break_trace_outside(struct fdt_opts *o) { *o = with_trace(); o->trace_base = 0x10000000; }
 static void break_trace_align(struct fdt_opts *o) { *o = with_trace(); o->trace_base += 8; }
+static void break_trace_event_version(struct fdt_opts *o) { *o = with_trace(); o->event_version = 0; }
 
 static const struct {
     void (*edit)(struct fdt_opts *);
@@ -232,6 +248,7 @@ static const struct {
     { break_trace_small, "too small for 4 rings of 69632 bytes" },
     { break_trace_outside, "region 0x10000000+0x44000 is not page-aligned, not inside RAM" },
     { break_trace_align, "region 0xf000008+0x44000 is not page-aligned" },
+    { break_trace_event_version, "/vmm/tlb-trace: event-version is not one cell of at least 1" },
 };
 
 START_TEST(refusals_name_the_problem)
@@ -285,6 +302,7 @@ int check_program(int argc, char **argv, struct check_plan *plan)
     TCase *tc = tcase_create("bootinfo");
     tcase_add_test(tc, valid_fdt);
     tcase_add_test(tc, trace_node_is_read_and_reserved);
+    tcase_add_test(tc, trace_event_version_defaults_to_1);
     tcase_add_test(tc, trace_stride_need_not_be_page_aligned);
     tcase_add_loop_test(tc, refusals_name_the_problem, 0,
                         (int)(sizeof(refusals) / sizeof(refusals[0])));

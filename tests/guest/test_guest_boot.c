@@ -110,6 +110,7 @@ START_TEST(unknown_tlb_bug_lists_the_names)
     ck_assert_msg(strstr(res.console, "unknown bug 'no-such-bug'"), "console:\n%s", res.console);
     ck_assert_ptr_nonnull(strstr(res.console, "skip-unmap-flush"));
     ck_assert_ptr_nonnull(strstr(res.console, "free-before-flush"));
+    ck_assert_ptr_nonnull(strstr(res.console, "untraced-store"));
 }
 END_TEST
 

@@ -9,9 +9,14 @@
  *
  *   the default workload on 1, 2 and 4 CPUs: attach once, before any event;
  *   every sequence number exactly once, each record in its CPU's ring; the
- *   stream starts with the kernel page table's build; every CPU loads CR3;
+ *   stream starts with the kernel page table's build (its root's
+ *   NODE_ALLOC); every node is announced by a NODE_ALLOC before the first
+ *   store into it; every CPU loads CR3;
  *   at each checkpoint every event below the announced sequence number is
  *   already published; the validator finds no violation and no bad input
+ *
+ *   an older host (no event-version in /vmm/tlb-trace): the guest writes a
+ *   version-1 stream, without NODE_ALLOC, which validates clean as version 1
  *
  *   planted bugs (tlb_bug=free-before-flush, tlb_bug=skip-unmap-flush): the
  *   validator reports violations of the expected classes
@@ -47,6 +52,9 @@
 
 static const char *rom, *elf;
 static struct hx_result res;
+/* The event-version the test's /vmm/tlb-trace announces; 0 leaves the property out (a host that
+ * reads only version 1). */
+static uint32_t announced_event_version = TLB_EVENT_VERSION;
 
 /* The host side of one run. */
 struct host {
@@ -163,6 +171,8 @@ static int add_trace_node(struct hx_vm *vm, int fdt_size)
     ck_assert_int_eq(fdt_setprop_u32(buf, node, "ring-count", (uint32_t)host.cpus), 0);
     ck_assert_int_eq(fdt_setprop_u32(buf, node, "ring-stride", (uint32_t)host.stride), 0);
     ck_assert_int_eq(fdt_setprop_u32(buf, node, "version", VMM_TRACE_RING_VERSION), 0);
+    if (announced_event_version)
+        ck_assert_int_eq(fdt_setprop_u32(buf, node, "event-version", announced_event_version), 0);
     ck_assert_int_eq(fdt_pack(buf), 0);
     ck_assert_uint_le(fdt_totalsize(buf), VMM_FDT_MAX_SIZE);
     memcpy(fdt, buf, fdt_totalsize(buf));
@@ -241,8 +251,30 @@ static int by_seq(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The protocol checks, then the validator's verdict on the merged stream. */
-static struct tlb_validator *validate(void)
+/* Every page-table node the guest stores into was allocated in the stream (NODE_ALLOC, since its
+ * last FREE) before the store: the host models each one whole, not only its written entries. */
+static void every_node_announced(void)
+{
+    static bool live[MEM >> 12];
+    memset(live, 0, sizeof(live));
+    for (size_t i = 0; i < host.nevents; i++) {
+        const struct tlb_event *e = &host.events[i];
+        if (e->type == TLB_EV_NODE_ALLOC) {
+            ck_assert_uint_lt(e->u.alloc.node, MEM);
+            live[e->u.alloc.node >> 12] = true;
+        } else if (e->type == TLB_EV_FREE && e->sub == TLB_FREE_PT_NODE && e->u.free.pa < MEM) {
+            live[e->u.free.pa >> 12] = false;
+        } else if (e->type == TLB_EV_PTE_STORE) {
+            ck_assert_msg(e->u.pte.node < MEM && live[e->u.pte.node >> 12],
+                          "event %llu stores into node 0x%llx, which no NODE_ALLOC announced",
+                          (unsigned long long)e->seq, (unsigned long long)e->u.pte.node);
+        }
+    }
+}
+
+/* The protocol checks, then the validator's verdict on the merged stream, read as a stream file
+ * of format `version`. */
+static struct tlb_validator *validate_as(unsigned version)
 {
     ck_assert_msg(strstr(res.console, "trace: "), "console:\n%s", res.console);
     ck_assert_uint_eq(host.attaches, 1);
@@ -255,8 +287,15 @@ static struct tlb_validator *validate(void)
         ck_assert_msg(host.events[i].seq == i, "record %zu has seq %llu: a gap or a duplicate",
                       i, (unsigned long long)host.events[i].seq);
     ck_assert_uint_gt(host.nevents, 0);
-    /* The first event is a store into the kernel page table being built. */
-    ck_assert_uint_eq(host.events[0].type, TLB_EV_PTE_STORE);
+    if (version >= 2) {
+        /* The first event is the allocation of the kernel page table's root. */
+        ck_assert_uint_eq(host.events[0].type, TLB_EV_NODE_ALLOC);
+        ck_assert_uint_eq(host.events[0].sub, 4);
+        every_node_announced();
+    } else {
+        /* Version 1: the first event is a store into the kernel page table being built. */
+        ck_assert_uint_eq(host.events[0].type, TLB_EV_PTE_STORE);
+    }
     uint64_t cr3_cpus = 0;
     for (size_t i = 0; i < host.nevents; i++)
         if (host.events[i].type == TLB_EV_CR3_LOAD)
@@ -266,7 +305,7 @@ static struct tlb_validator *validate(void)
     size_t len = sizeof(struct tlb_stream_header) + host.nevents * TLB_EVENT_RECORD_SIZE;
     uint8_t *stream = malloc(len);
     ck_assert_ptr_nonnull(stream);
-    struct tlb_stream_header sh = { TLB_STREAM_MAGIC, TLB_EVENT_VERSION, TLB_EVENT_RECORD_SIZE,
+    struct tlb_stream_header sh = { TLB_STREAM_MAGIC, (uint16_t)version, TLB_EVENT_RECORD_SIZE,
                                     (uint32_t)host.cpus, 0 };
     memcpy(stream, &sh, sizeof(sh));
     memcpy(stream + sizeof(sh), host.events, host.nevents * TLB_EVENT_RECORD_SIZE);
@@ -278,6 +317,8 @@ static struct tlb_validator *validate(void)
                   tlb_validator_error(v));
     return v;
 }
+
+static struct tlb_validator *validate(void) { return validate_as(TLB_EVENT_VERSION); }
 
 static void print_reports(struct tlb_validator *v, size_t max)
 {
@@ -305,6 +346,21 @@ START_TEST(workload_stream_is_complete_and_clean)
     ck_assert_msg(strstr(res.console, line), "console:\n%s", res.console);
     /* The rings were far smaller than the stream: they wrapped. */
     ck_assert_uint_gt(host.nevents, CAP_SMALL * (unsigned)n);
+}
+END_TEST
+
+/* A host that announces no event-version reads version 1 only: the guest emits no NODE_ALLOC,
+ * and its stream is a clean version-1 stream (every node then known by its written entries). */
+START_TEST(old_host_gets_a_version_1_stream)
+{
+    announced_event_version = 0;
+    traced_boot(1, "", CAP_SMALL);
+    announced_event_version = TLB_EVENT_VERSION;
+    struct tlb_validator *v = validate_as(1);
+    ck_assert_uint_eq(tlb_validator_count(v, TLB_REPORT_VIOLATION), 0);
+    ck_assert_uint_eq(tlb_validator_events(v), host.nevents);
+    tlb_validator_destroy(v);
+    ck_assert_uint_eq(host.checkpoints, 9);
 }
 END_TEST
 
@@ -378,6 +434,7 @@ int check_program(int argc, char **argv, struct check_plan *plan)
     tcase_add_loop_test(tc, workload_stream_is_complete_and_clean, 0,
                         (int)(sizeof(trace_cpus) / sizeof(trace_cpus[0])));
     tcase_add_loop_test(tc, planted_bug_is_caught, 0, (int)(sizeof(bugs) / sizeof(bugs[0])));
+    tcase_add_test(tc, old_host_gets_a_version_1_stream);
     tcase_add_test(tc, bench_vmspace_traced);
     suite_add_tcase(s, tc);
     check_plan_add(plan, s);

@@ -1,7 +1,8 @@
 /*
  * Huge pages: ranges exactly one huge entry (#3731/#3732), splits by map,
  * take_next and protect_next with the child's stride at every level (#3920),
- * find_next and query inside huge mappings.
+ * find_next and query inside huge mappings; every node, a split's child
+ * included, announced to the platform before any store into it.
  */
 #include <stdlib.h>
 
@@ -302,10 +303,74 @@ START_TEST(map_2m_into_1g_splits)
 }
 END_TEST
 
+/* The platform hears of every node the core allocates (node_allocated): zeroed, at its level,
+ * once, before any store into it and before the store that links it -- also a split's child,
+ * which is filled before it is linked. (The TLB layer turns this into NODE_ALLOC.) */
+#define MAX_ANNOUNCED 16
+static pt_paddr_t announced[MAX_ANNOUNCED];
+static int announced_level[MAX_ANNOUNCED];
+static unsigned nannounced;
+
+static int announced_as(pt_paddr_t node)
+{
+    for (unsigned i = 0; i < nannounced; i++)
+        if (announced[i] == node)
+            return announced_level[i];
+    return 0;
+}
+
+static void on_node_allocated(void *ctx, pt_paddr_t pa, int level)
+{
+    (void)ctx;
+    const pt_pte_t *e = ptes_of(pa);
+    for (unsigned i = 0; i < PT_NR_ENTRIES; i++)
+        ck_assert_msg(e[i] == 0, "node %#llx announced with entry %u = %#llx", (unsigned long long)pa, i,
+                      (unsigned long long)e[i]);
+    ck_assert_int_eq(announced_as(pa), 0);
+    ck_assert_uint_lt(nannounced, MAX_ANNOUNCED);
+    announced[nannounced] = pa;
+    announced_level[nannounced++] = level;
+}
+
+static void store_into_announced(void *arg, const struct pt_pte_store *s)
+{
+    (void)arg;
+    ck_assert_msg(announced_as(s->node) == s->level, "store into node %#llx (level %d) not announced",
+                  (unsigned long long)s->node, s->level);
+    if (pt_pte_is_table(s->new_pte))
+        ck_assert_int_eq(announced_as(pt_pte_table_paddr(s->new_pte)), s->level - 1);
+}
+
+START_TEST(nodes_are_announced_before_their_stores)
+{
+    struct pt_page_table t;
+    struct pt_cursor c;
+    struct pt_frag f;
+    nannounced = 0;
+    hp.ops.node_allocated = on_node_allocated;
+    pt_host_set_pte_hook(&hp, store_into_announced, NULL);
+    ck_assert_int_eq(pt_create(&t, mem, &pt_user_config_1g), PT_OK);
+    util_map4k(&t, 0x5000, PT_RW);                      /* root -> L3 -> L2 -> L1 */
+    util_map_huge(&t, 5 * GiB, PA_1G, 3, PT_R);
+    pt_vaddr_t va = 5 * GiB + 0x3000;                   /* splits the 1 GiB, then a 2 MiB leaf */
+    ck_assert_int_eq(pt_cursor_new(&c, &t, va, va + 4096), PT_OK);
+    struct pt_item it = { util_frame(), 1, util_prop(PT_RW), true };
+    ck_assert_int_eq(pt_cursor_map(&c, &it, &f), 1);
+    pt_cursor_drop(&c);
+    pt_frag_release(mem, &f);
+    pt_host_set_pte_hook(&hp, NULL, NULL);
+    hp.ops.node_allocated = NULL;
+    ck_assert_uint_eq(nannounced, 6);                   /* root, L3, L2, L1; the two split children */
+    ck_assert_uint_eq(util_check(&t).nr_nodes, nannounced);
+    pt_destroy(&t);
+}
+END_TEST
+
 CHECK_PROGRAM_ONE_FIXTURE_TCASE("pagetable_huge", "huge", CHECK_TIMEOUT_DEFAULT, setup, teardown,
                                 range_equal_to_one_2m_entry_maps_huge,
                                 range_equal_to_one_1g_entry_maps_huge, take_part_of_2m_leaf,
                                 take_part_of_1g_leaf, take_whole_huge_leaf,
                                 map_4k_into_huge_splits, protect_part_of_huge,
                                 find_next_inside_huge, map_2m_into_1g_splits,
+                                nodes_are_announced_before_their_stores,
                                 split_keeps_mmu_dirty_bit)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the page-table platform, wrapped to route PTE stores and frees ---- */
+/* ---- the page-table platform, wrapped to route node allocations, PTE stores and frees ---- */
 
 static void *w_phys_to_virt(void *ctx, pt_paddr_t pa)
 {
@@ -26,7 +26,7 @@ static void w_release_frame(void *ctx, pt_paddr_t pa)
     struct sim *s = ctx;
     uint64_t fn = pa >> PT_BASE_PAGE_SHIFT;
     /* frame.c has already reset the frame's metadata, so the simulation
-       remembers which frames are nodes (from the PTE stores that link them). */
+       remembers which frames are nodes (from their allocation). */
     if (s->dom)
         tlb_note_frame_free(s->dom, pa, s->node_level[fn]);
     s->node_level[fn] = 0;
@@ -36,11 +36,16 @@ static void w_release_frame(void *ctx, pt_paddr_t pa)
 static void w_pte_stored(void *ctx, const struct pt_pte_store *st)
 {
     struct sim *s = ctx;
-    s->node_level[st->node >> PT_BASE_PAGE_SHIFT] = (uint8_t)st->level;
-    if (pt_pte_is_table(st->new_pte) && st->level > 1)
-        s->node_level[pt_pte_table_paddr(st->new_pte) >> PT_BASE_PAGE_SHIFT] = (uint8_t)(st->level - 1);
     if (s->dom)
         tlb_note_pte_store(s->dom, st);
+}
+
+static void w_node_allocated(void *ctx, pt_paddr_t pa, int level)
+{
+    struct sim *s = ctx;
+    s->node_level[pa >> PT_BASE_PAGE_SHIFT] = (uint8_t)level;
+    if (s->dom)
+        tlb_note_node_alloc(s->dom, pa, level);
 }
 
 /* ---- the flusher platform ---- */
@@ -231,7 +236,8 @@ bool sim_init(struct sim *s, unsigned nr_cpus, unsigned nr_spaces, uint64_t nr_f
     s->wrap_ops = (struct pt_platform_ops){.phys_to_virt = w_phys_to_virt,
                                            .alloc_frame = w_alloc_frame,
                                            .release_frame = w_release_frame,
-                                           .pte_stored = w_pte_stored};
+                                           .pte_stored = w_pte_stored,
+                                           .node_allocated = w_node_allocated};
     s->hp.mem.ops = &s->wrap_ops;
     s->hp.mem.ctx = s;
     s->baseline_live = pt_host_live(&s->hp);

@@ -127,8 +127,9 @@ static void p_emit(void *ctx, const struct tlb_event *ev)
     b->ev[b->n++] = *ev;
 }
 
-/* The page-table platform, wrapped to route PTE stores and frees into the
-   stream (as tests/tlb_flusher/sim.c does, with atomic node marks). */
+/* The page-table platform, wrapped to route node allocations, PTE stores and
+   frees into the stream (as tests/tlb_flusher/sim.c does, with atomic node
+   marks). */
 static void *w_phys_to_virt(void *ctx, pt_paddr_t pa) { (void)ctx; return g.hp_ops->phys_to_virt(g.hp_ctx, pa); }
 static bool w_alloc_frame(void *ctx, pt_paddr_t *pa) { (void)ctx; return g.hp_ops->alloc_frame(g.hp_ctx, pa); }
 static void w_release_frame(void *ctx, pt_paddr_t pa)
@@ -141,11 +142,13 @@ static void w_release_frame(void *ctx, pt_paddr_t pa)
 static void w_pte_stored(void *ctx, const struct pt_pte_store *st)
 {
     (void)ctx;
-    __atomic_store_n(&g.node_level[st->node >> PT_BASE_PAGE_SHIFT], (uint8_t)st->level, __ATOMIC_RELAXED);
-    if (pt_pte_is_table(st->new_pte) && st->level > 1)
-        __atomic_store_n(&g.node_level[pt_pte_table_paddr(st->new_pte) >> PT_BASE_PAGE_SHIFT],
-                         (uint8_t)(st->level - 1), __ATOMIC_RELAXED);
     tlb_note_pte_store(g.dom, st);
+}
+static void w_node_allocated(void *ctx, pt_paddr_t pa, int level)
+{
+    (void)ctx;
+    __atomic_store_n(&g.node_level[pa >> PT_BASE_PAGE_SHIFT], (uint8_t)level, __ATOMIC_RELAXED);
+    tlb_note_node_alloc(g.dom, pa, level);
 }
 
 static int by_seq(const void *a, const void *b)
@@ -295,7 +298,8 @@ START_TEST(threads_share_spaces_and_flush_each_other)
     g.hp_ctx = g.hp.mem.ctx;
     g.hp_ops = g.hp.mem.ops;
     g.wrap = (struct pt_platform_ops){.phys_to_virt = w_phys_to_virt, .alloc_frame = w_alloc_frame,
-                                      .release_frame = w_release_frame, .pte_stored = w_pte_stored};
+                                      .release_frame = w_release_frame, .pte_stored = w_pte_stored,
+                                      .node_allocated = w_node_allocated};
     g.hp.mem.ops = &g.wrap;
     g.ops = (struct tlb_platform_ops){
         .cpu_id = p_cpu_id, .send_ipi = p_send_ipi, .flush_page = p_flush_page,

@@ -20,10 +20,16 @@
 #define ALL2 3ull   /* CPUs 0 and 1 */
 
 /* Starts a stream for `ncpus` CPUs with the tree R -> L3 -> L2 -> L1 built
- * (no leaves yet); every CPU in the mask `loaded` joins R and loads it. */
+ * as a version-2 producer builds it (each node allocated, NODE_ALLOC, before
+ * it is stored to or linked; no leaves yet); every CPU in the mask `loaded`
+ * joins R and loads it. */
 static inline void sc_setup(struct sb *b, uint32_t ncpus, uint64_t loaded)
 {
     sb_init(b, ncpus);
+    sb_node_alloc(b, 0, 0, R, 4);
+    sb_node_alloc(b, 0, R, L3, 3);
+    sb_node_alloc(b, 0, R, L2, 2);
+    sb_node_alloc(b, 0, R, L1, 1);
     sb_store(b, 0, R, R, 4, 0, sb_table(L3));
     sb_store(b, 0, R, L3, 3, 0, sb_table(L2));
     sb_store(b, 0, R, L2, 2, 0, sb_table(L1));

@@ -431,9 +431,10 @@ static void scenario_equivalent_split(struct sb *b, bool bug, struct expect *e)
     *e = (struct expect){ 0, 0, 0, 0 };
 }
 
-/* T1 (variant): the unmapped frame is reused as a page-table node before the flush (no FREE record:
- * caught when the node first appears). */
-static void scenario_t1_reused_as_node(struct sb *b, bool bug, struct expect *e)
+/* T1 (variant): the unmapped frame is reused as a page-table node before the flush (no FREE
+ * record). `announced`: a version-2 producer announces the fresh node (NODE_ALLOC), and the reuse
+ * is caught there; else it is caught when the node first appears, at the first store into it. */
+static void reused_as_node(struct sb *b, bool bug, struct expect *e, bool announced)
 {
     sc_setup(b, 2, ALL2);
     sb_store(b, 0, R, L1, 1, 5, sb_leaf(F, true, false));
@@ -441,6 +442,8 @@ static void scenario_t1_reused_as_node(struct sb *b, bool bug, struct expect *e)
     sb_store(b, 0, R, L1, 1, 5, 0);
     if (!bug)
         shootdown(b, 0, ALL2, VA(5));
+    if (announced)
+        sb_node_alloc(b, 0, R, F, 1);
     sb_store(b, 0, R, F, 1, 0, sb_leaf(F2, true, false));   /* F becomes a new level-1 table */
     if (bug)
         shootdown(b, 0, ALL2, VA(5));
@@ -448,9 +451,20 @@ static void scenario_t1_reused_as_node(struct sb *b, bool bug, struct expect *e)
     *e = (struct expect){ TLB_T1, 1, VA(5), F };
 }
 
+static void scenario_t1_reused_as_node(struct sb *b, bool bug, struct expect *e)
+{
+    reused_as_node(b, bug, e, false);
+}
+
+static void scenario_t1_reused_as_allocated_node(struct sb *b, bool bug, struct expect *e)
+{
+    reused_as_node(b, bug, e, true);
+}
+
 const struct scenario tlb_scenarios[] = {
     { "t1", true, scenario_t1, false },
     { "t1_reused_as_node", true, scenario_t1_reused_as_node, false },
+    { "t1_reused_as_allocated_node", true, scenario_t1_reused_as_allocated_node, false },
     { "t2", true, scenario_t2, false },
     { "t3", true, scenario_t3, false },
     { "t4", true, scenario_t4, false },

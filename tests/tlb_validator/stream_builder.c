@@ -159,6 +159,16 @@ uint64_t sb_free_node(struct sb *b, uint32_t cpu, uint64_t pa, int level)
     return sb_raw(b, ev);
 }
 
+uint64_t sb_node_alloc(struct sb *b, uint32_t cpu, uint64_t root, uint64_t node, int level)
+{
+    for (size_t i = 0; i < b->nptes; i++)   /* the allocator hands it out zeroed */
+        if (b->ptes[i].node == node)
+            b->ptes[i].val = 0;
+    struct tlb_event ev = { .cpu = cpu, .type = TLB_EV_NODE_ALLOC, .sub = (uint8_t)level, .root = root };
+    ev.u.alloc.node = node;
+    return sb_raw(b, ev);
+}
+
 uint64_t sb_op(struct sb *b, uint32_t cpu, uint64_t root, bool begin, uint8_t kind, uint64_t start,
                uint64_t end)
 {

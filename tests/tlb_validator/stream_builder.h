@@ -52,6 +52,8 @@ uint64_t sb_sync(struct sb *b, uint32_t cpu, uint64_t mask, uint64_t dseq);
 uint64_t sb_activate(struct sb *b, uint32_t cpu, uint64_t root, bool enter);
 uint64_t sb_free_frame(struct sb *b, uint32_t cpu, uint64_t pa, uint64_t npages);
 uint64_t sb_free_node(struct sb *b, uint32_t cpu, uint64_t pa, int level);
+/* A page-table node taken from the allocator, zeroed (the builder forgets its old entries). */
+uint64_t sb_node_alloc(struct sb *b, uint32_t cpu, uint64_t root, uint64_t node, int level);
 uint64_t sb_op(struct sb *b, uint32_t cpu, uint64_t root, bool begin, uint8_t kind, uint64_t start,
                uint64_t end);
 

@@ -104,7 +104,11 @@ static void header_field(unsigned off, uint32_t val, unsigned width, const char 
 
 START_TEST(bad_magic) { header_field(0, 0x12345678, 4, "magic"); }
 END_TEST
-START_TEST(bad_version) { header_field(4, 2, 2, "version"); }
+START_TEST(bad_version)
+{
+    header_field(4, 0, 2, "version 0");
+    header_field(4, TLB_EVENT_VERSION + 1, 2, "unsupported event format version");
+}
 END_TEST
 START_TEST(bad_record_size) { header_field(6, 64, 2, "record size"); }
 END_TEST

@@ -61,6 +61,7 @@ START_TEST(fdt_trace_node)
     ck_assert_uint_eq(cell(off, "ring-count"), 4);
     ck_assert_uint_eq(cell(off, "ring-stride"), l.stride);
     ck_assert_uint_eq(cell(off, "version"), VMM_TRACE_RING_VERSION);
+    ck_assert_uint_eq(cell(off, "event-version"), TLB_EVENT_VERSION);
     reg = fdt_getprop(fdt, off, "reg", &len);
     ck_assert_int_eq(len, 16);
     ck_assert_uint_eq(fdt64_ld(&reg[0]), l.base);

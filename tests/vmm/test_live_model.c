@@ -1,7 +1,8 @@
 /*
  * Unit tests of host inspection's tree comparison (vmm/inspect.c): page
  * tables laid out in a RAM buffer, a validator fed the stream that built
- * them, and the comparison of every entry the stream wrote (A/D ignored),
+ * them, and the comparison (A/D ignored) of every entry of a node the stream
+ * allocated (NODE_ALLOC) and of every entry the stream wrote in the others,
  * of CR3 with the root the events say the CPU loaded, and of table
  * pointers that leave RAM.
  */
@@ -41,7 +42,9 @@ static void store(struct fixture *x, uint64_t node, int level, unsigned idx, uin
     ck_assert(vmm_pa_set_add(&x->written, node + 8 * idx));
 }
 
-static void setup(struct fixture *x)
+/* The tree R -> L3 -> L2 -> L1 with a page at VA 5. `allocated`: the stream allocates every node
+ * (NODE_ALLOC) before building it, as the guest does; else the nodes predate the stream. */
+static void build(struct fixture *x, bool allocated)
 {
     struct tlb_validator_options o = tlb_validator_default_options(1);
 
@@ -49,6 +52,8 @@ static void setup(struct fixture *x)
     x->ram = calloc(1, MEM);
     vmm_pa_set_init(&x->written);
     sb_init(&x->b, 1);
+    for (uint64_t node = R, level = 4; allocated && node <= L1; node += 0x1000, level--)
+        sb_node_alloc(&x->b, 0, R, node, (int)level);
     store(x, R, 4, 0, sb_table(L3));
     store(x, L3, 3, 0, sb_table(L2));
     store(x, L2, 2, 0, sb_table(L1));
@@ -62,6 +67,8 @@ static void setup(struct fixture *x)
     x->out = (struct vmm_inspect_out){ .m = x->m, .max = VMM_MAX_MISMATCHES };
 }
 
+static void setup(struct fixture *x) { build(x, false); }
+
 static void teardown(struct fixture *x)
 {
     tlb_validator_destroy(x->val);
@@ -73,6 +80,21 @@ static void teardown(struct fixture *x)
 static void poke(struct fixture *x, uint64_t node, unsigned idx, uint64_t val)
 {
     memcpy(x->ram + node + 8 * idx, &val, 8);
+}
+
+/* Exactly one mismatch, on CPU 0, for entry (node, index) of a level-1 node, whose report names
+ * `where`. */
+static void expect_one_mismatch(const struct fixture *x, uint64_t node, unsigned index, uint64_t guest,
+                                uint64_t model, const char *where)
+{
+    ck_assert_uint_eq(x->out.count, 1);
+    ck_assert_uint_eq(x->m[0].cpu, 0);
+    ck_assert_uint_eq(x->m[0].node, node);
+    ck_assert_uint_eq(x->m[0].index, index);
+    ck_assert_int_eq(x->m[0].level, 1);
+    ck_assert_uint_eq(x->m[0].guest, guest);
+    ck_assert_uint_eq(x->m[0].model, model);
+    ck_assert_msg(strstr(x->m[0].what, where), "%s", x->m[0].what);
 }
 
 START_TEST(tree_equal_to_model)
@@ -110,28 +132,56 @@ START_TEST(store_without_event_is_a_mismatch)
     setup(&x);
     poke(&x, L1, 5, changed);                 /* the guest wrote it, no event said so */
     vmm_inspect_tree(x.ram, MEM, x.val, &x.written, 0, R, &x.out);
-    ck_assert_uint_eq(x.out.count, 1);
-    ck_assert_uint_eq(x.m[0].cpu, 0);
-    ck_assert_uint_eq(x.m[0].node, L1);
-    ck_assert_uint_eq(x.m[0].index, 5);
-    ck_assert_int_eq(x.m[0].level, 1);
-    ck_assert_uint_eq(x.m[0].guest, changed);
-    ck_assert_uint_eq(x.m[0].model, sb_leaf(F, true, false));
-    ck_assert_msg(strstr(x.m[0].what, "L1 node 0x103000 entry 5 (va 0x5000)"), "%s", x.m[0].what);
+    expect_one_mismatch(&x, L1, 5, changed, sb_leaf(F, true, false), "L1 node 0x103000 entry 5 (va 0x5000)");
     teardown(&x);
 }
 END_TEST
 
+/* In nodes the stream did not allocate (boot-era), an entry the stream never wrote is not in the
+ * model: counted, not compared. */
 START_TEST(untraced_entries_are_not_compared)
 {
     struct fixture x;
 
     setup(&x);
+    ck_assert(!tlb_validator_node_whole(x.val, L1));
     poke(&x, L1, 6, sb_leaf(F + 0x2000, true, false));   /* written before the attach */
     vmm_inspect_tree(x.ram, MEM, x.val, &x.written, 0, R, &x.out);
     ck_assert_uint_eq(x.out.count, 0);
-    ck_assert_uint_ge(x.out.unmodelled, 1);
+    ck_assert_uint_eq(x.out.compared, 4);
+    ck_assert_uint_eq(x.out.unmodelled, 4 * 512 - 4);
     ck_assert_uint_eq(x.out.nsamples, 2);
+    teardown(&x);
+}
+END_TEST
+
+/* In a tree the stream allocated, every entry is compared: 4 nodes of 512 entries. */
+START_TEST(allocated_tree_is_compared_whole)
+{
+    struct fixture x;
+
+    build(&x, true);
+    vmm_inspect_tree(x.ram, MEM, x.val, &x.written, 0, R, &x.out);
+    ck_assert_uint_eq(x.out.count, 0);
+    ck_assert_uint_eq(x.out.compared, 4 * 512);
+    ck_assert_uint_eq(x.out.unmodelled, 0);
+    teardown(&x);
+}
+END_TEST
+
+/* ...so a store the guest made without an event, into an entry the stream never wrote, is a
+ * mismatch against the model's 0 (the gap this closes), reported like any other. */
+START_TEST(untraced_store_into_allocated_node_is_a_mismatch)
+{
+    struct fixture x;
+    uint64_t planted = sb_leaf(F + 0x2000, false, false);
+
+    build(&x, true);
+    ck_assert(tlb_validator_node_whole(x.val, L1));
+    poke(&x, L1, 6, planted);
+    vmm_inspect_tree(x.ram, MEM, x.val, &x.written, 0, R, &x.out);
+    expect_one_mismatch(&x, L1, 6, planted, 0, "L1 node 0x103000 entry 6 (va 0x6000): guest memory has "
+                                               "0x00000000002020a5, the model has 0x0000000000000000");
     teardown(&x);
 }
 END_TEST
@@ -167,4 +217,6 @@ END_TEST
 CHECK_PROGRAM_ONE_TCASE("vmm_live_model", "model", CHECK_TIMEOUT_DEFAULT,
                         tree_equal_to_model, ad_bits_are_ignored,
                         store_without_event_is_a_mismatch, untraced_entries_are_not_compared,
+                        allocated_tree_is_compared_whole,
+                        untraced_store_into_allocated_node_is_a_mismatch,
                         cr3_not_the_loaded_root, table_pointer_outside_ram)

@@ -56,13 +56,19 @@ static void f_resume(void *ctx)
     __atomic_add_fetch(&f->resumes, 1, __ATOMIC_SEQ_CST);
 }
 
+/* Each inspection reports 3 entries compared and 1 unmodelled. */
+#define F_COMPARED 3
+#define F_UNMODELLED 1
+
 static size_t f_inspect(void *ctx, const struct tlb_validator *val,
-                        const struct vmm_pa_set *written, struct vmm_mismatch *out, size_t max)
+                        const struct vmm_pa_set *written, struct vmm_mismatch *out, size_t max,
+                        struct vmm_inspect_counts *counts)
 {
     struct fake *f = ctx;
     unsigned n = __atomic_add_fetch(&f->inspects, 1, __ATOMIC_SEQ_CST);
 
     (void)val;
+    *counts = (struct vmm_inspect_counts){ F_COMPARED, F_UNMODELLED };
     if (f->check_written) {
         /* Every event was fed: the entries the stream stored to (build_t1). */
         ck_assert(vmm_pa_set_has(written, L1 + 8 * 5));
@@ -325,6 +331,8 @@ START_TEST(checkpoint_passes_and_pauses)
     struct vmm_validate_stats st;
     bool stop = true;
     int status = VMM_EXIT_PASSED;
+    size_t len;
+    char *rep, want[96];
 
     build_t1(&b, false);
     rig_init(&g, 2, NULL);
@@ -341,6 +349,14 @@ START_TEST(checkpoint_passes_and_pauses)
     vmm_validate_get_stats(g.v, &st);
     ck_assert_int_eq(status, VMM_EXIT_PASSED);
     ck_assert_uint_eq(st.checkpoints_passed, 2);     /* the guest's and the exit's */
+    /* The entries every inspection compared are summed. */
+    ck_assert_uint_eq(st.entries.compared, F_COMPARED * g.f.inspects);
+    ck_assert_uint_eq(st.entries.unmodelled, F_UNMODELLED * g.f.inspects);
+    rep = slurp(g.report, &len);
+    snprintf(want, sizeof(want), "\"entries_compared\":%u,\"entries_unmodelled\":%u",
+             F_COMPARED * g.f.inspects, F_UNMODELLED * g.f.inspects);
+    ck_assert_msg(strstr(rep, want), "%s", rep);
+    free(rep);
     rig_free(&g);
     sb_free(&b);
 }

@@ -1,5 +1,5 @@
 /*
- * The TLB event format, version 1: one fixed-size record per page-table or
+ * The TLB event format, version 2: one fixed-size record per page-table or
  * TLB action, shared by the guest (which emits it) and the host (which
  * validates it). This is a PUBLIC ABI: a guest that is not ours may produce
  * it. docs/tlb-events.md documents every field; keep the two in step.
@@ -27,7 +27,14 @@
 
 #include <stdint.h>
 
-#define TLB_EVENT_VERSION     1u
+/*
+ * Version 2 adds one record type, TLB_EV_NODE_ALLOC; nothing else changed.
+ * A reader of version 2 reads version-1 streams too (they cannot hold that
+ * type); a version-1 reader rejects a version-2 stream by its header, and a
+ * type-15 record as an unknown type.
+ */
+#define TLB_EVENT_VERSION     2u
+#define TLB_EVENT_VERSION_MIN 1u            /* the oldest version readers still accept */
 #define TLB_EVENT_RECORD_SIZE 48u
 #define TLB_STREAM_MAGIC      0x45424c54u   /* bytes "TLBE" */
 #define TLB_MAX_CPUS          64u           /* CPU ids 0..63 (dispatch masks are 64-bit) */
@@ -57,7 +64,10 @@ enum tlb_event_type {
     TLB_EV_CURSOR_UNLOCK = 12,/* that cursor was dropped (informational) */
     TLB_EV_OP_BEGIN    = 13,  /* a map/unmap/protect operation starts on `cpu` */
     TLB_EV_OP_END      = 14,  /* ...and completes: its completion point */
-    TLB_EV_TYPE_MAX    = 14,
+    TLB_EV_NODE_ALLOC  = 15,  /* a page-table node was taken from the allocator, all 512
+                                 entries zero (version 2) */
+    TLB_EV_TYPE_MAX    = 15,
+    TLB_EV_TYPE_MAX_V1 = 14,  /* the last type a version-1 stream may hold */
 };
 
 /* TLB_EV_FLUSH and TLB_EV_FLUSH_ISSUE: what is flushed (`sub`). */
@@ -117,8 +127,15 @@ struct tlb_event {
          * root = the address space whose tree the node belongs to (for a node
          * shared by several roots, e.g. kernel page tables, any one of them). */
         struct { uint64_t node, old_pte, new_pte; } pte;
+        /* TLB_EV_NODE_ALLOC: sub = level of the node (1..4), arg = 0, root as
+         * for PTE_STORE (0 = not known yet, e.g. a new root); node = its
+         * physical address (page-aligned, non-zero). Emitted after the node
+         * was zeroed and before any store into it or to an entry that links
+         * it, so every entry of the node is 0 until a PTE_STORE says
+         * otherwise. */
+        struct { uint64_t node, reserved[2]; } alloc;
         /* TLB_EV_FLUSH / TLB_EV_FLUSH_ISSUE: sub = enum tlb_flush_kind,
-         * arg = PCID (reserved in version 1: 0; a flush acts on the CPU's
+         * arg = PCID (reserved, 0, in versions 1 and 2; a flush acts on the CPU's
          * current PCID). va canonical for SINGLE/RANGE, 0 otherwise;
          * npages as the kind says (0 for the ALL kinds). */
         struct { uint64_t va, npages, reserved; } flush;

@@ -27,8 +27,8 @@ void tlb_stream_header_encode(const struct tlb_stream_header *h, uint8_t out[16]
 void tlb_stream_header_decode(const uint8_t in[16], struct tlb_stream_header *h);
 
 /*
- * Check a stream header: magic, version, record size, 1 <= cpu_count <= 64,
- * reserved flags zero.
+ * Check a stream header: magic, version (TLB_EVENT_VERSION_MIN..
+ * TLB_EVENT_VERSION), record size, 1 <= cpu_count <= 64, reserved flags zero.
  * Guarantees: returns true, or false with a message naming the bad field in
  * err (always NUL-terminated when errlen > 0).
  */
@@ -43,6 +43,22 @@ bool tlb_stream_header_check(const struct tlb_stream_header *h, char *err, size_
  * sequence number and the bad field in err.
  */
 bool tlb_event_check(const struct tlb_event *ev, uint32_t cpu_count, char *err, size_t errlen);
+
+/*
+ * The highest record type a stream of format `version` may hold
+ * (TLB_EV_TYPE_MAX_V1 for version 1, TLB_EV_TYPE_MAX for version 2); 0 for
+ * a version this reader does not know.
+ */
+unsigned tlb_event_type_max(unsigned version);
+
+/*
+ * Check that a record's type exists in format `version` (tlb_event_check
+ * knows the current version's types; a reader of an older stream checks
+ * this too: a version-1 stream holds no NODE_ALLOC).
+ * Guarantees: true, or false with a message naming the record and the
+ * version in err.
+ */
+bool tlb_event_check_version(const struct tlb_event *ev, unsigned version, char *err, size_t errlen);
 
 /* A short name for a record type ("PTE_STORE"), "?" when unknown. */
 const char *tlb_event_type_name(unsigned type);

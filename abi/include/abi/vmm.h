@@ -214,9 +214,12 @@ enum vmm_exit_status {
  *                     compatible = "vmm,tlb-trace-v1",
  *                     reg = <base size> (2 + 2 cells, guest-physical),
  *                     ring-count = <cpus>, ring-stride = <bytes per ring>,
- *                     version = <VMM_TRACE_RING_VERSION>; the region is
- *                     also a /reserved-memory child trace@<base> and a
- *                     memreserve entry
+ *                     version = <VMM_TRACE_RING_VERSION>,
+ *                     event-version = <TLB_EVENT_VERSION> (the newest TLB
+ *                     event format the host reads from the rings; absent
+ *                     means 1: a guest then writes no NODE_ALLOC); the
+ *                     region is also a /reserved-memory child trace@<base>
+ *                     and a memreserve entry
  * ------------------------------------------------------------------------ */
 #define VMM_FDT_COMPATIBLE       "vmm,virt"
 #define VMM_FDT_HYPERCALL_COMPAT "vmm,hypercall-v1"

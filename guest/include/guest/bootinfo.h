@@ -36,6 +36,8 @@ struct trace_desc {
     uint64_t base, size;               /* reg: guest-physical region */
     uint32_t ring_count;               /* rings, one per CPU index */
     uint32_t ring_stride;              /* bytes per ring */
+    uint32_t event_version;            /* event-version: the newest TLB event format the
+                                          host reads (1 when the property is absent) */
 };
 
 struct bootinfo {
@@ -58,7 +60,8 @@ extern struct bootinfo bootinfo;
  * (indices 0..n-1, each once, at most MAX_CPUS), /chosen bootargs and the
  * optional /vmm/tlb-trace node (compatible, version, a page-aligned reg
  * inside RAM, ring-count 1..MAX_CPUS, ring-stride a multiple of 8 and at
- * least one header page plus one record, ring-count * ring-stride <= size); its
+ * least one header page plus one record, ring-count * ring-stride <= size,
+ * event-version >= 1 when present); its
  * region is added to `reserved`, so the frame allocator never hands it out.
  * Fails: returns false after printing one line on the console that names
  * the problem.

@@ -75,10 +75,15 @@ void vm_frame_put(uint64_t pa);
 void *vm_frame_ptr(uint64_t pa);
 
 /*
- * tlb_bug: the fault-injection switches chosen by bootarg tlb_bug=NAME[,NAME]
- * (enum tlb_fault bits). mm_parse_tlb_bug: parse `spec`; returns false and
- * prints the known names on an unknown one.
+ * tlb_bug: the bugs chosen by bootarg tlb_bug=NAME[,NAME] (guest/tlb_bug.h).
+ * mm_parse_tlb_bug: parse `spec` into *set; returns false and prints the
+ * known names on an unknown one.
+ * mm_bug_planted: is the memory-manager bug `bug` (enum mm_bug) planted?
+ * The code that has the bug asks; the flusher's switches are set in the
+ * flusher domain by mm_init.
  */
-bool mm_parse_tlb_bug(const char *spec, uint32_t *faults);
+struct tlb_bug_set;
+bool mm_parse_tlb_bug(const char *spec, struct tlb_bug_set *set);
+bool mm_bug_planted(uint32_t bug);
 
 #endif /* GUEST_MM_H */

@@ -26,6 +26,13 @@ bool trace_attach(void);
 /* trace_enabled: whether events are being written. */
 bool trace_enabled(void);
 
+/*
+ * trace_node_allocs: whether NODE_ALLOC events are written (tracing is on
+ * and the host reads event format version 2, /vmm/tlb-trace event-version).
+ * Without them the host knows a node only by the entries the events wrote.
+ */
+bool trace_node_allocs(void);
+
 /* trace_emit: the flusher domain's event sink (struct tlb_platform_ops.emit). */
 void trace_emit(void *ctx, const struct tlb_event *ev);
 

@@ -125,6 +125,21 @@ void vm_space_set_fault_handler(struct vm_space *vs, vm_fault_handler_t fn, void
  */
 bool vm_space_handle_page_fault(uint64_t va, uint64_t error_code);
 
+/*
+ * vm_space_map_untraced: THE PLANTED BUG of tlb_bug=untraced-store
+ * (docs/guest-mm.md); nothing else may call it. Maps `va` to frame `pa`
+ * (read-only, user, NX, A and D preset, untracked so that no teardown drops
+ * a frame reference the entry does not own) with a plain store into the
+ * level-1 node that covers va: past the page-table core and its hook, so
+ * no event says so and the host's model keeps 0 there.
+ * Preconditions: no cursor of vs covers va.
+ * Postconditions: true, with *node and *index naming the entry written, when
+ *   va's level-1 node exists and that entry was empty; false, nothing
+ *   written, otherwise.
+ */
+bool vm_space_map_untraced(struct vm_space *vs, uint64_t va, uint64_t pa, uint64_t *node,
+                           unsigned *index);
+
 /* ---------------------------------------------------------------------------
  * Cursors (OSTD VmSpace::cursor / cursor_mut). One struct for both kinds; a
  * read-only cursor refuses map/unmap/protect_next with VM_ERR_READONLY.

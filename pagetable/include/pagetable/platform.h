@@ -37,6 +37,16 @@ struct pt_platform_ops {
      * the validator's event stream.
      */
     void (*pte_stored)(void *ctx, const struct pt_pte_store *store);
+    /*
+     * Optional (may be NULL): called when the core has taken frame `pa` from
+     * alloc_frame for a page-table node of `level` (1..4) and zeroed it,
+     * before any store into the node or into an entry that links it, on the
+     * allocating CPU/thread. Every page-table node the core uses is
+     * announced here first. The TLB layer turns it into a NODE_ALLOC event
+     * (tlb_note_node_alloc), which lets the validator model every entry of
+     * the node from the start.
+     */
+    void (*node_allocated)(void *ctx, pt_paddr_t pa, int level);
 };
 
 #endif /* PAGETABLE_PLATFORM_H */

@@ -240,6 +240,15 @@ unsigned tlb_domain_live_batches(struct tlb_domain *dom);
 void tlb_note_pte_store(struct tlb_domain *dom, const struct pt_pte_store *store);
 
 /*
+ * Report a fresh page-table node (call it from your
+ * pt_platform_ops.node_allocated, which the core calls after zeroing the
+ * node and before any store into it or its link): emits a NODE_ALLOC event
+ * for node `pa` at `level` (1..4) on the calling CPU, in the address space
+ * of the work in progress on it (0 when none, e.g. a new root).
+ */
+void tlb_note_node_alloc(struct tlb_domain *dom, pt_paddr_t pa, int level);
+
+/*
  * Report that frame `pa` went back to the allocator (call it from your
  * pt_platform_ops.release_frame, BEFORE the frame can be reused): emits a
  * free event, of a page-table node at `node_level` (1..4), or of a data

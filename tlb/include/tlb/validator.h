@@ -66,7 +66,11 @@ struct tlb_validator_options {
     bool allow_seq_gaps;         /* accept increasing but non-consecutive sequence numbers */
     bool adopt_unknown_entries;  /* a stream that starts with page tables already built: the first
                                     store to a never-written entry takes its `old` value as the
-                                    truth instead of requiring the modelled 0 */
+                                    truth instead of requiring the modelled 0 -- except in a node
+                                    the stream allocated (NODE_ALLOC): that one was all zero */
+    unsigned format_version;     /* the stream's format version (its header's), 1..TLB_EVENT_VERSION;
+                                    0 = TLB_EVENT_VERSION. Records of a type the version lacks
+                                    (NODE_ALLOC in version 1) are bad input */
     size_t max_reports;          /* reports kept in memory; 0 = 1000. Counts are always exact. */
     const struct tlb_policy *policies;
     size_t npolicies;            /* at most 16 */
@@ -139,7 +143,8 @@ struct tlb_validator;
  * Requires: opt non-NULL.
  * Guarantees: a fresh validator with no address spaces and no CPU state.
  * Fails (returns NULL) when cpu_count is 0 or > TLB_MAX_CPUS, a policy has a
- * NULL name, there are more than 16 policies, or memory runs out.
+ * NULL name, there are more than 16 policies, format_version is not 0 and
+ * not a version this reader knows, or memory runs out.
  */
 struct tlb_validator *tlb_validator_create(const struct tlb_validator_options *opt);
 
@@ -151,8 +156,10 @@ void tlb_validator_destroy(struct tlb_validator *v);
  * `seq`, consecutive unless allow_seq_gaps).
  * Guarantees: returns VIOLATION if this event produced at least one new
  * violation report, OK otherwise; BAD_INPUT if the event is malformed
- * (tlb_event_check) or inconsistent with the model (unknown node, level
- * mismatch, an old PTE value that differs from the modelled one, ...). After
+ * (tlb_event_check, or a type the stream's format version lacks) or
+ * inconsistent with the model (unknown node, level mismatch, an old PTE
+ * value that differs from the modelled one, a NODE_ALLOC of a node that is
+ * still linked or was never freed since the stream last saw it, ...). After
  * BAD_INPUT the validator is stopped: every later feed/finish returns
  * BAD_INPUT and tlb_validator_error() says why.
  */
@@ -188,13 +195,29 @@ uint64_t tlb_validator_events(const struct tlb_validator *v);
  * Requires: v, pte and level non-NULL.
  * Guarantees: true, with *pte = the modelled entry (0 if never written) and
  * *level = the node's level (1..4), when the validator knows the node: it
- * was stored to, linked from a table entry, or loaded as a root, and not
- * freed since. False, leaving *pte and *level untouched, when the node is
- * unknown or index > 511. Does not change the validator. After BAD_INPUT the
- * model is the one as of the rejected event (which may be partly applied).
+ * was allocated (NODE_ALLOC), stored to, linked from a table entry, or
+ * loaded as a root, and not freed since. In a wholly modelled node
+ * (tlb_validator_node_whole) the 0 of a never-written entry is the truth;
+ * in any other node it only means that the stream never wrote the entry.
+ * False, leaving *pte and *level untouched, when the node is unknown or
+ * index > 511. Does not change the validator. After BAD_INPUT the model is
+ * the one as of the rejected event (which may be partly applied).
  */
 bool tlb_validator_model_pte(const struct tlb_validator *v, uint64_t node_pa, unsigned index, uint64_t *pte,
                              int *level);
+
+/*
+ * Is the page-table node at `node_pa` wholly modelled: allocated in the
+ * stream (NODE_ALLOC, with every entry zero) and not freed since? Then every
+ * one of its 512 entries is known -- tlb_validator_model_pte's value, 0 for
+ * an entry never stored to -- and guest memory must hold exactly that
+ * (A/D aside). A node first seen through a store, a link or a CR3 load
+ * (built before the stream began) is not: only its written entries are known.
+ * Requires: v non-NULL.
+ * Guarantees: true only for such a node; false for any other address. Does
+ * not change the validator.
+ */
+bool tlb_validator_node_whole(const struct tlb_validator *v, uint64_t node_pa);
 
 /*
  * The root CPU `cpu` loaded last according to the events (its latest
@@ -213,8 +236,8 @@ void tlb_report_print_json(const struct tlb_report *r, FILE *out);
 
 /*
  * Validate a whole stream file held in memory: header, then records, then
- * finish. `opt` may be NULL (defaults); its cpu_count is ignored (the
- * header's is used).
+ * finish. `opt` may be NULL (defaults); its cpu_count and format_version
+ * are ignored (the header's are used).
  * Guarantees: never reads outside buf[0..len); *out receives a validator
  * holding the reports and the error (the caller destroys it), or NULL when
  * memory ran out. Returns BAD_INPUT for a truncated stream (a partial record
