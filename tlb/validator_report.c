@@ -165,45 +165,13 @@ static const char *kind_name(enum tlb_report_kind k)
     return (unsigned)k < TLB_REPORT_KINDS ? kind_names[k] : "?";
 }
 
-/* One event on one line, its fields named as docs/tlb-events.md names them. */
+/* One event on one line (abi/tlb_event_codec.h's formatter). */
 static void event_text(const struct tlb_event *e, FILE *out)
 {
-    fprintf(out, "event %" PRIu64 " cpu %" PRIu32 " %s", e->seq, e->cpu, tlb_event_type_name(e->type));
-    switch (e->type) {
-    case TLB_EV_PTE_STORE:
-        fprintf(out, " root 0x%" PRIx64 " level %u node 0x%" PRIx64 "[%u] 0x%" PRIx64 " -> 0x%" PRIx64, e->root,
-                e->sub, e->u.pte.node, e->arg, e->u.pte.old_pte, e->u.pte.new_pte);
-        break;
-    case TLB_EV_FLUSH:
-    case TLB_EV_FLUSH_ISSUE:
-        fprintf(out, " kind %u va 0x%" PRIx64 " npages %" PRIu64, e->sub, e->u.flush.va, e->u.flush.npages);
-        break;
-    case TLB_EV_CR3_LOAD:
-        fprintf(out, " root 0x%" PRIx64 " pcid %u%s", e->root, e->arg, (e->sub & TLB_CR3_NOFLUSH) ? " no-flush" : "");
-        break;
-    case TLB_EV_DISPATCH:
-        fprintf(out, " root 0x%" PRIx64 " kind %u targets 0x%" PRIx64 " va 0x%" PRIx64 " npages %" PRIu64, e->root,
-                e->sub, e->u.dispatch.targets, e->u.dispatch.va, e->u.dispatch.npages);
-        break;
-    case TLB_EV_SYNC_DONE:
-        fprintf(out, " targets 0x%" PRIx64 " dispatch %" PRIu64, e->u.sync.targets, e->u.sync.dispatch_seq);
-        break;
-    case TLB_EV_FREE:
-        fprintf(out, " %s pa 0x%" PRIx64 " npages %" PRIu64, e->sub == TLB_FREE_PT_NODE ? "page-table node" : "frame",
-                e->u.free.pa, e->u.free.npages);
-        break;
-    case TLB_EV_OP_BEGIN:
-    case TLB_EV_OP_END:
-        fprintf(out, " root 0x%" PRIx64 " op %u [0x%" PRIx64 ", 0x%" PRIx64 ")", e->root, e->sub, e->u.range.start,
-                e->u.range.end);
-        break;
-    case TLB_EV_NODE_ALLOC:
-        fprintf(out, " root 0x%" PRIx64 " level %u node 0x%" PRIx64, e->root, e->sub, e->u.alloc.node);
-        break;
-    default:
-        fprintf(out, " sub %u arg %u root 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64, e->sub, e->arg,
-                e->root, e->u.raw[0], e->u.raw[1], e->u.raw[2]);
-    }
+    char line[TLB_EVENT_TEXT_MAX];
+
+    tlb_event_format(e, line, sizeof(line));
+    fputs(line, out);
 }
 
 /* One event as a JSON object: every field of the record, numbers as in the record. */

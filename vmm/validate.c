@@ -61,54 +61,6 @@ static void sleep_us(long us)
         ;
 }
 
-void vmm_event_format(const struct tlb_event *e, char *buf, size_t len)
-{
-    int n = snprintf(buf, len, "seq %" PRIu64 " cpu %" PRIu32 " %s", e->seq, e->cpu,
-                     tlb_event_type_name(e->type));
-    size_t rest = n > 0 && (size_t)n < len ? len - (size_t)n : 0;
-    char *p = buf + (len - rest);
-
-    if (rest == 0)
-        return;
-    switch (e->type) {
-    case TLB_EV_PTE_STORE:
-        snprintf(p, rest, " node 0x%" PRIx64 " L%u[%u] 0x%" PRIx64 " -> 0x%" PRIx64 " (root 0x%"
-                 PRIx64 ")", e->u.pte.node, e->sub, e->arg, e->u.pte.old_pte, e->u.pte.new_pte,
-                 e->root);
-        break;
-    case TLB_EV_FLUSH: case TLB_EV_FLUSH_ISSUE:
-        snprintf(p, rest, " kind %u va 0x%" PRIx64 " npages %" PRIu64, e->sub, e->u.flush.va,
-                 e->u.flush.npages);
-        break;
-    case TLB_EV_CR3_LOAD:
-        snprintf(p, rest, " root 0x%" PRIx64 " pcid %u%s", e->root, e->arg,
-                 e->sub & TLB_CR3_NOFLUSH ? " noflush" : "");
-        break;
-    case TLB_EV_DISPATCH:
-        snprintf(p, rest, " targets 0x%" PRIx64 " va 0x%" PRIx64 " npages %" PRIu64,
-                 e->u.dispatch.targets, e->u.dispatch.va, e->u.dispatch.npages);
-        break;
-    case TLB_EV_FREE:
-        snprintf(p, rest, " %s pa 0x%" PRIx64 " npages %" PRIu64,
-                 e->sub == TLB_FREE_PT_NODE ? "pt-node" : "frame", e->u.free.pa,
-                 e->u.free.npages);
-        break;
-    case TLB_EV_NODE_ALLOC:
-        snprintf(p, rest, " node 0x%" PRIx64 " L%u (root 0x%" PRIx64 ")", e->u.alloc.node, e->sub,
-                 e->root);
-        break;
-    case TLB_EV_OP_BEGIN: case TLB_EV_OP_END:
-    case TLB_EV_CURSOR_LOCK: case TLB_EV_CURSOR_UNLOCK:
-        snprintf(p, rest, " [0x%" PRIx64 ", 0x%" PRIx64 ") root 0x%" PRIx64, e->u.range.start,
-                 e->u.range.end, e->root);
-        break;
-    default:
-        snprintf(p, rest, " root 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64, e->root,
-                 e->u.raw[0], e->u.raw[1], e->u.raw[2]);
-        break;
-    }
-}
-
 /* ---- failure reports ---------------------------------------------------- */
 
 static void fail_once(struct vmm_validate *v, enum fail_kind k)
@@ -135,19 +87,21 @@ static void report_corrupt(struct vmm_validate *v, const struct vmm_ring_error *
 
 static void print_history_event(struct vmm_validate *v, const char *role, uint64_t seq)
 {
-    char line[256];
+    char line[TLB_EVENT_TEXT_MAX];
     const struct tlb_event *h = &v->history[seq % HISTORY];
 
     if (h->seq != seq || (seq == 0 && h->type == 0)) {
-        vmm_errf("  %s: event %" PRIu64 " (no longer in the last %u events)\n", role, seq,
+        vmm_errf("  %s event %" PRIu64 " (no longer in the last %u events)\n", role, seq,
                  HISTORY);
         return;
     }
-    vmm_event_format(h, line, sizeof(line));
-    vmm_errf("  %s: %s\n", role, line);
+    tlb_event_format(h, line, sizeof(line));
+    vmm_errf("  %s %s\n", role, line);
 }
 
-/* Prints a validator report through vmm_errf (one lock, and the --log copy). */
+/* Prints a validator report through vmm_errf (one lock, and the --log copy),
+ * then, from the host's history, the events the report names only by number
+ * (labelled as the report labels the others). */
 static void print_report(struct vmm_validate *v, const struct tlb_report *r)
 {
     char *text = NULL;
@@ -160,11 +114,12 @@ static void print_report(struct vmm_validate *v, const struct tlb_report *r)
         vmm_errf("vmm: VALIDATION FAILED: %s", text);
         free(text);
     }
-    if (r->created_seq)
-        print_history_event(v, "obligation created by", r->created_seq);
+    if (r->created_seq && !r->has_created_event)
+        print_history_event(v, "created by: ", r->created_seq);
     if (r->missed_seq)
-        print_history_event(v, "not discharged by", r->missed_seq);
-    print_history_event(v, "broken by", r->detected_seq);
+        print_history_event(v, "not discharged by:", r->missed_seq);
+    if (!r->has_detected_event)
+        print_history_event(v, "detected at:", r->detected_seq);
 }
 
 static void report_violation(struct vmm_validate *v, size_t before)
@@ -191,7 +146,7 @@ static void report_bad_stream(struct vmm_validate *v, uint64_t seq)
     snprintf(v->fail_text, sizeof(v->fail_text), "the validator refused the stream: %s",
              tlb_validator_error(v->val) ? tlb_validator_error(v->val) : "?");
     vmm_errf("vmm: VALIDATION FAILED: %s\n", v->fail_text);
-    print_history_event(v, "at", seq);
+    print_history_event(v, "at:", seq);
     fail_once(v, FAIL_BAD_STREAM);
 }
 
@@ -292,8 +247,8 @@ static size_t pump(struct vmm_validate *v)
         if (rc < 0) {
             char a[256], b[256];
             report_corrupt(v, &e);
-            vmm_event_format(&it.ev, a, sizeof(a));
-            vmm_event_format(&v->merge.heap[0].ev, b, sizeof(b));
+            tlb_event_format(&it.ev, a, sizeof(a));
+            tlb_event_format(&v->merge.heap[0].ev, b, sizeof(b));
             vmm_errf("  first copy (ring %u record %" PRIu64 "): %s\n  second copy (ring %u "
                      "record %" PRIu64 "): %s\n", it.ring, it.index, a, v->merge.heap[0].ring,
                      v->merge.heap[0].index, b);

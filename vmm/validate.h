@@ -141,7 +141,4 @@ void vmm_validate_get_stats(struct vmm_validate *v, struct vmm_validate_stats *o
  * or never started). NULL allowed. */
 void vmm_validate_destroy(struct vmm_validate *v);
 
-/* One line describing an event, for reports ("seq 12 cpu 1 PTE_STORE ..."). */
-void vmm_event_format(const struct tlb_event *ev, char *buf, size_t len);
-
 #endif /* VMM_VALIDATE_H */

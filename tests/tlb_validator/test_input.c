@@ -674,7 +674,7 @@ START_TEST(report_carries_its_events)
     char *text = print_report(rep, false);
     ck_assert_msg(strstr(text, "created by:  event 7 cpu 0 PTE_STORE root 0x100000 level 1 node 0x103000[5] "
                                "0x2000a7 -> 0x2000a5"), "%s", text);
-    ck_assert_msg(strstr(text, "detected at: event 8 cpu 0 OP_END root 0x100000 op 3 [0x5000, 0x6000)"), "%s", text);
+    ck_assert_msg(strstr(text, "detected at: event 8 cpu 0 OP_END root 0x100000 protect [0x5000, 0x6000)"), "%s", text);
     free(text);
     char *json = print_report(rep, true);
     ck_assert_msg(strstr(json, "\"created_event\":{\"seq\":7,\"cpu\":0,\"type\":\"PTE_STORE\",\"sub\":1,\"arg\":5,"
@@ -683,6 +683,48 @@ START_TEST(report_carries_its_events)
     free(json);
     tlb_validator_destroy(v);
     sb_free(&b);
+}
+END_TEST
+
+/* The one event formatter: every type by name with its fields; a short buffer
+ * cuts the line without overrunning it; an unknown type still prints its fields. */
+START_TEST(event_format_names_every_field)
+{
+    struct tlb_event e = { .seq = 12, .cpu = 1, .type = TLB_EV_PTE_STORE, .sub = 1, .arg = 5,
+                           .root = 0x100000, .u.pte = { 0x103000, 0x2000a7, 0x2000a5 } };
+    char line[TLB_EVENT_TEXT_MAX];
+    size_t n = tlb_event_format(&e, line, sizeof(line));
+
+    ck_assert_str_eq(line, "event 12 cpu 1 PTE_STORE root 0x100000 level 1 node 0x103000[5] "
+                           "0x2000a7 -> 0x2000a5");
+    ck_assert_uint_eq(n, strlen(line));
+    ck_assert_uint_eq(tlb_event_format(&e, line, 12), 11);
+    ck_assert_str_eq(line, "event 12 cp");
+    ck_assert_uint_eq(tlb_event_format(&e, line, 0), 0);
+
+    e = (struct tlb_event){ .seq = 3, .type = TLB_EV_OP_END, .sub = TLB_OP_UNMAP, .root = 0x100000,
+                            .u.range = { 0x5000, 0x6000, 0 } };
+    tlb_event_format(&e, line, sizeof(line));
+    ck_assert_str_eq(line, "event 3 cpu 0 OP_END root 0x100000 unmap [0x5000, 0x6000)");
+    e = (struct tlb_event){ .seq = 4, .type = TLB_EV_FREE, .sub = TLB_FREE_PT_NODE, .arg = 1,
+                            .u.free = { 0x7000, 1, 0 } };
+    tlb_event_format(&e, line, sizeof(line));
+    ck_assert_str_eq(line, "event 4 cpu 0 FREE page-table node pa 0x7000 npages 1");
+    e = (struct tlb_event){ .seq = 5, .type = 200, .sub = 2, .arg = 3, .root = 0x1000,
+                            .u.raw = { 1, 2, 3 } };
+    tlb_event_format(&e, line, sizeof(line));
+    ck_assert_str_eq(line, "event 5 cpu 0 ? sub 2 arg 3 root 0x1000 0x1 0x2 0x3");
+
+    /* Every type has a name, and the longest field values fit the documented maximum. */
+    for (unsigned t = 1; t <= TLB_EV_TYPE_MAX; t++) {
+        e = (struct tlb_event){ .seq = UINT64_MAX, .cpu = UINT32_MAX, .type = (uint8_t)t,
+                                .sub = 255, .arg = UINT16_MAX, .root = UINT64_MAX,
+                                .u.raw = { UINT64_MAX, UINT64_MAX, UINT64_MAX } };
+        n = tlb_event_format(&e, line, sizeof(line));
+        ck_assert_msg(n < sizeof(line) - 1, "type %u: %s", t, line);
+        ck_assert_msg(strstr(line, tlb_event_type_name(t)) && strcmp(tlb_event_type_name(t), "?"),
+                      "type %u: %s", t, line);
+    }
 }
 END_TEST
 
@@ -867,6 +909,7 @@ Suite *input_suite(void)
     Suite *s = suite_create("tlb_validator_input");
     TCase *tc = tcase_create("input");
     tcase_add_test(tc, clean_stream_roundtrips_through_bytes);
+    tcase_add_test(tc, event_format_names_every_field);
     tcase_add_test(tc, truncated_header);
     tcase_add_test(tc, truncated_record);
     tcase_add_test(tc, bad_magic);

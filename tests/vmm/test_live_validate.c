@@ -520,25 +520,10 @@ START_TEST(periodic_persistent_mismatch_is_reported)
 }
 END_TEST
 
-START_TEST(event_format_names_fields)
-{
-    struct sb b;
-    char line[256];
-
-    build_t1(&b, false);
-    vmm_event_format(&b.ev[9], line, sizeof(line));     /* the unmap store */
-    ck_assert_msg(strstr(line, "PTE_STORE") && strstr(line, "L1[5]") &&
-                  strstr(line, "node 0x103000"), "%s", line);
-    vmm_event_format(&b.ev[9], line, 12);               /* truncation is safe */
-    ck_assert_uint_eq(strlen(line), 11);
-    sb_free(&b);
-}
-END_TEST
-
 CHECK_PROGRAM_ONE_TCASE("vmm_live_validate", "driver", 60,
                         clean_stream_passes, violation_stops_with_status_7, attach_rules,
                         never_attached_is_not_validated, checkpoint_passes_and_pauses,
                         checkpoint_missing_events_fails, checkpoint_mismatch_fails,
                         gap_at_end_is_reported_without_hanging, gap_after_a_crash_is_only_noted,
                         corrupt_ring_stops_the_run, periodic_transient_mismatch_is_not_reported,
-                        periodic_persistent_mismatch_is_reported, event_format_names_fields)
+                        periodic_persistent_mismatch_is_reported)

@@ -63,4 +63,17 @@ bool tlb_event_check_version(const struct tlb_event *ev, unsigned version, char 
 /* A short name for a record type ("PTE_STORE"), "?" when unknown. */
 const char *tlb_event_type_name(unsigned type);
 
+/* Longest line tlb_event_format writes (a buffer of this size never cuts). */
+#define TLB_EVENT_TEXT_MAX 192u
+
+/*
+ * tlb_event_format: one record as one line of text ("event 12 cpu 0
+ * PTE_STORE root 0x... level 1 node 0x...[5] 0x... -> 0x..."), every field
+ * named as docs/tlb-events.md names it; any type, known or not.
+ * Requires: e non-NULL; buf holds len bytes (len may be 0).
+ * Guarantees: writes at most len bytes, NUL included (a longer line is cut),
+ * nothing when len is 0; returns the length of the string written.
+ */
+size_t tlb_event_format(const struct tlb_event *e, char *buf, size_t len);
+
 #endif /* ABI_TLB_EVENT_CODEC_H */
