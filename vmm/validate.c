@@ -540,7 +540,7 @@ static void print_summary(struct vmm_validate *v)
              " range, %" PRIu64 " all-nonglobal, %" PRIu64 " all-global; %" PRIu64
              " IPIs (dispatches); %" PRIu64 " checkpoints passed; %" PRIu64 " violations; %"
              PRIu64 " page-table entries compared, %" PRIu64 " unmodelled; %"
-             PRIu64 " KVM exits (%.2f per 1000 events: %" PRIu64 " console bytes, %" PRIu64
+             PRIu64 " KVM exits (%.2f per 1000 events: %" PRIu64 " console, %" PRIu64
              " hypercalls, %" PRIu64 " kicks, %" PRIu64 " other)\n", s->events, s->flushes[1],
              s->flushes[2], s->flushes[3], s->flushes[4], s->dispatches,
              s->checkpoints_passed + s->periodic_checks, s->violations, s->entries.compared,

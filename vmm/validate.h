@@ -55,7 +55,7 @@ struct vmm_inspect_counts {
 
 /* KVM exits (returns of KVM_RUN to the VMM) by cause. */
 enum vmm_exit_kind {
-    VMM_EXITK_CONSOLE = 0,     /* UART port I/O: one exit per byte the guest prints */
+    VMM_EXITK_CONSOLE = 0,     /* console output: UART port I/O (one exit per byte) or a print hypercall */
     VMM_EXITK_HYPERCALL,       /* the hypercall port (checkpoints included) */
     VMM_EXITK_KICK,            /* a signal or immediate_exit (pauses, stop) */
     VMM_EXITK_OTHER,
