@@ -557,7 +557,9 @@ static inline int act_on_leaf(struct pt_cursor *c, const struct find_args *a, pt
         mapped_frag(c, pte, level, c->va, a->frag);
     } else {
         pt_pte_t bits;
-        if (!prot_bits_cached(c, a->op(prop_decode_cached(c, pte), a->op_arg), &bits))
+        struct pt_prop p = prop_decode_cached(c, pte);
+        a->op(&p, a->op_arg);
+        if (!prot_bits_cached(c, p, &bits))
             return PT_ERR_BAD_PROP;
         /* The encoding is injective on valid properties: compare bits. */
         pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | bits;
@@ -764,7 +766,8 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
     if (__builtin_expect(!pt_pte_is_leaf(pte), 0))
         return protect_slow(c, len, op, arg, start, end);
     decode_cached(c, pte);
-    struct pt_prop p = op(c->dec_item.prop, arg);
+    struct pt_prop p = c->dec_item.prop;
+    op(&p, arg);
     uint8_t flags = p.flags, priv = p.priv, cache = p.cache;
     if (__builtin_expect(flags != c->prot_prop.flags || priv != c->prot_prop.priv ||
                              cache != c->prot_prop.cache,
@@ -802,13 +805,12 @@ struct flag_masks {
     bool changed;  /* did the last call change the property? */
 };
 
-static struct pt_prop flag_op(struct pt_prop old, void *arg)
+static void flag_op(struct pt_prop *prop, void *arg)
 {
     struct flag_masks *m = arg;
-    uint8_t flags = (uint8_t)((old.flags & ~m->clear) | m->set);
-    m->changed = flags != old.flags;
-    old.flags = flags;
-    return old;
+    uint8_t flags = (uint8_t)((prop->flags & ~m->clear) | m->set);
+    m->changed = flags != prop->flags;
+    prop->flags = flags;
 }
 
 /* The PTE bits of flags f, ignoring X (whose bit, NX, is inverted). */

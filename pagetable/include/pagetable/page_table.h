@@ -245,20 +245,23 @@ int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_fra
  */
 int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out);
 
-/* A protect operation: returns the new property for a leaf's old one. */
-typedef struct pt_prop (*pt_protect_fn)(struct pt_prop old, void *arg);
+/* A protect operation: edits a leaf's property in place (OSTD's
+ * `op: impl FnMut(&mut PageProperty)`); `arg` is the caller's context.
+ * `prop` points at a copy, valid only during the call. */
+typedef void (*pt_protect_fn)(struct pt_prop *prop, void *arg);
 
 /*
  * Apply `op` to the next mapped leaf in [va, va+len), splitting a huge leaf
  * that only partly overlaps the range, and move past it. Writes the PTE only
  * if the property changes. Does not flush any TLB (the caller does).
- * `op` is called once per leaf with its property as read; the update is
+ * `op` is called once per leaf with its property as read, and edits it in
+ * place into the new property; the update is
  * atomic against the MMU: ACCESSED/DIRTY bits the MMU sets after that read
  * are kept in the new entry (as if the access came just after the update).
  * Returns 1 and the leaf's range in *start and *end, or 0 if there is none.
  * Fails: PT_ERR_UNALIGNED, PT_ERR_BEYOND_BARRIER as find_next;
  *        PT_ERR_NOMEM if a needed split cannot be allocated (nothing changed);
- *        PT_ERR_BAD_PROP if op returns an invalid property (that leaf is left
+ *        PT_ERR_BAD_PROP if op leaves an invalid property (that leaf is left
  *          unchanged, the cursor stays at it).
  */
 int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, void *arg,
