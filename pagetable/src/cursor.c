@@ -110,11 +110,11 @@ static void set_va(struct pt_cursor *c, pt_vaddr_t target)
  *   (level = 1, then flags, priv, cache, tracked), validated, and the leaf
  *   bits without the address: PTE_LEAF | prop bits | (tracked ? 0 :
  *   PTE_UNTRACKED). One compare checks level and property.
- * prot_prop/prot_bits: a valid property and its PT_PROP_BITS (compared
- *   field by field: compilers pass a 3-byte struct in a register but build
- *   a 32-bit key from it slowly).
- * dec_bits/dec_item: pte & (PT_PROP_BITS | PTE_UNTRACKED) and the level-1
- *   item it decodes to (level 1, prop, tracked; pa is not cached).
+ * prot_word/prot_bits: a valid property (as a prop_word, below) and its
+ *   PT_PROP_BITS.
+ * dec_bits/dec_item/dec_word: pte & (PT_PROP_BITS | PTE_UNTRACKED), the
+ *   level-1 item it decodes to (level 1, prop, tracked; pa is not cached),
+ *   and that item's prop as a prop_word.
  */
 _Static_assert(sizeof(int) == 4 && sizeof(struct pt_prop) == 3 && sizeof(bool) == 1 &&
                    offsetof(struct pt_item, prop) == offsetof(struct pt_item, level) + 4 &&
@@ -135,15 +135,35 @@ static inline void map_cache_fill(struct pt_cursor *c, const struct pt_item *ite
     c->map_bits = PTE_LEAF | pt_prop_bits(item->prop) | (item->tracked ? 0 : PTE_UNTRACKED);
 }
 
+/*
+ * A property as one 32-bit word (flags | priv << 8 | cache << 16), so that
+ * the protect fast path copies and compares it with one instruction each
+ * (field by field, or building the word from a struct, costs ~10 more).
+ * The op of protect_next edits `.prop` of such a union through a struct
+ * pt_prop pointer; the fourth byte is outside that struct, and the word is
+ * masked with PROP_WORD_MASK before it is compared anyway.
+ */
+union prop_word {
+    struct pt_prop prop;
+    uint32_t word;
+};
+#define PROP_WORD_MASK 0xffffffu
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && sizeof(union prop_word) == 4,
+               "prop_word: flags in the low byte of a 32-bit word");
+
+static inline uint32_t prop_word_of(struct pt_prop p)
+{
+    return (uint32_t)p.flags | (uint32_t)p.priv << 8 | (uint32_t)p.cache << 16;
+}
+
 /* PT_PROP_BITS of `p`, or false if p is invalid. */
 static inline bool prot_bits_cached(struct pt_cursor *c, struct pt_prop p, pt_pte_t *bits)
 {
-    if (__builtin_expect(p.flags != c->prot_prop.flags || p.priv != c->prot_prop.priv ||
-                             p.cache != c->prot_prop.cache,
-                         0)) {
+    uint32_t w = prop_word_of(p);
+    if (__builtin_expect(w != c->prot_word, 0)) {
         if (!pt_prop_valid_fast(p))
             return false;
-        c->prot_prop = p;
+        c->prot_word = w;
         c->prot_bits = pt_prop_bits(p);
     }
     *bits = c->prot_bits;
@@ -159,6 +179,7 @@ static __attribute__((noinline)) void decode_miss(struct pt_cursor *c, pt_pte_t 
     c->dec_item.level = 1;
     c->dec_item.prop = pt_pte_prop_fast(pte);
     c->dec_item.tracked = pt_pte_leaf_tracked(pte);
+    c->dec_word = prop_word_of(c->dec_item.prop);
 }
 
 /* Make c->dec_item describe leaf `pte` (but for pa and level). */
@@ -713,11 +734,10 @@ static __attribute__((noinline)) int protect_slow(struct pt_cursor *c, uint64_t 
 }
 
 /* Cache misses of the protect fast path, out of line. */
-static __attribute__((noinline)) bool prot_miss(struct pt_cursor *c, uint8_t flags, uint8_t priv,
-                                                uint8_t cache)
+static __attribute__((noinline)) bool prot_miss(struct pt_cursor *c, struct pt_prop p)
 {
     pt_pte_t bits;
-    return prot_bits_cached(c, (struct pt_prop){ flags, priv, cache }, &bits);
+    return prot_bits_cached(c, p, &bits);
 }
 
 /* The end of a fast-path protect that leaves the node or the range, or has
@@ -734,21 +754,18 @@ static __attribute__((noinline)) int protect_fast_finish(struct pt_cursor *c, pt
 }
 
 /* The protect fast path's update lost a race with the MMU's A/D bits (rare;
- * nothing was stored; a tail call keeps the fast path call-free): `cur` is
- * the entry now, op saw it with the property bits dec_bits. Keep the A/D
- * bits set since, store until it sticks, then finish as the fast path does. */
+ * nothing was stored): op saw the entry as `seen`, it is `cur` now. Keep the
+ * A/D bits set since, store until it sticks, then finish as the fast path
+ * does. */
 static __attribute__((noinline)) int protect_fast_retry(struct pt_cursor *c, pt_pte_t *slot,
-                                                        pt_pte_t cur, pt_pte_t new_pte,
-                                                        pt_vaddr_t *start, pt_vaddr_t *end)
+                                                        pt_pte_t seen, pt_pte_t cur,
+                                                        pt_pte_t new_pte)
 {
-    pt_pte_t seen = (cur & ~DEC_BITS) | c->dec_bits;
     do {
         new_pte = pt_pte_keep_hw_ad(seen, cur, new_pte);
         seen = cur;
     } while (new_pte != cur && !pt_pte_write(slot, &cur, new_pte));
     pt_vaddr_t va = c->va;
-    *start = va;
-    *end = va + PT_BASE_PAGE_SIZE;
     if (va + PT_BASE_PAGE_SIZE < c->l1_end)
         c->va = va + PT_BASE_PAGE_SIZE;
     return protect_fast_finish(c, va, cur, new_pte);
@@ -762,33 +779,26 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
     pt_vaddr_t va = c->va;
     if (__builtin_expect(!l1_len_ok(c, va, len), 0))
         return protect_slow(c, len, op, arg, start, end);
-    pt_pte_t pte = pt_pte_load(l1_slot(c->ptes[0], va), 0);
+    pt_pte_t *slot = l1_slot(c->ptes[0], va);
+    pt_pte_t pte = pt_pte_load(slot, 0);
     if (__builtin_expect(!pt_pte_is_leaf(pte), 0))
         return protect_slow(c, len, op, arg, start, end);
     decode_cached(c, pte);
-    struct pt_prop p = c->dec_item.prop;
-    op(&p, arg);
-    uint8_t flags = p.flags, priv = p.priv, cache = p.cache;
-    if (__builtin_expect(flags != c->prot_prop.flags || priv != c->prot_prop.priv ||
-                             cache != c->prot_prop.cache,
-                         0) &&
-        !prot_miss(c, flags, priv, cache))
-        return PT_ERR_BAD_PROP;
-    /* Reloaded rather than kept across the call to op (fewer saved
-     * registers). Under our lock only the MMU can change it, and only its
-     * A/D bits: what op saw is the reloaded entry with the property bits
-     * decode_cached recorded (dec_bits). The update compares against that,
-     * so A/D bits the MMU set since make it fail, and protect_fast_retry
-     * keeps them (pt_pte_write). */
-    va = c->va;
-    pt_pte_t *slot = l1_slot(c->ptes[0], va);
-    pte = (pt_pte_load(slot, 0) & ~DEC_BITS) | c->dec_bits;
-    /* The encoding is injective on valid properties: compare bits. */
-    pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | c->prot_bits;
-    if (new_pte != pte && __builtin_expect(!pt_pte_write(slot, &pte, new_pte), 0))
-        return protect_fast_retry(c, slot, pte, new_pte, start, end);
+    /* The range is written before op runs (the contract leaves *start and
+     * *end unspecified on failure): fewer values live across the call. */
     *start = va;
     *end = va + PT_BASE_PAGE_SIZE;
+    union prop_word p = { .word = c->dec_word };
+    op(&p.prop, arg);
+    if (__builtin_expect((p.word & PROP_WORD_MASK) != c->prot_word, 0) && !prot_miss(c, p.prop))
+        return PT_ERR_BAD_PROP;
+    /* The encoding is injective on valid properties: compare bits. The
+     * update compares against the entry op saw, so A/D bits the MMU set
+     * meanwhile make it fail, and protect_fast_retry keeps them. */
+    pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | c->prot_bits;
+    pt_pte_t cur = pte;
+    if (new_pte != pte && __builtin_expect(!pt_pte_write(slot, &cur, new_pte), 0))
+        return protect_fast_retry(c, slot, pte, cur, new_pte);
     pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
     if (__builtin_expect(next >= c->l1_end, 0))  /* leaving the node or the range */
         return protect_fast_finish(c, va, pte, new_pte);

@@ -216,10 +216,11 @@ static inline void pt_cursor_reset_caches(struct pt_cursor *c)
     c->l1_end = 0;
     c->map_key = UINT64_MAX;
     c->map_bits = 0;
-    c->prot_prop = zero;
+    c->prot_word = 0;                  /* the word of `zero` */
     c->prot_bits = pt_prop_bits(zero);
     c->dec_bits = pt_prop_bits(zero);
     c->dec_item = (struct pt_item){ .pa = 0, .level = 1, .prop = zero, .tracked = true };
+    c->dec_word = 0;
 }
 
 /* Lock / unlock protocol (lock.c). */

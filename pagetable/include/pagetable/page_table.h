@@ -136,12 +136,11 @@ struct pt_cursor {
        common case); cursor.c explains each. Never read by callers. */
     uint64_t map_key;                  /* last valid (level 1, prop, tracked) mapped ... */
     pt_pte_t map_bits;                 /* ... and its PTE bits except the address */
-    pt_pte_t prot_bits;                /* PT_PROP_BITS of prot_prop */
+    pt_pte_t prot_bits;                /* PT_PROP_BITS of prot_word */
     pt_pte_t dec_bits;                 /* PT_PROP_BITS | PTE_UNTRACKED of a leaf ... */
-    /* (The two 3-byte fields come before a wider one so that a compiler may
-       load each with one 8-byte read.) */
-    struct pt_prop prot_prop;          /* last valid property an op returned */
     struct pt_item dec_item;           /* ... decoded as a level-1 item (pa unused) */
+    uint32_t dec_word;                 /* ... its prop as a 32-bit word (cursor.c) */
+    uint32_t prot_word;                /* last valid property an op left, as a word */
 };
 
 /*
@@ -258,7 +257,8 @@ typedef void (*pt_protect_fn)(struct pt_prop *prop, void *arg);
  * place into the new property; the update is
  * atomic against the MMU: ACCESSED/DIRTY bits the MMU sets after that read
  * are kept in the new entry (as if the access came just after the update).
- * Returns 1 and the leaf's range in *start and *end, or 0 if there is none.
+ * Returns 1 and the leaf's range in *start and *end, or 0 if there is none
+ * (*start and *end are unspecified unless it returns 1).
  * Fails: PT_ERR_UNALIGNED, PT_ERR_BEYOND_BARRIER as find_next;
  *        PT_ERR_NOMEM if a needed split cannot be allocated (nothing changed);
  *        PT_ERR_BAD_PROP if op leaves an invalid property (that leaf is left
