@@ -112,9 +112,11 @@ static void set_va(struct pt_cursor *c, pt_vaddr_t target)
  *   PTE_UNTRACKED). One compare checks level and property.
  * prot_word/prot_bits: a valid property (as a prop_word, below) and its
  *   PT_PROP_BITS.
- * dec_bits/dec_item/dec_word: pte & (PT_PROP_BITS | PTE_UNTRACKED), the
- *   level-1 item it decodes to (level 1, prop, tracked; pa is not cached),
- *   and that item's prop as a prop_word.
+ * dec_bits/dec_item/dec_word: pte & DEC_BITS of a leaf (PTE_LEAF, the
+ *   property bits and PTE_UNTRACKED), the level-1 item it decodes to
+ *   (level 1, prop, tracked; pa is not cached), and that item's prop as a
+ *   prop_word. dec_bits always has PTE_LEAF, so leaf_decoded's one masked
+ *   compare tells "a leaf, and its decoding is cached".
  */
 _Static_assert(sizeof(int) == 4 && sizeof(struct pt_prop) == 3 && sizeof(bool) == 1 &&
                    offsetof(struct pt_item, prop) == offsetof(struct pt_item, level) + 4 &&
@@ -170,8 +172,8 @@ static inline bool prot_bits_cached(struct pt_cursor *c, struct pt_prop p, pt_pt
     return true;
 }
 
-/* The property of leaf `pte`. */
-#define DEC_BITS (PT_PROP_BITS | PTE_UNTRACKED)
+/* The bits of a leaf that decide its decoding. */
+#define DEC_BITS (PTE_LEAF | PT_PROP_BITS | PTE_UNTRACKED)
 
 static __attribute__((noinline)) void decode_miss(struct pt_cursor *c, pt_pte_t pte)
 {
@@ -182,10 +184,16 @@ static __attribute__((noinline)) void decode_miss(struct pt_cursor *c, pt_pte_t 
     c->dec_word = prop_word_of(c->dec_item.prop);
 }
 
+/* Is `pte` a leaf whose decoding c->dec_item holds? (The fast paths' test.) */
+static inline bool leaf_decoded(const struct pt_cursor *c, pt_pte_t pte)
+{
+    return (pte & DEC_BITS) == c->dec_bits;
+}
+
 /* Make c->dec_item describe leaf `pte` (but for pa and level). */
 static inline void decode_cached(struct pt_cursor *c, pt_pte_t pte)
 {
-    if (__builtin_expect((pte & DEC_BITS) != c->dec_bits, 0))
+    if (__builtin_expect(!leaf_decoded(c, pte), 0))
         decode_miss(c, pte);
 }
 
@@ -193,15 +201,6 @@ static inline struct pt_prop prop_decode_cached(struct pt_cursor *c, pt_pte_t pt
 {
     decode_cached(c, pte);
     return c->dec_item.prop;
-}
-
-static inline struct pt_item item_from_pte_cached(struct pt_cursor *c, pt_pte_t pte, int level)
-{
-    decode_cached(c, pte);
-    struct pt_item it = c->dec_item;
-    it.pa = pt_pte_leaf_paddr(pte, level);
-    it.level = level;
-    return it;
 }
 
 /* The slot of `va` in level-1 node `ptes` (byte offset (va >> 12 & 511) * 8). */
@@ -263,37 +262,31 @@ static __attribute__((noinline)) int query_general(struct pt_cursor *c, struct p
 /*
  * Fast path: a 4 KiB leaf in the level-1 node the cursor is on, or one table
  * step below its level-2 node (a jump within 1 GiB pops there) when the
- * platform has a direct map. Same result and cursor state as query_general
- * (the step is push_level's); anything else goes there, the descent kept.
- * tests/pagetable_model compares both against the model (mutate.sh: the
- * five "query fast path" and "direct map" mutations).
+ * platform has a direct map, with a decode-cache hit. It only reads: the
+ * cursor stays on its node (query_general's descent moves it down, which
+ * the contract does not ask for). Same result as query_general; anything
+ * else goes there. tests/pagetable_model compares both against the model
+ * (mutate.sh: the "query fast path" and "direct map" mutations).
  */
 int pt_cursor_query(struct pt_cursor *c, struct pt_query *out)
 {
     pt_vaddr_t va = c->va;
     if (__builtin_expect(va >= c->barrier_end, 0))
         return PT_ERR_INVALID_VADDR;
-    pt_pte_t *l1;
-    if (c->level == 1) {
-        l1 = c->ptes[0];
-    } else {
+    pt_pte_t *l1 = c->ptes[0];
+    if (c->level != 1) {
         const struct pt_mem *mem = c->mem;
         if (c->level != 2 || !mem->has_direct_map)
             return query_general(c, out);
         pt_pte_t e = pt_pte_load(c->ptes[1], pt_index(va, 2));
         if (!pt_pte_is_table(e))
             return query_general(c, out);
-        pt_paddr_t child = pt_pte_table_paddr(e);
-        l1 = (pt_pte_t *)(mem->direct_map + child);
-        l1_forget(c);
-        c->level = 1;
-        c->path[0] = child;
-        c->ptes[0] = l1;
+        l1 = (pt_pte_t *)(mem->direct_map + pt_pte_table_paddr(e));
     }
     pt_pte_t pte = pt_pte_load(l1_slot(l1, va), 0);
     /* Not a leaf, or a property the decode cache does not hold (a tail
      * call: the fast path makes no call). */
-    if (__builtin_expect(!pt_pte_is_leaf(pte) || (pte & DEC_BITS) != c->dec_bits, 0))
+    if (__builtin_expect(!leaf_decoded(c, pte), 0))
         return query_general(c, out);
     out->start = va;
     out->end = va + PT_BASE_PAGE_SIZE;
@@ -363,16 +356,17 @@ static void stray_frag(struct pt_cursor *c, pt_pte_t pte, int level, pt_vaddr_t 
     out->num_frames = pt_mark_stray_and_unlock(c->mem, out->node, level - 1);
 }
 
-static inline void mapped_frag(struct pt_cursor *c, pt_pte_t pte, int level, pt_vaddr_t va,
+/* Fill a MAPPED frag for the leaf `pte` at `level` (at va) whose decoding
+ * c->dec_item holds (decode_cached or leaf_decoded made sure of it). */
+static inline void mapped_frag(const struct pt_cursor *c, pt_pte_t pte, int level, pt_vaddr_t va,
                                struct pt_frag *out)
 {
     out->kind = PT_FRAG_MAPPED;
     out->va = va;
     out->len = pt_page_size(level);
-    out->item = item_from_pte_cached(c, pte, level);
-    out->node = 0;
-    out->node_level = 0;
-    out->num_frames = 0;
+    out->item = c->dec_item;
+    out->item.pa = pt_pte_leaf_paddr(pte, level);
+    out->item.level = level;
 }
 
 static inline bool tracked_frame_ok(const struct pt_mem *mem, pt_paddr_t pa)
@@ -448,8 +442,10 @@ static int map_descend(struct pt_cursor *c, int level)
 static __attribute__((noinline)) int map_replaced(struct pt_cursor *c, pt_pte_t old, int level,
                                                   struct pt_frag *replaced)
 {
-    if (pt_pte_is_leaf(old))
+    if (pt_pte_is_leaf(old)) {
+        decode_cached(c, old);
         mapped_frag(c, old, level, c->va, replaced);
+    }
     else
         stray_frag(c, old, level, c->va, replaced);
     move_forward(c);
@@ -575,6 +571,7 @@ static inline int act_on_leaf(struct pt_cursor *c, const struct find_args *a, pt
     if (a->mode == TAKE) {
         pte = pt_pte_replace(mem, node, ptes, i, level, pte, 0);  /* with its final A/D */
         pt_meta_fast(mem, node)->nr_children--;
+        decode_cached(c, pte);
         mapped_frag(c, pte, level, c->va, a->frag);
     } else {
         pt_pte_t bits;
@@ -706,13 +703,14 @@ int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out)
         return take_slow(c, len, out);
     pt_pte_t *slot = l1_slot(c->ptes[0], va);
     pt_pte_t pte = pt_pte_load(slot, 0);
-    if (__builtin_expect(!pt_pte_is_leaf(pte), 0))
-        return take_slow(c, len, out);
+    /* Not a leaf, or one the decode cache does not hold; or the store lost a
+     * race with the MMU's A/D bits (nothing stored): the general path (its
+     * pt_pte_replace retries; a tail call keeps this path call-free). A
+     * store that sticks is final (the MMU writes no absent entry), so the
+     * frag carries the leaf's last A/D bits. */
+    if (__builtin_expect(!leaf_decoded(c, pte) || !pt_pte_write(slot, &pte, 0), 0))
+        return take_slow(c, len, out);  /* (the hook is in take_fast_finish) */
     struct pt_mem *mem = c->mem;
-    /* Lost a race with the MMU's A/D bits (nothing stored): the general
-     * path's pt_pte_replace retries (a tail call keeps this path call-free). */
-    if (__builtin_expect(!pt_pte_write(slot, &pte, 0), 0))  /* hook in take_fast_finish */
-        return take_slow(c, len, out);
     pt_node_meta(mem, c->path[0])->nr_children--;
     mapped_frag(c, pte, 1, va, out);
     pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
@@ -781,9 +779,10 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
         return protect_slow(c, len, op, arg, start, end);
     pt_pte_t *slot = l1_slot(c->ptes[0], va);
     pt_pte_t pte = pt_pte_load(slot, 0);
-    if (__builtin_expect(!pt_pte_is_leaf(pte), 0))
+    /* Not a leaf, or one the decode cache does not hold (the general path
+     * decodes it, and fills the cache for the next page). */
+    if (__builtin_expect(!leaf_decoded(c, pte), 0))
         return protect_slow(c, len, op, arg, start, end);
-    decode_cached(c, pte);
     /* The range is written before op runs (the contract leaves *start and
      * *end unspecified on failure): fewer values live across the call. */
     *start = va;
@@ -927,10 +926,11 @@ int pt_cursor_protect_flags(struct pt_cursor *c, uint64_t len, uint8_t clear, ui
 
 void pt_frag_release(struct pt_mem *mem, const struct pt_frag *frag)
 {
-    if (frag->kind == PT_FRAG_STRAY_TABLE)
-        pt_frame_put(mem, frag->node);
-    else if (frag->kind == PT_FRAG_MAPPED && frag->item.tracked)
-        pt_frame_put(mem, frag->item.pa);
-    else
-        PT_ASSERT(frag->kind == PT_FRAG_MAPPED, "pt_frag_release: not a frag");
+    if (frag->kind == PT_FRAG_MAPPED) {
+        if (frag->item.tracked)
+            pt_frame_put_inline(mem, frag->item.pa);
+        return;
+    }
+    PT_ASSERT(frag->kind == PT_FRAG_STRAY_TABLE, "pt_frag_release: not a frag");
+    pt_frame_put(mem, frag->node);
 }

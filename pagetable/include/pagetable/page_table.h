@@ -103,20 +103,26 @@ struct pt_item {
     bool tracked;          /* tracked frames hold a reference (level 1 only) */
 };
 
-/* What take_next removed (OSTD's PageTableFrag). The caller owns it. */
+/* What take_next removed (OSTD's PageTableFrag, an enum). The caller owns
+ * it. Read `item` only of a MAPPED frag and node..num_frames only of a
+ * STRAY_TABLE one: they share storage. */
 struct pt_frag {
     enum { PT_FRAG_MAPPED = 1, PT_FRAG_STRAY_TABLE = 2 } kind;
     pt_vaddr_t va;         /* start of the removed range */
     uint64_t len;          /* its length: pt_page_size(level) */
-    /* PT_FRAG_MAPPED: the leaf. A tracked item's frame reference is now the
-       caller's: drop it with pt_frame_put after the TLB flush. */
-    struct pt_item item;
-    /* PT_FRAG_STRAY_TABLE: the detached node (marked stray, unlocked); its
-       reference is the caller's. pt_frame_put frees the subtree once the TLB
-       is flushed and no lock-free walker can still be inside it. */
-    pt_paddr_t node;
-    int node_level;
-    uint64_t num_frames;   /* tracked leaves under it (sum over level-1 nodes) */
+    union {
+        /* PT_FRAG_MAPPED: the leaf. A tracked item's frame reference is now
+           the caller's: drop it with pt_frame_put after the TLB flush. */
+        struct pt_item item;
+        /* PT_FRAG_STRAY_TABLE: the detached node (marked stray, unlocked);
+           its reference is the caller's. pt_frame_put frees the subtree once
+           the TLB is flushed and no lock-free walker can still be inside it. */
+        struct {
+            pt_paddr_t node;
+            int node_level;
+            uint64_t num_frames;   /* tracked leaves under it (sum over level-1 nodes) */
+        };
+    };
 };
 
 #define PT_CURSOR_MAX_LOCKED 64  /* internal bookkeeping bound, see cursor.c */
