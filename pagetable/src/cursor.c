@@ -273,15 +273,20 @@ int pt_cursor_query(struct pt_cursor *c, struct pt_query *out)
     pt_vaddr_t va = c->va;
     if (__builtin_expect(va >= c->barrier_end, 0))
         return PT_ERR_INVALID_VADDR;
-    pt_pte_t *l1 = c->ptes[0];
-    if (c->level != 1) {
+    /* The level-1 node holding va's entry: the cursor's own, or the child of
+     * its level-2 node's entry (the usual case after a jump, which pops to
+     * the node covering the target: level 2 unless it stays in 2 MiB). */
+    pt_pte_t *l1;
+    if (__builtin_expect(c->level == 2, 1)) {
         const struct pt_mem *mem = c->mem;
-        if (c->level != 2 || !mem->has_direct_map)
-            return query_general(c, out);
         pt_pte_t e = pt_pte_load(c->ptes[1], pt_index(va, 2));
-        if (!pt_pte_is_table(e))
+        if (!pt_pte_is_table(e) || !mem->has_direct_map)
             return query_general(c, out);
         l1 = (pt_pte_t *)(mem->direct_map + pt_pte_table_paddr(e));
+    } else if (c->level == 1) {
+        l1 = c->ptes[0];
+    } else {
+        return query_general(c, out);
     }
     pt_pte_t pte = pt_pte_load(l1_slot(l1, va), 0);
     /* Not a leaf, or a property the decode cache does not hold (a tail
