@@ -140,7 +140,8 @@ static inline void map_cache_fill(struct pt_cursor *c, const struct pt_item *ite
 /*
  * A property as one 32-bit word (flags | priv << 8 | cache << 16), so that
  * the protect fast path copies and compares it with one instruction each
- * (field by field, or building the word from a struct, costs ~10 more).
+ * (field by field, or building the word from the struct's three bytes,
+ * takes several instructions each time).
  * The op of protect_next edits `.prop` of such a union through a struct
  * pt_prop pointer; the fourth byte is outside that struct, and the word is
  * masked with PROP_WORD_MASK before it is compared anyway.
@@ -450,9 +451,9 @@ static __attribute__((noinline)) int map_replaced(struct pt_cursor *c, pt_pte_t 
     if (pt_pte_is_leaf(old)) {
         decode_cached(c, old);
         mapped_frag(c, old, level, c->va, replaced);
-    }
-    else
+    } else {
         stray_frag(c, old, level, c->va, replaced);
+    }
     move_forward(c);
     return 1;
 }

@@ -143,7 +143,7 @@ struct pt_cursor {
     uint64_t map_key;                  /* last valid (level 1, prop, tracked) mapped ... */
     pt_pte_t map_bits;                 /* ... and its PTE bits except the address */
     pt_pte_t prot_bits;                /* PT_PROP_BITS of prot_word */
-    pt_pte_t dec_bits;                 /* PT_PROP_BITS | PTE_UNTRACKED of a leaf ... */
+    pt_pte_t dec_bits;                 /* PTE_LEAF | PT_PROP_BITS | PTE_UNTRACKED of a leaf ... */
     struct pt_item dec_item;           /* ... decoded as a level-1 item (pa unused) */
     uint32_t dec_word;                 /* ... its prop as a 32-bit word (cursor.c) */
     uint32_t prot_word;                /* last valid property an op left, as a word */
