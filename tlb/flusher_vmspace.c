@@ -291,14 +291,14 @@ struct protect_wrap {
     bool changed, global;
 };
 
-static struct pt_prop protect_wrapper(struct pt_prop old, void *arg)
+static void protect_wrapper(struct pt_prop *prop, void *arg)
 {
     struct protect_wrap *w = arg;
-    struct pt_prop new = w->op(old, w->arg);
-    w->changed = !pt_prop_eq(old, new);
-    w->global = ((old.priv | new.priv) & PT_PRIV_GLOBAL) != 0;
-    note_global(w->vs, new);
-    return new;
+    struct pt_prop old = *prop;
+    w->op(prop, w->arg);
+    w->changed = !pt_prop_eq(old, *prop);
+    w->global = ((old.priv | prop->priv) & PT_PRIV_GLOBAL) != 0;
+    note_global(w->vs, *prop);
 }
 
 int tlb_cursor_protect(struct tlb_cursor *c, uint64_t len, pt_protect_fn op, void *arg,

@@ -195,14 +195,13 @@ struct protect_guard {
     void *arg;
 };
 
-static struct pt_prop refuse_global(struct pt_prop old, void *arg)
+static void refuse_global(struct pt_prop *p, void *arg)
 {
     struct protect_guard *g = arg;
-    struct pt_prop p = g->op(old, g->arg);
-    p.flags |= PT_ACCESSED | PT_DIRTY;        /* see vmspace.h: A and D preset */
-    if (p.priv & PT_PRIV_GLOBAL)
-        p = (struct pt_prop){ .flags = old.flags, .priv = 0, .cache = 0xff }; /* invalid: PT_ERR_BAD_PROP */
-    return p;
+    g->op(p, g->arg);
+    p->flags |= PT_ACCESSED | PT_DIRTY;        /* see vmspace.h: A and D preset */
+    if (p->priv & PT_PRIV_GLOBAL)
+        *p = (struct pt_prop){ .flags = p->flags, .priv = 0, .cache = 0xff }; /* invalid: PT_ERR_BAD_PROP */
 }
 
 int vm_cursor_protect_next(struct vm_cursor *c, uint64_t len, pt_protect_fn op, void *arg,

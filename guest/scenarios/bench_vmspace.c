@@ -29,11 +29,10 @@ static const char *const op_names[NR_OPS] = { "map", "protect", "unmap", "raw_st
 static uint64_t frames[PAGES];
 static uint64_t raw_array[PAGES * 8];   /* 8 bytes per page, a cache line apart */
 
-static struct pt_prop read_only(struct pt_prop old, void *arg)
+static void read_only(struct pt_prop *p, void *arg)
 {
     (void)arg;
-    old.flags &= (uint8_t)~PT_W;
-    return old;
+    p->flags &= (uint8_t)~PT_W;
 }
 
 /* One run: map, protect and unmap PAGES pages one at a time; adds each

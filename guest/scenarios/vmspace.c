@@ -77,11 +77,10 @@ static struct pt_prop user_rw(void)
     return (struct pt_prop){ .flags = PT_RW, .priv = PT_PRIV_USER, .cache = PT_CACHE_WB };
 }
 
-static struct pt_prop clear_write(struct pt_prop old, void *arg)
+static void clear_write(struct pt_prop *p, void *arg)
 {
     (void)arg;
-    old.flags &= (uint8_t)~PT_W;
-    return old;
+    p->flags &= (uint8_t)~PT_W;
 }
 
 static void note_frame(struct cpu_stats *st, uint64_t pa)

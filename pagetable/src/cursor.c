@@ -110,11 +110,13 @@ static void set_va(struct pt_cursor *c, pt_vaddr_t target)
  *   (level = 1, then flags, priv, cache, tracked), validated, and the leaf
  *   bits without the address: PTE_LEAF | prop bits | (tracked ? 0 :
  *   PTE_UNTRACKED). One compare checks level and property.
- * prot_prop/prot_bits: a valid property and its PT_PROP_BITS (compared
- *   field by field: compilers pass a 3-byte struct in a register but build
- *   a 32-bit key from it slowly).
- * dec_bits/dec_item: pte & (PT_PROP_BITS | PTE_UNTRACKED) and the level-1
- *   item it decodes to (level 1, prop, tracked; pa is not cached).
+ * prot_word/prot_bits: a valid property (as a prop_word, below) and its
+ *   PT_PROP_BITS.
+ * dec_bits/dec_item/dec_word: pte & DEC_BITS of a leaf (PTE_LEAF, the
+ *   property bits and PTE_UNTRACKED), the level-1 item it decodes to
+ *   (level 1, prop, tracked; pa is not cached), and that item's prop as a
+ *   prop_word. dec_bits always has PTE_LEAF, so leaf_decoded's one masked
+ *   compare tells "a leaf, and its decoding is cached".
  */
 _Static_assert(sizeof(int) == 4 && sizeof(struct pt_prop) == 3 && sizeof(bool) == 1 &&
                    offsetof(struct pt_item, prop) == offsetof(struct pt_item, level) + 4 &&
@@ -135,23 +137,44 @@ static inline void map_cache_fill(struct pt_cursor *c, const struct pt_item *ite
     c->map_bits = PTE_LEAF | pt_prop_bits(item->prop) | (item->tracked ? 0 : PTE_UNTRACKED);
 }
 
+/*
+ * A property as one 32-bit word (flags | priv << 8 | cache << 16), so that
+ * the protect fast path copies and compares it with one instruction each
+ * (field by field, or building the word from the struct's three bytes,
+ * takes several instructions each time).
+ * The op of protect_next edits `.prop` of such a union through a struct
+ * pt_prop pointer; the fourth byte is outside that struct, and the word is
+ * masked with PROP_WORD_MASK before it is compared anyway.
+ */
+union prop_word {
+    struct pt_prop prop;
+    uint32_t word;
+};
+#define PROP_WORD_MASK 0xffffffu
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && sizeof(union prop_word) == 4,
+               "prop_word: flags in the low byte of a 32-bit word");
+
+static inline uint32_t prop_word_of(struct pt_prop p)
+{
+    return (uint32_t)p.flags | (uint32_t)p.priv << 8 | (uint32_t)p.cache << 16;
+}
+
 /* PT_PROP_BITS of `p`, or false if p is invalid. */
 static inline bool prot_bits_cached(struct pt_cursor *c, struct pt_prop p, pt_pte_t *bits)
 {
-    if (__builtin_expect(p.flags != c->prot_prop.flags || p.priv != c->prot_prop.priv ||
-                             p.cache != c->prot_prop.cache,
-                         0)) {
+    uint32_t w = prop_word_of(p);
+    if (__builtin_expect(w != c->prot_word, 0)) {
         if (!pt_prop_valid_fast(p))
             return false;
-        c->prot_prop = p;
+        c->prot_word = w;
         c->prot_bits = pt_prop_bits(p);
     }
     *bits = c->prot_bits;
     return true;
 }
 
-/* The property of leaf `pte`. */
-#define DEC_BITS (PT_PROP_BITS | PTE_UNTRACKED)
+/* The bits of a leaf that decide its decoding. */
+#define DEC_BITS (PTE_LEAF | PT_PROP_BITS | PTE_UNTRACKED)
 
 static __attribute__((noinline)) void decode_miss(struct pt_cursor *c, pt_pte_t pte)
 {
@@ -159,12 +182,19 @@ static __attribute__((noinline)) void decode_miss(struct pt_cursor *c, pt_pte_t 
     c->dec_item.level = 1;
     c->dec_item.prop = pt_pte_prop_fast(pte);
     c->dec_item.tracked = pt_pte_leaf_tracked(pte);
+    c->dec_word = prop_word_of(c->dec_item.prop);
+}
+
+/* Is `pte` a leaf whose decoding c->dec_item holds? (The fast paths' test.) */
+static inline bool leaf_decoded(const struct pt_cursor *c, pt_pte_t pte)
+{
+    return (pte & DEC_BITS) == c->dec_bits;
 }
 
 /* Make c->dec_item describe leaf `pte` (but for pa and level). */
 static inline void decode_cached(struct pt_cursor *c, pt_pte_t pte)
 {
-    if (__builtin_expect((pte & DEC_BITS) != c->dec_bits, 0))
+    if (__builtin_expect(!leaf_decoded(c, pte), 0))
         decode_miss(c, pte);
 }
 
@@ -172,15 +202,6 @@ static inline struct pt_prop prop_decode_cached(struct pt_cursor *c, pt_pte_t pt
 {
     decode_cached(c, pte);
     return c->dec_item.prop;
-}
-
-static inline struct pt_item item_from_pte_cached(struct pt_cursor *c, pt_pte_t pte, int level)
-{
-    decode_cached(c, pte);
-    struct pt_item it = c->dec_item;
-    it.pa = pt_pte_leaf_paddr(pte, level);
-    it.level = level;
-    return it;
 }
 
 /* The slot of `va` in level-1 node `ptes` (byte offset (va >> 12 & 511) * 8). */
@@ -242,37 +263,36 @@ static __attribute__((noinline)) int query_general(struct pt_cursor *c, struct p
 /*
  * Fast path: a 4 KiB leaf in the level-1 node the cursor is on, or one table
  * step below its level-2 node (a jump within 1 GiB pops there) when the
- * platform has a direct map. Same result and cursor state as query_general
- * (the step is push_level's); anything else goes there, the descent kept.
- * tests/pagetable_model compares both against the model (mutate.sh: the
- * five "query fast path" and "direct map" mutations).
+ * platform has a direct map, with a decode-cache hit. It only reads: the
+ * cursor stays on its node (query_general's descent moves it down, which
+ * the contract does not ask for). Same result as query_general; anything
+ * else goes there. tests/pagetable_model compares both against the model
+ * (mutate.sh: the "query fast path" and "direct map" mutations).
  */
 int pt_cursor_query(struct pt_cursor *c, struct pt_query *out)
 {
     pt_vaddr_t va = c->va;
     if (__builtin_expect(va >= c->barrier_end, 0))
         return PT_ERR_INVALID_VADDR;
+    /* The level-1 node holding va's entry: the cursor's own, or the child of
+     * its level-2 node's entry (the usual case after a jump, which pops to
+     * the node covering the target: level 2 unless it stays in 2 MiB). */
     pt_pte_t *l1;
-    if (c->level == 1) {
+    if (__builtin_expect(c->level == 2, 1)) {
+        const struct pt_mem *mem = c->mem;
+        pt_pte_t e = pt_pte_load(c->ptes[1], pt_index(va, 2));
+        if (!pt_pte_is_table(e) || !mem->has_direct_map)
+            return query_general(c, out);
+        l1 = (pt_pte_t *)(mem->direct_map + pt_pte_table_paddr(e));
+    } else if (c->level == 1) {
         l1 = c->ptes[0];
     } else {
-        const struct pt_mem *mem = c->mem;
-        if (c->level != 2 || !mem->has_direct_map)
-            return query_general(c, out);
-        pt_pte_t e = pt_pte_load(c->ptes[1], pt_index(va, 2));
-        if (!pt_pte_is_table(e))
-            return query_general(c, out);
-        pt_paddr_t child = pt_pte_table_paddr(e);
-        l1 = (pt_pte_t *)(mem->direct_map + child);
-        l1_forget(c);
-        c->level = 1;
-        c->path[0] = child;
-        c->ptes[0] = l1;
+        return query_general(c, out);
     }
     pt_pte_t pte = pt_pte_load(l1_slot(l1, va), 0);
     /* Not a leaf, or a property the decode cache does not hold (a tail
      * call: the fast path makes no call). */
-    if (__builtin_expect(!pt_pte_is_leaf(pte) || (pte & DEC_BITS) != c->dec_bits, 0))
+    if (__builtin_expect(!leaf_decoded(c, pte), 0))
         return query_general(c, out);
     out->start = va;
     out->end = va + PT_BASE_PAGE_SIZE;
@@ -342,16 +362,17 @@ static void stray_frag(struct pt_cursor *c, pt_pte_t pte, int level, pt_vaddr_t 
     out->num_frames = pt_mark_stray_and_unlock(c->mem, out->node, level - 1);
 }
 
-static inline void mapped_frag(struct pt_cursor *c, pt_pte_t pte, int level, pt_vaddr_t va,
+/* Fill a MAPPED frag for the leaf `pte` at `level` (at va) whose decoding
+ * c->dec_item holds (decode_cached or leaf_decoded made sure of it). */
+static inline void mapped_frag(const struct pt_cursor *c, pt_pte_t pte, int level, pt_vaddr_t va,
                                struct pt_frag *out)
 {
     out->kind = PT_FRAG_MAPPED;
     out->va = va;
     out->len = pt_page_size(level);
-    out->item = item_from_pte_cached(c, pte, level);
-    out->node = 0;
-    out->node_level = 0;
-    out->num_frames = 0;
+    out->item = c->dec_item;
+    out->item.pa = pt_pte_leaf_paddr(pte, level);
+    out->item.level = level;
 }
 
 static inline bool tracked_frame_ok(const struct pt_mem *mem, pt_paddr_t pa)
@@ -427,10 +448,12 @@ static int map_descend(struct pt_cursor *c, int level)
 static __attribute__((noinline)) int map_replaced(struct pt_cursor *c, pt_pte_t old, int level,
                                                   struct pt_frag *replaced)
 {
-    if (pt_pte_is_leaf(old))
+    if (pt_pte_is_leaf(old)) {
+        decode_cached(c, old);
         mapped_frag(c, old, level, c->va, replaced);
-    else
+    } else {
         stray_frag(c, old, level, c->va, replaced);
+    }
     move_forward(c);
     return 1;
 }
@@ -554,10 +577,13 @@ static inline int act_on_leaf(struct pt_cursor *c, const struct find_args *a, pt
     if (a->mode == TAKE) {
         pte = pt_pte_replace(mem, node, ptes, i, level, pte, 0);  /* with its final A/D */
         pt_meta_fast(mem, node)->nr_children--;
+        decode_cached(c, pte);
         mapped_frag(c, pte, level, c->va, a->frag);
     } else {
         pt_pte_t bits;
-        if (!prot_bits_cached(c, a->op(prop_decode_cached(c, pte), a->op_arg), &bits))
+        struct pt_prop p = prop_decode_cached(c, pte);
+        a->op(&p, a->op_arg);
+        if (!prot_bits_cached(c, p, &bits))
             return PT_ERR_BAD_PROP;
         /* The encoding is injective on valid properties: compare bits. */
         pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | bits;
@@ -683,13 +709,14 @@ int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out)
         return take_slow(c, len, out);
     pt_pte_t *slot = l1_slot(c->ptes[0], va);
     pt_pte_t pte = pt_pte_load(slot, 0);
-    if (__builtin_expect(!pt_pte_is_leaf(pte), 0))
-        return take_slow(c, len, out);
+    /* Not a leaf, or one the decode cache does not hold; or the store lost a
+     * race with the MMU's A/D bits (nothing stored): the general path (its
+     * pt_pte_replace retries; a tail call keeps this path call-free). A
+     * store that sticks is final (the MMU writes no absent entry), so the
+     * frag carries the leaf's last A/D bits. */
+    if (__builtin_expect(!leaf_decoded(c, pte) || !pt_pte_write(slot, &pte, 0), 0))
+        return take_slow(c, len, out);  /* (the hook is in take_fast_finish) */
     struct pt_mem *mem = c->mem;
-    /* Lost a race with the MMU's A/D bits (nothing stored): the general
-     * path's pt_pte_replace retries (a tail call keeps this path call-free). */
-    if (__builtin_expect(!pt_pte_write(slot, &pte, 0), 0))  /* hook in take_fast_finish */
-        return take_slow(c, len, out);
     pt_node_meta(mem, c->path[0])->nr_children--;
     mapped_frag(c, pte, 1, va, out);
     pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
@@ -711,11 +738,10 @@ static __attribute__((noinline)) int protect_slow(struct pt_cursor *c, uint64_t 
 }
 
 /* Cache misses of the protect fast path, out of line. */
-static __attribute__((noinline)) bool prot_miss(struct pt_cursor *c, uint8_t flags, uint8_t priv,
-                                                uint8_t cache)
+static __attribute__((noinline)) bool prot_miss(struct pt_cursor *c, struct pt_prop p)
 {
     pt_pte_t bits;
-    return prot_bits_cached(c, (struct pt_prop){ flags, priv, cache }, &bits);
+    return prot_bits_cached(c, p, &bits);
 }
 
 /* The end of a fast-path protect that leaves the node or the range, or has
@@ -732,21 +758,18 @@ static __attribute__((noinline)) int protect_fast_finish(struct pt_cursor *c, pt
 }
 
 /* The protect fast path's update lost a race with the MMU's A/D bits (rare;
- * nothing was stored; a tail call keeps the fast path call-free): `cur` is
- * the entry now, op saw it with the property bits dec_bits. Keep the A/D
- * bits set since, store until it sticks, then finish as the fast path does. */
+ * nothing was stored): op saw the entry as `seen`, it is `cur` now. Keep the
+ * A/D bits set since, store until it sticks, then finish as the fast path
+ * does. */
 static __attribute__((noinline)) int protect_fast_retry(struct pt_cursor *c, pt_pte_t *slot,
-                                                        pt_pte_t cur, pt_pte_t new_pte,
-                                                        pt_vaddr_t *start, pt_vaddr_t *end)
+                                                        pt_pte_t seen, pt_pte_t cur,
+                                                        pt_pte_t new_pte)
 {
-    pt_pte_t seen = (cur & ~DEC_BITS) | c->dec_bits;
     do {
         new_pte = pt_pte_keep_hw_ad(seen, cur, new_pte);
         seen = cur;
     } while (new_pte != cur && !pt_pte_write(slot, &cur, new_pte));
     pt_vaddr_t va = c->va;
-    *start = va;
-    *end = va + PT_BASE_PAGE_SIZE;
     if (va + PT_BASE_PAGE_SIZE < c->l1_end)
         c->va = va + PT_BASE_PAGE_SIZE;
     return protect_fast_finish(c, va, cur, new_pte);
@@ -760,32 +783,27 @@ int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, 
     pt_vaddr_t va = c->va;
     if (__builtin_expect(!l1_len_ok(c, va, len), 0))
         return protect_slow(c, len, op, arg, start, end);
-    pt_pte_t pte = pt_pte_load(l1_slot(c->ptes[0], va), 0);
-    if (__builtin_expect(!pt_pte_is_leaf(pte), 0))
-        return protect_slow(c, len, op, arg, start, end);
-    decode_cached(c, pte);
-    struct pt_prop p = op(c->dec_item.prop, arg);
-    uint8_t flags = p.flags, priv = p.priv, cache = p.cache;
-    if (__builtin_expect(flags != c->prot_prop.flags || priv != c->prot_prop.priv ||
-                             cache != c->prot_prop.cache,
-                         0) &&
-        !prot_miss(c, flags, priv, cache))
-        return PT_ERR_BAD_PROP;
-    /* Reloaded rather than kept across the call to op (fewer saved
-     * registers). Under our lock only the MMU can change it, and only its
-     * A/D bits: what op saw is the reloaded entry with the property bits
-     * decode_cached recorded (dec_bits). The update compares against that,
-     * so A/D bits the MMU set since make it fail, and protect_fast_retry
-     * keeps them (pt_pte_write). */
-    va = c->va;
     pt_pte_t *slot = l1_slot(c->ptes[0], va);
-    pte = (pt_pte_load(slot, 0) & ~DEC_BITS) | c->dec_bits;
-    /* The encoding is injective on valid properties: compare bits. */
-    pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | c->prot_bits;
-    if (new_pte != pte && __builtin_expect(!pt_pte_write(slot, &pte, new_pte), 0))
-        return protect_fast_retry(c, slot, pte, new_pte, start, end);
+    pt_pte_t pte = pt_pte_load(slot, 0);
+    /* Not a leaf, or one the decode cache does not hold (the general path
+     * decodes it, and fills the cache for the next page). */
+    if (__builtin_expect(!leaf_decoded(c, pte), 0))
+        return protect_slow(c, len, op, arg, start, end);
+    /* The range is written before op runs (the contract leaves *start and
+     * *end unspecified on failure): fewer values live across the call. */
     *start = va;
     *end = va + PT_BASE_PAGE_SIZE;
+    union prop_word p = { .word = c->dec_word };
+    op(&p.prop, arg);
+    if (__builtin_expect((p.word & PROP_WORD_MASK) != c->prot_word, 0) && !prot_miss(c, p.prop))
+        return PT_ERR_BAD_PROP;
+    /* The encoding is injective on valid properties: compare bits. The
+     * update compares against the entry op saw, so A/D bits the MMU set
+     * meanwhile make it fail, and protect_fast_retry keeps them. */
+    pt_pte_t new_pte = (pte & ~PT_PROP_BITS) | c->prot_bits;
+    pt_pte_t cur = pte;
+    if (new_pte != pte && __builtin_expect(!pt_pte_write(slot, &cur, new_pte), 0))
+        return protect_fast_retry(c, slot, pte, cur, new_pte);
     pt_vaddr_t next = va + PT_BASE_PAGE_SIZE;
     if (__builtin_expect(next >= c->l1_end, 0))  /* leaving the node or the range */
         return protect_fast_finish(c, va, pte, new_pte);
@@ -802,13 +820,12 @@ struct flag_masks {
     bool changed;  /* did the last call change the property? */
 };
 
-static struct pt_prop flag_op(struct pt_prop old, void *arg)
+static void flag_op(struct pt_prop *prop, void *arg)
 {
     struct flag_masks *m = arg;
-    uint8_t flags = (uint8_t)((old.flags & ~m->clear) | m->set);
-    m->changed = flags != old.flags;
-    old.flags = flags;
-    return old;
+    uint8_t flags = (uint8_t)((prop->flags & ~m->clear) | m->set);
+    m->changed = flags != prop->flags;
+    prop->flags = flags;
 }
 
 /* The PTE bits of flags f, ignoring X (whose bit, NX, is inverted). */
@@ -915,10 +932,11 @@ int pt_cursor_protect_flags(struct pt_cursor *c, uint64_t len, uint8_t clear, ui
 
 void pt_frag_release(struct pt_mem *mem, const struct pt_frag *frag)
 {
-    if (frag->kind == PT_FRAG_STRAY_TABLE)
-        pt_frame_put(mem, frag->node);
-    else if (frag->kind == PT_FRAG_MAPPED && frag->item.tracked)
-        pt_frame_put(mem, frag->item.pa);
-    else
-        PT_ASSERT(frag->kind == PT_FRAG_MAPPED, "pt_frag_release: not a frag");
+    if (frag->kind == PT_FRAG_MAPPED) {
+        if (frag->item.tracked)
+            pt_frame_put_inline(mem, frag->item.pa);
+        return;
+    }
+    PT_ASSERT(frag->kind == PT_FRAG_STRAY_TABLE, "pt_frag_release: not a frag");
+    pt_frame_put(mem, frag->node);
 }

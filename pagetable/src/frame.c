@@ -59,9 +59,7 @@ void pt_mem_set_direct_map(struct pt_mem *mem, uintptr_t base)
 
 struct pt_frame_meta *pt_frame_meta(const struct pt_mem *mem, pt_paddr_t pa)
 {
-    PT_ASSERT((pa & (PT_BASE_PAGE_SIZE - 1)) == 0, "pt_frame_meta: unaligned physical address");
-    PT_ASSERT((pa >> PT_BASE_PAGE_SHIFT) < mem->nr_frames, "pt_frame_meta: pa beyond metadata");
-    return pt_meta_fast(mem, pa);
+    return pt_meta_checked(mem, pa);
 }
 
 void pt_frame_reserve(struct pt_mem *mem, pt_paddr_t pa, uint64_t len)
@@ -155,8 +153,7 @@ static void node_drop_children(struct pt_mem *mem, pt_paddr_t node, int level)
     }
 }
 
-/* Tear down a frame whose count we just took to 0 (busy). */
-static void drop_last(struct pt_mem *mem, pt_paddr_t pa, struct pt_frame_meta *m)
+void pt_frame_drop_last(struct pt_mem *mem, pt_paddr_t pa, struct pt_frame_meta *m)
 {
     PT_ASSERT(m->usage != PT_USAGE_RESERVED, "last reference of a reserved frame dropped");
     if (m->usage == PT_USAGE_PT_NODE)
@@ -171,15 +168,7 @@ static void drop_last(struct pt_mem *mem, pt_paddr_t pa, struct pt_frame_meta *m
 
 void pt_frame_put(struct pt_mem *mem, pt_paddr_t pa)
 {
-    struct pt_frame_meta *m = pt_frame_meta(mem, pa);
-    /* Release our writes; the last holder also acquires everyone else's
-     * before tearing the frame down (acq_rel instead of a separate fence,
-     * which ThreadSanitizer cannot model). */
-    uint64_t old = __atomic_fetch_sub(&m->ref_count, 1, __ATOMIC_ACQ_REL);
-    if (old == 0 || old > PT_REF_MAX)
-        pt_panic("pt_frame_put: frame holds no reference (unused, unique or busy)");
-    if (old == 1)
-        drop_last(mem, pa, m);
+    pt_frame_put_inline(mem, pa);
 }
 
 bool pt_frame_alloc_unique(struct pt_mem *mem, enum pt_frame_usage usage, pt_paddr_t *pa)
@@ -215,7 +204,7 @@ void pt_frame_unique_free(struct pt_mem *mem, pt_paddr_t pa)
     struct pt_frame_meta *m = pt_frame_meta(mem, pa);
     PT_ASSERT(m->usage != PT_USAGE_PT_NODE, "pt_frame_unique_free: a page-table node");
     cas_or_panic(m, PT_REF_UNIQUE, 0, "pt_frame_unique_free: frame is not unique");
-    drop_last(mem, pa, m);
+    pt_frame_drop_last(mem, pa, m);
 }
 
 uint64_t pt_frame_refcount(const struct pt_mem *mem, pt_paddr_t pa)

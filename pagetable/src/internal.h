@@ -47,6 +47,33 @@ static inline struct pt_frame_meta *pt_meta_fast(const struct pt_mem *mem, pt_pa
     return &mem->meta[pa >> PT_BASE_PAGE_SHIFT];
 }
 
+/* pt_frame_meta (frame.h), inline: the slot of a page-aligned pa inside the
+ * metadata array, or a panic. */
+static inline struct pt_frame_meta *pt_meta_checked(const struct pt_mem *mem, pt_paddr_t pa)
+{
+    PT_ASSERT((pa & (PT_BASE_PAGE_SIZE - 1)) == 0, "pt_frame_meta: unaligned physical address");
+    PT_ASSERT((pa >> PT_BASE_PAGE_SHIFT) < mem->nr_frames, "pt_frame_meta: pa beyond metadata");
+    return pt_meta_fast(mem, pa);
+}
+
+/* Tear down a frame whose count was just taken to 0 (busy): frame.c. */
+void pt_frame_drop_last(struct pt_mem *mem, pt_paddr_t pa, struct pt_frame_meta *m);
+
+/* pt_frame_put (frame.h), inline: pt_frag_release drops a reference per
+ * 4 KiB page unmapped, and a call costs as much as the drop itself. */
+static inline void pt_frame_put_inline(struct pt_mem *mem, pt_paddr_t pa)
+{
+    struct pt_frame_meta *m = pt_meta_checked(mem, pa);
+    /* Release our writes; the last holder also acquires everyone else's
+     * before tearing the frame down (acq_rel instead of a separate fence,
+     * which ThreadSanitizer cannot model). */
+    uint64_t old = __atomic_fetch_sub(&m->ref_count, 1, __ATOMIC_ACQ_REL);
+    if (__builtin_expect(old == 0 || old > PT_REF_MAX, 0))
+        pt_panic("pt_frame_put: frame holds no reference (unused, unique or busy)");
+    if (old == 1)
+        pt_frame_drop_last(mem, pa, m);
+}
+
 /* The metadata of page-table node `node` (4 KiB-aligned, so its slot is at
  * byte offset node / 4096 * 64 = node >> 6: one shift fewer on hot paths). */
 _Static_assert(sizeof(struct pt_frame_meta) == 64 && PT_BASE_PAGE_SHIFT == 12,
@@ -217,10 +244,11 @@ static inline void pt_cursor_reset_caches(struct pt_cursor *c)
     c->l1_end = 0;
     c->map_key = UINT64_MAX;
     c->map_bits = 0;
-    c->prot_prop = zero;
+    c->prot_word = 0;                  /* the word of `zero` */
     c->prot_bits = pt_prop_bits(zero);
-    c->dec_bits = pt_prop_bits(zero);
+    c->dec_bits = PTE_LEAF | pt_prop_bits(zero);  /* cursor.c's DEC_BITS of that leaf */
     c->dec_item = (struct pt_item){ .pa = 0, .level = 1, .prop = zero, .tracked = true };
+    c->dec_word = 0;
 }
 
 /* Lock / unlock protocol (lock.c). */

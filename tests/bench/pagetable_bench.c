@@ -117,11 +117,10 @@ static __attribute__((noinline)) uint64_t unmap4k(struct pt_page_table *pt, uint
     return k;
 }
 
-static struct pt_prop toggle_w(struct pt_prop old, void *arg)
+static void toggle_w(struct pt_prop *p, void *arg)
 {
     (void)arg;
-    old.flags ^= PT_W;
-    return old;
+    p->flags ^= PT_W;
 }
 
 static __attribute__((noinline)) void protect4k(struct pt_page_table *pt, uint64_t n)

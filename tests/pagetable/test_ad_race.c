@@ -78,11 +78,10 @@ static void *mmu_thread(void *arg)
     }
 }
 
-static struct pt_prop toggle_w(struct pt_prop old, void *arg)
+static void toggle_w(struct pt_prop *p, void *arg)
 {
     (void)arg;
-    old.flags ^= PT_W;
-    return old;
+    p->flags ^= PT_W;
 }
 
 /* One pass of W toggles over the whole range (alternating both APIs). */

@@ -95,11 +95,10 @@ static void rnd_range(struct thread_state *t, unsigned n, unsigned *a, unsigned 
     *b = *a + 1 + (unsigned)(rnd(t) % (n - *a));
 }
 
-static struct pt_prop toggle_w(struct pt_prop old, void *arg)
+static void toggle_w(struct pt_prop *p, void *arg)
 {
     (void)arg;
-    old.flags ^= PT_W;
-    return old;
+    p->flags ^= PT_W;
 }
 
 static void s_counter_op(struct thread_state *t)

@@ -512,17 +512,15 @@ END_TEST
 
 /* ---- protect_next ---- */
 
-static struct pt_prop set_flags(struct pt_prop old, void *arg)
+static void set_flags(struct pt_prop *p, void *arg)
 {
-    old.flags = *(uint8_t *)arg;
-    return old;
+    p->flags = *(uint8_t *)arg;
 }
 
-static struct pt_prop bad_prop(struct pt_prop old, void *arg)
+static void bad_prop(struct pt_prop *p, void *arg)
 {
     (void)arg;
-    old.cache = 9;
-    return old;
+    p->cache = 9;
 }
 
 START_TEST(protect_next_writes_only_changes)
@@ -764,13 +762,12 @@ struct mmu_op {
     int calls;
 };
 
-static struct pt_prop ro_and_mmu_dirties(struct pt_prop old, void *arg)
+static void ro_and_mmu_dirties(struct pt_prop *p, void *arg)
 {
     struct mmu_op *m = arg;
     m->calls++;
     __atomic_fetch_or(leaf_slot(m->va), PTE_A | PTE_D, __ATOMIC_RELAXED);  /* the MMU */
-    old.flags &= (uint8_t)~PT_W;
-    return old;
+    p->flags &= (uint8_t)~PT_W;
 }
 
 START_TEST(protect_keeps_mmu_dirty_bit)

@@ -233,11 +233,10 @@ START_TEST(map_4k_into_huge_splits)
 }
 END_TEST
 
-static struct pt_prop to_ro(struct pt_prop old, void *arg)
+static void to_ro(struct pt_prop *p, void *arg)
 {
     (void)arg;
-    old.flags &= (uint8_t)~PT_W;
-    return old;
+    p->flags &= (uint8_t)~PT_W;
 }
 
 /* protect_next over part of a 1 GiB leaf splits down to the range and

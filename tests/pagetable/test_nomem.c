@@ -148,11 +148,10 @@ START_TEST(map_split_at_every_allocation)
 }
 END_TEST
 
-static struct pt_prop to_ro(struct pt_prop old, void *arg)
+static void to_ro(struct pt_prop *p, void *arg)
 {
     (void)arg;
-    old.flags &= (uint8_t)~PT_W;
-    return old;
+    p->flags &= (uint8_t)~PT_W;
 }
 
 /* take_next and protect_next of a page inside a 1 GiB leaf: a failed split

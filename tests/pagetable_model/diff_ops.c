@@ -574,12 +574,12 @@ static struct pt_prop protect_apply(struct pt_prop old, const struct protect_arg
     return p;
 }
 
-static struct pt_prop protect_op(struct pt_prop old, void *arg)
+static void protect_op(struct pt_prop *prop, void *arg)
 {
     struct protect_arg *a = arg;
     a->called = true;
-    a->seen = old;
-    return protect_apply(old, a);
+    a->seen = *prop;
+    *prop = protect_apply(*prop, a);
 }
 
 static void random_protect(struct diff *d, struct protect_arg *a, bool bad)

@@ -24,12 +24,16 @@ struct phase {
     pt_vaddr_t win_lo;          /* a 4 GiB window straddling a 512 GiB boundary */
     unsigned share_pct;         /* of the total ops */
     bool unmap_before_destroy;  /* else destroy with mappings still present */
+    bool direct_map;            /* keep the host platform's direct map (else the core
+                                   reaches nodes through ops->phys_to_virt, as on a
+                                   platform without one, and skips the fast-path steps
+                                   that need it) */
 };
 
 static const struct phase phases[] = {
-    { "user, 1 GiB leaves", &pt_user_config_1g, 510 * G1, 40, true },
-    { "user, 2 MiB leaves", &pt_user_config, 510 * G1, 35, false },
-    { "kernel, 1 GiB leaves", &pt_kernel_config_1g, 0xffff800000000000ull + 510 * G1, 25, true },
+    { "user, 1 GiB leaves", &pt_user_config_1g, 510 * G1, 40, true, true },
+    { "user, 2 MiB leaves, no direct map", &pt_user_config, 510 * G1, 35, false, false },
+    { "kernel, 1 GiB leaves", &pt_kernel_config_1g, 0xffff800000000000ull + 510 * G1, 25, true, true },
 };
 
 /* ------------------------------------------------------------- choices */
@@ -134,6 +138,11 @@ static struct pt_prop pick_prop(struct diff *d)
         p.priv = (uint8_t)diff_below(d, 4);
     if (diff_chance(d, 15))
         p.cache = (uint8_t)diff_below(d, 4);
+    /* Execute-only PROT_NONE, kernel, write-back: every property bit of its
+     * PTE is clear, so only bit 7 tells such a leaf from an absent entry
+     * (the fast paths' decode-cache test must include it). */
+    if (diff_chance(d, 4))
+        p = (struct pt_prop){ .flags = PT_X, .priv = 0, .cache = PT_CACHE_WB };
     return p;
 }
 
@@ -323,6 +332,10 @@ static void phase_setup(struct diff *d, const struct phase *ph)
         d->hot[i] = d->win_lo + hot_off[i];
 
     DIFF_EXPECT(d, pt_host_platform_init(&d->hp, ARENA_FRAMES), "host platform init failed");
+    if (!ph->direct_map) {  /* back to what pt_mem_init leaves (frame.h) */
+        d->hp.mem.direct_map = 0;
+        d->hp.mem.has_direct_map = false;
+    }
     d->pool_index = malloc(ARENA_FRAMES * sizeof(*d->pool_index));
     DIFF_EXPECT(d, d->pool_index != NULL, "out of host memory");
     for (unsigned i = 0; i < ARENA_FRAMES; i++)

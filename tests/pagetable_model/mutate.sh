@@ -7,6 +7,8 @@
 # source; update the list). Not a CTest test: it compiles the core 20+ times.
 #
 # Usage: tests/pagetable_model/mutate.sh [OPS]   (default 20000 ops per mutant)
+#        MUTATE_ONLY=REGEX tests/pagetable_model/mutate.sh   (only the mutations whose
+#        description matches the extended regular expression)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 ops=${1:-20000}
@@ -51,15 +53,23 @@ mutations=(
   "src/cursor.c%%s/if (item->pa >= PT_PHYS_ADDR_LIMIT)/if (0)/; s/^#define PA_BAD_4K (PAGE_MASK | ~(PT_PHYS_ADDR_LIMIT - 1))/#define PA_BAD_4K PAGE_MASK/%%physical-address width not checked"
   "src/cursor.c%%s/return rc != 0 \&\& rc <= PT_REF_MAX \&\&/return 1 || (rc != 0 \&\& rc <= PT_REF_MAX) \&\&/%%tracked-frame validation off"
   "src/cursor.c%%s/    out->end = va + PT_BASE_PAGE_SIZE;/    out->end = va + 2 * PT_BASE_PAGE_SIZE;/%%query fast path: end one page too far"
-  "src/cursor.c%%s/!pt_pte_is_leaf(pte) || (pte \& DEC_BITS) != c->dec_bits, 0))/!pt_pte_is_leaf(pte), 0))/%%query fast path trusts a stale decode cache"
-  "src/cursor.c%%s/l1 = (pt_pte_t \*)(mem->direct_map + child);/l1 = (pt_pte_t *)(mem->direct_map + child + 8);/%%query fast path: child node address off by one entry"
-  "src/cursor.c%%s/        c->path\[0\] = child;/        (void)0;/%%query fast path does not record the node it descends to"
+  "src/cursor.c%%/^int pt_cursor_query/,/^}/s/!leaf_decoded(c, pte)/!pt_pte_is_leaf(pte)/%%query fast path trusts a stale decode cache"
+  "src/cursor.c%%s/l1 = (pt_pte_t \*)(mem->direct_map + pt_pte_table_paddr(e));/l1 = (pt_pte_t *)(mem->direct_map + pt_pte_table_paddr(e) + 8);/%%query fast path: child node address off by one entry"
+  "src/cursor.c%%s/if (!pt_pte_is_table(e) || !mem->has_direct_map)/if (pt_pte_is_absent(e) || !mem->has_direct_map)/%%query fast path steps into a huge leaf as if it were a table"
+  "src/cursor.c%%s/if (!pt_pte_is_table(e) || !mem->has_direct_map)/if (!pt_pte_is_table(e))/%%query fast path steps down without a direct map"
+  "src/cursor.c%%s/^#define DEC_BITS (PTE_LEAF | PT_PROP_BITS | PTE_UNTRACKED)/#define DEC_BITS (PT_PROP_BITS | PTE_UNTRACKED)/%%fast paths take a non-leaf whose bits match the decode cache"
+  "src/cursor.c%%s/^#define PROP_WORD_MASK 0xffffffu/#define PROP_WORD_MASK 0xffffu/%%protect fast path compares two bytes of the op's property"
+  "src/cursor.c%%s/    c->dec_word = prop_word_of(c->dec_item.prop);/    (void)0;/%%protect fast path hands op a stale property"
+  "src/cursor.c%%s/ \&\& !prot_miss(c, p.prop))/ \&\& (prot_miss(c, p.prop), 0))/%%protect fast path accepts an invalid property"
+  "src/cursor.c%%s/    out->item.level = level;/    (void)0;/%%MAPPED frags always say level 1"
+  "src/cursor.c%%s/        if (frag->item.tracked)/        if (0)/%%frag release forgets tracked references"
   "src/internal.h%%s/return (pt_pte_t \*)(mem->direct_map + node);/return (pt_pte_t *)(mem->direct_map + (node \& ~0x1000ull));/%%direct map drops a bit of the node address"
 )
 
 killed=0 survived=0 stale=0
 for m in "${mutations[@]}"; do
   file=${m%%\%\%*}; rest=${m#*\%\%}; expr=${rest%\%\%*}; desc=${rest##*\%\%}
+  [[ -n ${MUTATE_ONLY:-} ]] && ! grep -qE -- "$MUTATE_ONLY" <<<"$desc" && continue
   w=$work/m
   rm -rf "$w" && mkdir -p "$w" && cp -r "$root/pagetable" "$w/"
   sed -i "$expr" "$w/pagetable/$file"
@@ -81,4 +91,4 @@ for m in "${mutations[@]}"; do
     echo "KILLED    $desc :: ${why:0:150}"; killed=$((killed + 1))
   fi
 done
-echo "mutate.sh: $killed killed, $survived survived, $stale stale (of ${#mutations[@]})"
+echo "mutate.sh: $killed killed, $survived survived, $stale stale (of ${#mutations[@]}${MUTATE_ONLY:+, only those matching $MUTATE_ONLY})"

@@ -397,11 +397,10 @@ struct flags_change {
     uint8_t clear, set;
 };
 
-static struct pt_prop change_flags(struct pt_prop old, void *arg)
+static void change_flags(struct pt_prop *p, void *arg)
 {
     const struct flags_change *fc = arg;
-    old.flags = (uint8_t)((old.flags & ~fc->clear) | fc->set);
-    return old;
+    p->flags = (uint8_t)((p->flags & ~fc->clear) | fc->set);
 }
 
 int sim_protect(struct sim *s, struct tlb_vmspace *vs, pt_vaddr_t va, uint64_t len, uint8_t clear_flags,

@@ -205,10 +205,9 @@ static uint64_t rnd(uint64_t *s, uint64_t n)
 
 static const struct pt_prop RW = {.flags = PT_RW, .priv = PT_PRIV_USER, .cache = PT_CACHE_WB};
 
-static struct pt_prop wp(struct pt_prop old, void *arg)
+static void wp(struct pt_prop *p, void *arg)
 {
-    old.flags = (uint8_t)(old.flags ^ (uintptr_t)arg);
-    return old;
+    p->flags = (uint8_t)(p->flags ^ (uintptr_t)arg);
 }
 
 /* A 2 MiB leaf (untracked memory, never freed) over this thread's block.

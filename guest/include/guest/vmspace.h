@@ -249,7 +249,7 @@ int vm_cursor_unmap(struct vm_cursor *c, uint64_t len, uint64_t *nr_unmapped);
  * Returns 1 with the page's range in [*start, *end), or 0 if nothing is
  *   mapped in the range (cursor at va + len).
  * Fails: VM_ERR_READONLY; PT_ERR_UNALIGNED, PT_ERR_BEYOND_BARRIER;
- *   PT_ERR_BAD_PROP (op returned an invalid or global property; the page is
+ *   PT_ERR_BAD_PROP (op left an invalid or global property; the page is
  *   unchanged); PT_ERR_NOMEM.
  */
 int vm_cursor_protect_next(struct vm_cursor *c, uint64_t len, pt_protect_fn op, void *arg,

@@ -103,20 +103,26 @@ struct pt_item {
     bool tracked;          /* tracked frames hold a reference (level 1 only) */
 };
 
-/* What take_next removed (OSTD's PageTableFrag). The caller owns it. */
+/* What take_next removed (OSTD's PageTableFrag, an enum). The caller owns
+ * it. Read `item` only of a MAPPED frag and node..num_frames only of a
+ * STRAY_TABLE one: they share storage. */
 struct pt_frag {
     enum { PT_FRAG_MAPPED = 1, PT_FRAG_STRAY_TABLE = 2 } kind;
     pt_vaddr_t va;         /* start of the removed range */
     uint64_t len;          /* its length: pt_page_size(level) */
-    /* PT_FRAG_MAPPED: the leaf. A tracked item's frame reference is now the
-       caller's: drop it with pt_frame_put after the TLB flush. */
-    struct pt_item item;
-    /* PT_FRAG_STRAY_TABLE: the detached node (marked stray, unlocked); its
-       reference is the caller's. pt_frame_put frees the subtree once the TLB
-       is flushed and no lock-free walker can still be inside it. */
-    pt_paddr_t node;
-    int node_level;
-    uint64_t num_frames;   /* tracked leaves under it (sum over level-1 nodes) */
+    union {
+        /* PT_FRAG_MAPPED: the leaf. A tracked item's frame reference is now
+           the caller's: drop it with pt_frame_put after the TLB flush. */
+        struct pt_item item;
+        /* PT_FRAG_STRAY_TABLE: the detached node (marked stray, unlocked);
+           its reference is the caller's. pt_frame_put frees the subtree once
+           the TLB is flushed and no lock-free walker can still be inside it. */
+        struct {
+            pt_paddr_t node;
+            int node_level;
+            uint64_t num_frames;   /* tracked leaves under it (sum over level-1 nodes) */
+        };
+    };
 };
 
 #define PT_CURSOR_MAX_LOCKED 64  /* internal bookkeeping bound, see cursor.c */
@@ -136,12 +142,11 @@ struct pt_cursor {
        common case); cursor.c explains each. Never read by callers. */
     uint64_t map_key;                  /* last valid (level 1, prop, tracked) mapped ... */
     pt_pte_t map_bits;                 /* ... and its PTE bits except the address */
-    pt_pte_t prot_bits;                /* PT_PROP_BITS of prot_prop */
-    pt_pte_t dec_bits;                 /* PT_PROP_BITS | PTE_UNTRACKED of a leaf ... */
-    /* (The two 3-byte fields come before a wider one so that a compiler may
-       load each with one 8-byte read.) */
-    struct pt_prop prot_prop;          /* last valid property an op returned */
+    pt_pte_t prot_bits;                /* PT_PROP_BITS of prot_word */
+    pt_pte_t dec_bits;                 /* PTE_LEAF | PT_PROP_BITS | PTE_UNTRACKED of a leaf ... */
     struct pt_item dec_item;           /* ... decoded as a level-1 item (pa unused) */
+    uint32_t dec_word;                 /* ... its prop as a 32-bit word (cursor.c) */
+    uint32_t prot_word;                /* last valid property an op left, as a word */
 };
 
 /*
@@ -245,20 +250,24 @@ int pt_cursor_map(struct pt_cursor *c, const struct pt_item *item, struct pt_fra
  */
 int pt_cursor_take_next(struct pt_cursor *c, uint64_t len, struct pt_frag *out);
 
-/* A protect operation: returns the new property for a leaf's old one. */
-typedef struct pt_prop (*pt_protect_fn)(struct pt_prop old, void *arg);
+/* A protect operation: edits a leaf's property in place (OSTD's
+ * `op: impl FnMut(&mut PageProperty)`); `arg` is the caller's context.
+ * `prop` points at a copy, valid only during the call. */
+typedef void (*pt_protect_fn)(struct pt_prop *prop, void *arg);
 
 /*
  * Apply `op` to the next mapped leaf in [va, va+len), splitting a huge leaf
  * that only partly overlaps the range, and move past it. Writes the PTE only
  * if the property changes. Does not flush any TLB (the caller does).
- * `op` is called once per leaf with its property as read; the update is
+ * `op` is called once per leaf with its property as read, and edits it in
+ * place into the new property; the update is
  * atomic against the MMU: ACCESSED/DIRTY bits the MMU sets after that read
  * are kept in the new entry (as if the access came just after the update).
- * Returns 1 and the leaf's range in *start and *end, or 0 if there is none.
+ * Returns 1 and the leaf's range in *start and *end, or 0 if there is none
+ * (*start and *end are unspecified unless it returns 1).
  * Fails: PT_ERR_UNALIGNED, PT_ERR_BEYOND_BARRIER as find_next;
  *        PT_ERR_NOMEM if a needed split cannot be allocated (nothing changed);
- *        PT_ERR_BAD_PROP if op returns an invalid property (that leaf is left
+ *        PT_ERR_BAD_PROP if op leaves an invalid property (that leaf is left
  *          unchanged, the cursor stays at it).
  */
 int pt_cursor_protect_next(struct pt_cursor *c, uint64_t len, pt_protect_fn op, void *arg,
