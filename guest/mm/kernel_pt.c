@@ -22,9 +22,10 @@
 
 extern char __text_start[], __rodata_start[], __data_start[];
 
-/* Accessed and dirty preset (as Linux does for kernel mappings): the MMU
- * then never writes these entries, so every value in the table is one the
- * kernel stored, and traced, itself. */
+/* Accessed and dirty preset (as Linux's __PAGE_KERNEL does): nothing tracks
+ * the kernel's own pages, so the MMU need never write these entries (no
+ * locked update on a first access), and the core stores over an entry with
+ * A and D both set plainly (docs/guest-mm.md "Accessed and dirty bits"). */
 #define KERNEL_AD (PT_ACCESSED | PT_DIRTY)
 
 /* Map [va, va + len) to [pa, ...) with `level` leaves of `prop`. */

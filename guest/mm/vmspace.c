@@ -175,7 +175,6 @@ int vm_cursor_map(struct vm_cursor *c, uint64_t pa, struct pt_prop prop)
         return VM_ERR_READONLY;
     if (prop.priv & PT_PRIV_GLOBAL)
         return PT_ERR_BAD_PROP;
-    prop.flags |= PT_ACCESSED | PT_DIRTY;     /* see vmspace.h: A and D preset */
     struct pt_item item = { .pa = pa, .level = 1, .prop = prop, .tracked = true };
     return tlb_cursor_map(&c->tc, &item);
 }
@@ -187,9 +186,11 @@ int vm_cursor_unmap(struct vm_cursor *c, uint64_t len, uint64_t *nr_unmapped)
     return tlb_cursor_unmap(&c->tc, len, true, nr_unmapped);
 }
 
-/* Wraps the caller's op so that A and D stay preset, and a global property
- * is refused like an invalid one (user mappings are never global: their
- * stale entries would survive CR3 loads). */
+/* Wraps the caller's op so that a global property is refused like an
+ * invalid one (user mappings are never global: their stale entries would
+ * survive CR3 loads). A and D are left to op: it sees the bits the MMU has
+ * set and what it leaves in the property is stored (the core keeps bits the MMU sets while
+ * op runs; see vmspace.h). */
 struct protect_guard {
     pt_protect_fn op;
     void *arg;
@@ -199,7 +200,6 @@ static void refuse_global(struct pt_prop *p, void *arg)
 {
     struct protect_guard *g = arg;
     g->op(p, g->arg);
-    p->flags |= PT_ACCESSED | PT_DIRTY;        /* see vmspace.h: A and D preset */
     if (p->priv & PT_PRIV_GLOBAL)
         *p = (struct pt_prop){ .flags = p->flags, .priv = 0, .cache = 0xff }; /* invalid: PT_ERR_BAD_PROP */
 }

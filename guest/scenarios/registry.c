@@ -39,6 +39,8 @@ static const struct scenario scenarios[] = {
       "a kernel load from unmapped user memory outside a copy: #PF reported" },
     { "user-preempt", scenario_user_preempt, true,
       "user_kick takes a CPU back from ring-3 code that never makes a syscall" },
+    { "user-ad", scenario_user_ad, false,
+      "accessed/dirty tracking: user pages without A/D, ring-3 read and write, query, protect" },
     { "uaccess", scenario_uaccess, false,
       "VmReader/VmWriter: every partial-copy and refusal case, one test result each" },
 };

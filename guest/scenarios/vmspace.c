@@ -16,6 +16,9 @@
  *            released after the flush); the neighbour must then read the
  *            new pattern: a stale TLB entry would show the old frame
  *   user     workload_user_phase (ring-3 programs join here)
+ *   a/d      the accessed/dirty probe (scenarios/ad_probe.h) in the CPU's
+ *            own 2 MiB at AD_BASE: pages mapped without A and D, a ring-3
+ *            read and write, query and protect must show the MMU's bits
  *   unmap    the owner unmaps the slice (deferred release of every frame)
  * Later rounds get frames freed by earlier ones back from the allocator.
  * With tracing on, CPU 0 takes a host checkpoint at barriers, after every
@@ -35,16 +38,18 @@
 #include "guest/tlb_bug.h"
 #include "guest/trace.h"
 #include "guest/workload.h"
+#include "ad_probe.h"
 
 #define NSPACES       3
 #define ROUNDS        4
 #define SLICE_PAGES   8
 #define SLICE_BASE    0x10000000ull          /* CPU i: SLICE_BASE + i * 2 MiB */
 #define SLICE_STRIDE  0x200000ull
+#define AD_BASE       0x20000000ull          /* CPU i: AD_BASE + i * AD_PROBE_SPAN */
 #define WAIT_US       30000000ull
 
 struct cpu_stats {
-    uint64_t maps, replaced, protects, unmaps, frames_unmapped, reused, failures;
+    uint64_t maps, replaced, protects, unmaps, frames_unmapped, reused, ad_checks, failures;
 } __attribute__((aligned(64)));
 
 static struct vm_space *spaces[NSPACES];
@@ -209,6 +214,32 @@ static void unmap_slice(struct vm_space *vs, unsigned cpu, struct cpu_stats *st)
     vm_cursor_drop(&c);
 }
 
+/* The accessed/dirty probe's report: failures are printed and counted. */
+struct ad_ctx {
+    struct cpu_stats *st;
+    unsigned round;
+};
+
+static void ad_report(void *arg, const char *name, bool ok, const char *detail)
+{
+    struct ad_ctx *x = arg;
+    if (ok)
+        return;
+    kprintf("vmspace: FAIL: cpu %u round %u: accessed/dirty %s: %s\n", this_cpu()->index,
+            x->round, name, detail);
+    x->st->failures++;
+}
+
+/* Pages made without A and D, touched by ring 3: query and protect must
+ * report the bits the MMU set (docs/guest-mm.md "Accessed and dirty bits"). */
+static void ad_phase(struct vm_space *vs, unsigned cpu, unsigned round, struct cpu_stats *st)
+{
+    struct ad_ctx x = { st, round };
+    uint64_t base = AD_BASE + cpu * AD_PROBE_SPAN;
+    st->ad_checks += ad_probe_run(vs, base, pattern(cpu, round, 0, 2), ad_report, &x);
+    ad_probe_unmap(vs, base, AD_PROBE_FRAMES, ad_report, &x);
+}
+
 /* A barrier after which CPU 0 checks in with the host; the others wait at a
  * second barrier meanwhile. Shootdowns still in flight (their frees, their
  * acknowledgements) are waited for first. */
@@ -255,6 +286,7 @@ static void run_round(unsigned n, unsigned cpu, unsigned round, struct cpu_stats
     cpu_barrier(n);
 
     st->failures += workload_user_phase(vs, cpu, round);
+    ad_phase(vs, cpu, round, st);
     cpu_barrier(n);
 
     unmap_slice(vs, cpu, st);
@@ -285,18 +317,20 @@ static int summary(unsigned n)
         t.unmaps += stats[c].unmaps;
         t.frames_unmapped += stats[c].frames_unmapped;
         t.reused += stats[c].reused;
+        t.ad_checks += stats[c].ad_checks;
         t.failures += stats[c].failures;
         sent += mm_ipis_sent(c);
         received += mm_ipis_received(c);
         deferred += mm_ipis_deferred(c);
     }
     kprintf("vmspace: %u cpus, %u spaces, %u rounds: map %llu (replaced %llu), protect %llu, "
-            "unmap %llu (%llu frames), frames reused %llu, TLB IPIs sent %llu received %llu "
-            "(put off %llu), checkpoints %u, failures %llu: %s\n",
+            "unmap %llu (%llu frames), frames reused %llu, accessed/dirty checks %llu, "
+            "TLB IPIs sent %llu received %llu (put off %llu), checkpoints %u, failures %llu: "
+            "%s\n",
             n, NSPACES, ROUNDS, (unsigned long long)t.maps, (unsigned long long)t.replaced,
             (unsigned long long)t.protects, (unsigned long long)t.unmaps,
             (unsigned long long)t.frames_unmapped, (unsigned long long)t.reused,
-            (unsigned long long)sent, (unsigned long long)received,
+            (unsigned long long)t.ad_checks, (unsigned long long)sent, (unsigned long long)received,
             (unsigned long long)deferred, checkpoints,
             (unsigned long long)t.failures, t.failures ? "FAIL" : "ok");
     return t.failures ? 1 : 0;

@@ -11,11 +11,10 @@ pt_pte_t pt_pte_make_leaf(pt_paddr_t pa, int level, struct pt_prop prop)
     return pt_pte_leaf_fast(pa & pt_leaf_addr_mask(level), prop);
 }
 
-/* Accessed is preset (as in Linux's _PAGE_TABLE): the MMU sets A in every
- * table entry it walks through, so without it the entry's value would change
- * behind the kernel's back, and a traced store's old value (tlb_event.h)
- * would not be the value the kernel stored. A costs nothing in a table
- * entry: no software reads it. */
+/* Accessed is preset (as in Linux's _PAGE_TABLE): no software reads A in a
+ * table entry, and a preset A spares the MMU a locked write into the entry
+ * on the first walk through it. (Leaves carry A only if their property
+ * says so: that is how VmSpace tracks accesses, docs/guest-mm.md.) */
 pt_pte_t pt_pte_make_table(pt_paddr_t pa)
 {
     return (pa & PTE_TABLE_ADDR_MASK) | PTE_P | PTE_RW | PTE_US | PTE_A;

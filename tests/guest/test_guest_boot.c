@@ -91,6 +91,9 @@ START_TEST(vmspace_workload_on_every_cpu)
     snprintf(frames, sizeof(frames), "unmap %d (%d frames)", 4 * n, 4 * 8 * n);
     ck_assert_msg(strstr(res.console, frames), "no '%s' in:\n%s", frames, res.console);
     ck_assert_uint_gt(console_number("frames reused "), 0);
+    /* Each CPU's accessed/dirty probe, every round: 11 checks of the bits
+       the MMU set (a failed one is counted in "failures" instead). */
+    ck_assert_uint_eq(console_number("accessed/dirty checks "), 4ull * 11 * n);
     unsigned long long sent = console_number("TLB IPIs sent "),
                        received = console_number(" received ");
     if (n == 1) {

@@ -112,6 +112,29 @@ START_TEST(user_kernel_fault_is_reported)
 }
 END_TEST
 
+/* Accessed/dirty tracking: the bits the MMU set, as query and protect report
+ * them (every check would fail if VmSpace preset A and D). */
+START_TEST(user_ad_bits_are_the_mmus)
+{
+    boot(1, "scenario=user-ad");
+    expect_passed(22);
+    EXPECT("user-ad.mapped.code", "user-ad.mapped.read", "user-ad.mapped.write",
+           "user-ad.mapped.idle", "user-ad.task", "user-ad.ring3.code", "user-ad.ring3.read",
+           "user-ad.ring3.write", "user-ad.ring3.idle", "user-ad.protect",
+           "user-ad.protected.read", "user-ad.protected.write", "user-ad.protected.idle",
+           "user-ad.reset.protect", "user-ad.reset.read", "user-ad.reset.write",
+           "user-ad.reset.task", "user-ad.reset.read-written", "user-ad.reset.write-read",
+           "user-ad.preset", "user-ad.unmap", "user-ad.space-destroyed");
+    ck_assert_ptr_nonnull(strstr(res.console, "user-ad: 11 of 11 accessed/dirty checks"));
+    /* What the MMU did, as query reported it. */
+    static const char *const seen[] = { "ring3.read: PASS: page 0x20010000: A 1 D 0 ",
+                                        "ring3.write: PASS: page 0x20012000: A 1 D 1 ",
+                                        "ring3.idle: PASS: page 0x20014000: A 0 D 0 " };
+    for (unsigned i = 0; i < 3; i++)
+        ck_assert_msg(strstr(res.console, seen[i]), "no '%s' in:\n%s", seen[i], res.console);
+}
+END_TEST
+
 START_TEST(uaccess_every_case)
 {
     boot(1, "scenario=uaccess");
@@ -158,6 +181,7 @@ int check_program(int argc, char **argv, struct check_plan *plan)
     tcase_add_test(tc, user_kernel_access);
     tcase_add_test(tc, user_preempt);
     tcase_add_test(tc, user_kernel_fault_is_reported);
+    tcase_add_test(tc, user_ad_bits_are_the_mmus);
     tcase_add_test(tc, uaccess_every_case);
     suite_add_tcase(s, tc);
     check_plan_add(plan, s);

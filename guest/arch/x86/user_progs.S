@@ -134,6 +134,15 @@ UPROG_BEGIN poke
     EXIT 0
 UPROG_END poke
 
+/* copyword(src rdi, dst rsi): load one word from src, store it to dst,
+ * exit(0): one ring-3 read and one ring-3 write (the workload's accessed/
+ * dirty check, scenarios/vmspace_ad.c). */
+UPROG_BEGIN copyword
+    movq (%rdi), %rax
+    movq %rax, (%rsi)
+    EXIT 0
+UPROG_END copyword
+
 /* jump(address rdi): execute at it (must fault for kernel code). */
 UPROG_BEGIN jump
     jmp *%rdi

@@ -41,5 +41,6 @@ int scenario_user_kernel_access(void);
 int scenario_user_kernel_fault(void);
 int scenario_uaccess(void);
 int scenario_user_preempt(void);
+int scenario_user_ad(void);
 
 #endif /* GUEST_SCENARIO_H */

@@ -17,12 +17,17 @@
  * spins in vm_space_cursor*() until the earlier one is dropped). A cursor is
  * used only on the CPU that created it (its flusher is per-CPU).
  *
- * Accessed and dirty bits: every user mapping is made, and kept by protect,
- * with A and D set (PT_ACCESSED | PT_DIRTY are added to the caller's
- * property), as the kernel's own mappings are, and table entries carry A
- * (pagetable/). The MMU then never writes a page-table entry, so each entry
- * holds exactly what the kernel stored and traced (the host's model checks
- * every store's old value). The price: VmSpace offers no A/D tracking.
+ * Accessed and dirty bits (OSTD's PageFlags::ACCESSED / DIRTY): a user
+ * mapping carries exactly the caller's property, A and D included. A
+ * mapping made without them is tracked by the MMU, which sets A in the leaf
+ * on the first access through it and D on the first write (in memory, at
+ * any moment, without the kernel's locks); vm_cursor_query reports the bits
+ * as they are in the entry, and protect keeps whatever op returns (op sees
+ * the bits set so far; bits the MMU sets while op runs are kept too, the
+ * core updates live entries with compare-and-exchange). Pass PT_ACCESSED |
+ * PT_DIRTY to opt out of tracking (the MMU then never writes the entry).
+ * Kernel leaves and table entries keep A (and D for leaves) preset
+ * (docs/guest-mm.md "Accessed and dirty bits").
  *
  * Error codes are the negative enum pt_error / enum tlb_error values (names
  * with tlb_error_name()), plus VM_ERR_READONLY and VM_ERR_WINDOWS_LIVE below.
@@ -185,6 +190,10 @@ void vm_cursor_drop(struct vm_cursor *c);
  * vm_cursor_query: the mapping at the cursor's va; the cursor does not move.
  * Postconditions: mapped => [start, end) is the leaf's range and pa/level/
  *   prop describe it; !mapped => start == va's slot start, nothing there.
+ *   prop's PT_ACCESSED and PT_DIRTY are the entry's A and D bits at the
+ *   moment of the read: the MMU's (set by accesses through the mapping
+ *   since it was made without them) or the caller's (given to map or
+ *   returned by a protect op). The MMU may set them at any later moment.
  * Fails: PT_ERR_INVALID_VADDR if the cursor is at the end of its range.
  */
 int vm_cursor_query(struct vm_cursor *c, struct vm_query *out);
@@ -219,6 +228,8 @@ uint64_t vm_cursor_virt_addr(const struct vm_cursor *c);
  * Preconditions: the caller owns one reference to `pa` (vm_frame_alloc or
  *   vm_frame_get); it moves into the page table on success. prop.priv must
  *   not contain PT_PRIV_GLOBAL (user mappings are never global).
+ * Postconditions: the entry holds exactly `prop` (PT_ACCESSED / PT_DIRTY
+ *   only if the caller set them; the MMU sets them later on access).
  * Returns 0 (the slot was empty) or 1 (an old mapping was replaced).
  * Fails (the caller keeps its reference, nothing is mapped):
  *   VM_ERR_READONLY; PT_ERR_INVALID_VADDR (cursor at its end);
@@ -245,7 +256,11 @@ int vm_cursor_unmap(struct vm_cursor *c, uint64_t len, uint64_t *nr_unmapped);
  * (seed CursorMut::protect_next) and move past it. Like the seed it does NOT
  * flush: the caller issues the flush through vm_cursor_flusher(c) (e.g.
  * tlb_flusher_issue(f, tlb_op_single(start, false)), then dispatch and
- * sync) before it relies on the new property.
+ * sync) before it relies on the new property. op gets the page's current
+ * property, A and D as the MMU has set them; the page gets what op returns
+ * (so an op that changes only W keeps them; one that clears PT_ACCESSED
+ * restarts tracking once the flush is done: a cached translation sets no
+ * bit), plus any A/D bit the MMU set while op ran.
  * Returns 1 with the page's range in [*start, *end), or 0 if nothing is
  *   mapped in the range (cursor at va + len).
  * Fails: VM_ERR_READONLY; PT_ERR_UNALIGNED, PT_ERR_BEYOND_BARRIER;
