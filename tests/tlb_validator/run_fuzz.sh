@@ -12,7 +12,7 @@ mkdir -p "$out/corpus" "$out/artifacts"
 tlb=$src/tlb
 "$clang" -std=gnu17 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=all -I"$tlb/include" -I"$src/abi/include" -I"$src/pagetable/include" -I"$tlb" \
-  "$src/tests/tlb_validator/fuzz_validate.c" "$src"/abi/tlb_event_codec.c "$src"/abi/tlb_event_check.c \
+  "$src/tests/tlb_validator/fuzz_validate.c" "$src"/abi/tlb_event_codec.c "$src"/abi/tlb_event_check.c "$src"/abi/tlb_event_text.c \
   "$tlb"/validator*.c \
   -o "$out/fuzz_validate"
 # -rss_limit_mb guards against unbounded growth; -timeout flags a slow input as a bug.
