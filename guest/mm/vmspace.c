@@ -15,6 +15,15 @@
 
 _Static_assert(sizeof(struct vm_space) <= PAGE_SIZE, "a vm_space lives in one frame");
 
+const char *vm_error_name(int err)
+{
+    switch (err) {
+    case VM_ERR_READONLY: return "VM_ERR_READONLY";
+    case VM_ERR_WINDOWS_LIVE: return "VM_ERR_WINDOWS_LIVE";
+    default: return tlb_error_name(err);
+    }
+}
+
 struct vm_space *vm_space_new(void)
 {
     uint64_t irq = irq_save();

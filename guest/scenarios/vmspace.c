@@ -73,7 +73,7 @@ static uint64_t pattern(unsigned cpu, unsigned round, unsigned page, unsigned ge
 static void fail(struct cpu_stats *st, const char *what, uint64_t va, int err)
 {
     kprintf("vmspace: FAIL: cpu %u: %s at %#llx: %s\n", this_cpu()->index, what,
-            (unsigned long long)va, err < 0 ? tlb_error_name(err) : "unexpected result");
+            (unsigned long long)va, err < 0 ? vm_error_name(err) : "unexpected result");
     st->failures++;
 }
 
@@ -356,7 +356,7 @@ int scenario_vmspace(void)
     for (unsigned i = 0; i < NSPACES; i++) {
         int r = vm_space_destroy(spaces[i]);
         if (r < 0) {
-            kprintf("vmspace: FAIL: vm_space_destroy: %s\n", tlb_error_name(r));
+            kprintf("vmspace: FAIL: vm_space_destroy: %s\n", vm_error_name(r));
             stats[0].failures++;
         }
     }

@@ -306,6 +306,22 @@ START_TEST(protect_refuses_global_and_keeps_the_page)
 }
 END_TEST
 
+/* A read-only cursor refuses to map, and every code VmSpace returns has a
+ * name (its own VM_ERR_* ones, the flusher's and the core's). */
+START_TEST(errors_have_names)
+{
+    struct vm_cursor c;
+    ck_assert_int_eq(vm_space_cursor(vs, BASE, BASE + PG, &c), 0);
+    int err = vm_cursor_map(&c, 0x200000, user(PT_RW));
+    vm_cursor_drop(&c);
+    ck_assert_int_eq(err, VM_ERR_READONLY);
+    ck_assert_str_eq(vm_error_name(err), "VM_ERR_READONLY");
+    ck_assert_str_eq(vm_error_name(VM_ERR_WINDOWS_LIVE), "VM_ERR_WINDOWS_LIVE");
+    ck_assert_str_eq(vm_error_name(TLB_ERR_BUSY), "TLB_ERR_BUSY");
+    ck_assert_str_eq(vm_error_name(PT_ERR_NOMEM), "PT_ERR_NOMEM");
+}
+END_TEST
+
 CHECK_PROGRAM_ONE_FIXTURE_TCASE("guest_vmspace", "accessed_dirty", CHECK_TIMEOUT_DEFAULT, setup,
                                 teardown, map_installs_exactly_the_callers_property,
                                 query_reports_the_bits_the_mmu_set,
@@ -313,4 +329,5 @@ CHECK_PROGRAM_ONE_FIXTURE_TCASE("guest_vmspace", "accessed_dirty", CHECK_TIMEOUT
                                 protect_next_keeps_bits_the_mmu_sets_while_op_runs,
                                 protect_keeps_bits_the_mmu_sets_while_op_runs,
                                 protect_op_decides_a_and_d,
-                                protect_refuses_global_and_keeps_the_page)
+                                protect_refuses_global_and_keeps_the_page,
+                                errors_have_names)

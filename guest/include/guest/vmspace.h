@@ -29,8 +29,9 @@
  * Kernel leaves and table entries keep A (and D for leaves) preset
  * (docs/guest-mm.md "Accessed and dirty bits").
  *
- * Error codes are the negative enum pt_error / enum tlb_error values (names
- * with tlb_error_name()), plus VM_ERR_READONLY and VM_ERR_WINDOWS_LIVE below.
+ * Error codes are the negative enum pt_error / enum tlb_error values, plus
+ * VM_ERR_READONLY and VM_ERR_WINDOWS_LIVE below; vm_error_name() names any
+ * of them.
  */
 #ifndef GUEST_VMSPACE_H
 #define GUEST_VMSPACE_H
@@ -49,6 +50,10 @@
 #define VM_ERR_READONLY (-40)
 /* vm_space_destroy of a space with VmReader/VmWriter windows still live. */
 #define VM_ERR_WINDOWS_LIVE (-41)
+
+/* A short name for any error code the functions below return
+ * ("VM_ERR_READONLY", "TLB_ERR_BUSY", "PT_ERR_NOMEM", ...). */
+const char *vm_error_name(int err);
 
 struct vm_space;
 
