@@ -30,7 +30,8 @@ struct trap_frame {
 #define VECTOR_WAKE        0xf0     /* smp_call(): wake an idle CPU */
 #define VECTOR_IPI_TEST    0x40     /* 0x40 + sender index: scenario smp */
 
-/* An interrupt handler. Runs with interrupts off, on the IRQ IST stack. */
+/* An interrupt handler. Runs with interrupts off, on the interrupted
+ * context's stack (interrupts use no IST: see arch/x86/trap.c). */
 typedef void (*irq_handler_t)(struct trap_frame *f);
 
 /* An exception handler: returns true if it handled the exception (the
