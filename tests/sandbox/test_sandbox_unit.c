@@ -156,6 +156,61 @@ START_TEST(console_protocol)
 }
 END_TEST
 
+/* What a relay emitted: every chunk, in order, each ended by '|'. */
+struct emitted {
+    char text[16384];
+    size_t len;
+    unsigned chunks;
+};
+
+static void record_chunk(void *ctx, const char *p, size_t n)
+{
+    struct emitted *e = ctx;
+    ck_assert_uint_lt(e->len + n + 1, sizeof e->text);
+    memcpy(e->text + e->len, p, n);
+    e->len += n;
+    e->text[e->len++] = '|';
+    e->text[e->len] = '\0';
+    e->chunks++;
+}
+
+static void feed_str(struct sbx_relay *r, const char *s, struct emitted *e)
+{
+    sbx_relay_feed(r, s, strlen(s), record_chunk, e);
+}
+
+/* Pieces of any size come out as whole lines; an unfinished line waits for
+ * its end or the flush; a line longer than the buffer goes out in parts. */
+START_TEST(relay_emits_whole_lines)
+{
+    struct sbx_relay r = {0};
+    struct emitted e = {0};
+    feed_str(&r, "PASS a: pas", &e);
+    ck_assert_uint_eq(e.chunks, 0);
+    feed_str(&r, "sed\nPASS b", &e);
+    ck_assert_str_eq(e.text, "PASS a: passed\n|");
+    feed_str(&r, ": ok\nx\ny\nz", &e);
+    ck_assert_str_eq(e.text, "PASS a: passed\n|PASS b: ok\n|x\n|y\n|");
+    sbx_relay_flush(&r, record_chunk, &e);
+    ck_assert_str_eq(e.text, "PASS a: passed\n|PASS b: ok\n|x\n|y\n|z|");
+    unsigned before = e.chunks;
+    sbx_relay_flush(&r, record_chunk, &e);  /* nothing left: nothing emitted */
+    ck_assert_uint_eq(e.chunks, before);
+
+    /* 5000 bytes and a newline: one full buffer, then the rest with it. */
+    struct emitted big = {0};
+    char line[5001];
+    memset(line, 'q', 5000);
+    line[5000] = '\n';
+    sbx_relay_feed(&r, line, sizeof line, record_chunk, &big);
+    ck_assert_uint_eq(big.chunks, 2);
+    ck_assert_uint_eq(big.len, sizeof line + 2);
+    ck_assert_int_eq(big.text[sizeof r.buf], '|');
+    ck_assert_int_eq(big.text[big.len - 2], '\n');
+    ck_assert_uint_eq(r.len, 0);
+}
+END_TEST
+
 static char tmpdir[256];
 
 static void make_tmpdir(void)
@@ -370,6 +425,7 @@ END_TEST
 
 CHECK_PROGRAM_ONE_TCASE("sandbox", "internals", CHECK_TIMEOUT_DEFAULT,
                         path_absolute_normalises, shell_quote_survives_sh, l1_memory_from_plan,
-                        size_parsing, ldd_lines, console_protocol, cpio_roundtrip,
+                        size_parsing, ldd_lines, console_protocol, relay_emits_whole_lines,
+                        cpio_roundtrip,
                         cpio_extract_refuses_bad_input, inputs_are_what_the_caller_names,
                         inner_command)

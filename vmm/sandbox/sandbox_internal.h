@@ -173,6 +173,29 @@ enum sbx_line {
  * malformed "exit" line (status not 0..255) counts as an error line. */
 enum sbx_line sbx_console_feed(struct sbx_console *st, const char *line);
 
+/*
+ * Line relay: the inner vmm's stdout and stderr arrive on two serial ports,
+ * each in pieces of any size. Passing pieces on as they come would splice a
+ * line of one stream into the middle of a line of the other wherever both
+ * end up in one file (a test's 2>&1, a terminal), so each stream has a
+ * relay that lets only whole lines out (unit-tested).
+ */
+typedef void (*sbx_relay_emit_fn)(void *ctx, const char *p, size_t n);
+
+struct sbx_relay {
+    char buf[4096];            /* a partial line waits here */
+    size_t len;
+};
+
+/* Appends n bytes to r and emits (in order) every line completed, with its
+ * '\n'. A line longer than r->buf goes out in buffer-sized parts, the last
+ * one with its '\n'. Bytes of an unfinished line stay in r. */
+void sbx_relay_feed(struct sbx_relay *r, const char *p, size_t n, sbx_relay_emit_fn emit,
+                    void *ctx);
+
+/* Emits what r holds (an unfinished last line), if anything, and empties r. */
+void sbx_relay_flush(struct sbx_relay *r, sbx_relay_emit_fn emit, void *ctx);
+
 struct sbx_qemu_cfg {
     const char *qemu, *kernel, *initrd, *disk;
     unsigned mem_mib, smp;

@@ -175,10 +175,7 @@ struct run {
     char line[4096];           /* console line being assembled */
     size_t line_len;
     char qemu_tail[1024];      /* QEMU's own messages, for failures */
-    struct relay {             /* the inner stdout / stderr: a partial line waits here */
-        char buf[4096];
-        size_t len;
-    } relay[2];
+    struct sbx_relay out_relay, err_relay;  /* the inner stdout / stderr */
     double t0, last_output, exit_seen_at;
     bool reaped;
     int wstatus;
@@ -288,45 +285,40 @@ static void console_line(struct run *x)
         tail_add(x->r->console_tail, sizeof x->r->console_tail, l);
 }
 
-/* Reads what is there from pipe i; false at EOF. */
-/*
- * The inner vmm's stdout and stderr arrive on two serial ports, each in
- * pieces of any size. Passing pieces on as they come would splice a line of
- * one stream into the middle of a line of the other wherever the two end up
- * in one file (a test's 2>&1, a terminal). So only whole lines go out; a
- * line longer than the buffer goes out in buffer-sized parts.
- */
-static void relay_write(int i, const char *p, size_t n)
+void sbx_relay_feed(struct sbx_relay *r, const char *p, size_t n, sbx_relay_emit_fn emit,
+                    void *ctx)
 {
-    if (i == P_OUT)
-        vmm_out_write(p, n);
-    else
-        vmm_err_write(p, n);
-}
-
-static void relay_feed(struct run *x, int i, const char *p, size_t n)
-{
-    struct relay *r = &x->relay[i == P_OUT ? 0 : 1];
-
     for (size_t k = 0; k < n; k++) {
         r->buf[r->len++] = p[k];
         if (p[k] == '\n' || r->len == sizeof r->buf) {
-            relay_write(i, r->buf, r->len);
+            emit(ctx, r->buf, r->len);
             r->len = 0;
         }
     }
 }
 
-/* The rest of an unfinished line, once the run is over. */
-static void relay_flush(struct run *x)
+void sbx_relay_flush(struct sbx_relay *r, sbx_relay_emit_fn emit, void *ctx)
 {
-    for (int k = 0; k < 2; k++)
-        if (x->relay[k].len) {
-            relay_write(k == 0 ? P_OUT : P_ERR, x->relay[k].buf, x->relay[k].len);
-            x->relay[k].len = 0;
-        }
+    if (r->len)
+        emit(ctx, r->buf, r->len);
+    r->len = 0;
 }
 
+/* The relays' way out: through vmm's output path (the outer vmm's --log
+ * gets a copy). */
+static void emit_stdout(void *ctx, const char *p, size_t n)
+{
+    (void)ctx;
+    vmm_out_write(p, n);
+}
+
+static void emit_stderr(void *ctx, const char *p, size_t n)
+{
+    (void)ctx;
+    vmm_err_write(p, n);
+}
+
+/* Reads what is there from pipe i; false at EOF. */
 static bool pump(struct run *x, int i)
 {
     char buf[4096];
@@ -339,9 +331,10 @@ static bool pump(struct run *x, int i)
      * wedged L1 can keep printing (soft lockup reports) forever. */
     if (i == P_OUT || i == P_ERR)
         x->last_output = now_s();
-    /* Through vmm's output path: the outer vmm's --log gets a copy. */
-    if (i == P_OUT || i == P_ERR)
-        relay_feed(x, i, buf, (size_t)n);
+    if (i == P_OUT)
+        sbx_relay_feed(&x->out_relay, buf, (size_t)n, emit_stdout, NULL);
+    else if (i == P_ERR)
+        sbx_relay_feed(&x->err_relay, buf, (size_t)n, emit_stderr, NULL);
     else if (i == P_QEMU) {
         if (x->cfg->verbose)
             vmm_err_write(buf, (size_t)n);
@@ -468,7 +461,8 @@ int sbx_qemu_run(const struct sbx_qemu_cfg *cfg, struct sbx_result *r, struct sb
     if (x.pid > 0) {
         r->outcome = SBX_INNER_EXITED;      /* refined below */
         monitor(&x);
-        relay_flush(&x);
+        sbx_relay_flush(&x.out_relay, emit_stdout, NULL);
+        sbx_relay_flush(&x.err_relay, emit_stderr, NULL);
         stop_qemu(&x);                       /* no-op when already reaped */
         if (r->outcome == SBX_INNER_EXITED) {
             if (x.line_len)
