@@ -7,6 +7,15 @@
  *
  * Fault injection for testing the checker: bootargs `ipi-skip=S-R` makes CPU
  * S leave out its IPI to CPU R; the scenario must then name that pair.
+ *
+ * A delivery into code running with interrupts off (IF = 0 in the
+ * interrupted context) is one no CPU makes: every gate clears IF and the
+ * senders wait with IF = 1. The nested-SVM sandbox (QEMU/TCG) makes such
+ * deliveries under load, repeating one it has already made, at the first
+ * instructions of the handler's own stub (docs/guest-mm.md, "Interrupt
+ * delivery in the sandbox"). They are counted apart and named, not put in
+ * the matrix: the matrix checks what the guest's APIC code is responsible
+ * for, and the note names the platform's defect.
  */
 #include "guest/apic.h"
 #include "guest/arch.h"
@@ -27,10 +36,20 @@ static unsigned skip_sender = MAX_CPUS, skip_receiver = MAX_CPUS;
 /* received[r][s]: IPIs CPU r got from CPU s. */
 static volatile uint32_t received[MAX_CPUS][MAX_CPUS];
 static volatile uint32_t total_received;
+/* Deliveries hardware cannot make (see above), and the first one's place. */
+static volatile uint32_t impossible_deliveries;
+static volatile uint64_t impossible_rip, impossible_vector;
 
 static void ipi_test_handler(struct trap_frame *f)
 {
     unsigned sender = (unsigned)f->vector - VECTOR_IPI_TEST;
+    if (!(f->rflags & RFLAGS_IF)) {
+        if (__atomic_fetch_add(&impossible_deliveries, 1, __ATOMIC_RELAXED) == 0) {
+            impossible_rip = f->rip;
+            impossible_vector = f->vector;
+        }
+        return;
+    }
     __atomic_fetch_add(&received[this_cpu()->index][sender], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&total_received, 1, __ATOMIC_RELEASE);
 }
@@ -104,6 +123,12 @@ int scenario_smp(void)
     irq_disable();
 
     int bad = check_matrix(n);
+    if (impossible_deliveries)
+        kprintf("smp: note: %u IPI deliveries into code running with interrupts off "
+                "(the first: vector %#lx at rip %#lx), which no CPU makes: a defect of the "
+                "platform (the nested-SVM sandbox repeats deliveries), not counted above\n",
+                impossible_deliveries, (unsigned long)impossible_vector,
+                (unsigned long)impossible_rip);
     kprintf("smp: %u cpus online, %u of %u IPIs delivered (every ordered pair once): %s\n",
             n, total_received, expected, bad ? "FAIL" : "ok");
     return bad;
