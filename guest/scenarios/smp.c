@@ -12,7 +12,7 @@
  * interrupted context) is one no CPU makes: every gate clears IF and the
  * senders wait with IF = 1. The nested-SVM sandbox (QEMU/TCG) makes such
  * deliveries under load, repeating one it has already made, at the first
- * instructions of the handler's own stub (docs/guest-mm.md, "Interrupt
+ * instructions of the vector's entry code (docs/guest-mm.md, "Interrupt
  * delivery in the sandbox"). They are counted apart and named, not put in
  * the matrix: the matrix checks what the guest's APIC code is responsible
  * for, and the note names the platform's defect.
